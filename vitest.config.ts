@@ -1,8 +1,45 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+/**
+ * Two projects: `workers` runs inside workerd (the real runtime) against the real Postgres
+ * and Redis that `test/global-setup.ts` starts; `node` runs the local adapters and the
+ * provisioner on Node.
+ */
 export default defineConfig({
   test: {
+    // At the root, so the backends start once under Node's module conditions (inside the
+    // workers project, `ws` and `ioredis` would resolve to their browser builds).
+    globalSetup: ["./test/global-setup.ts"],
     projects: [
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                DATABASE_URL: inject("databaseUrl"),
+                NEON_LOCAL_PROXY: inject("neonProxy"),
+                UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
+                UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),
+                JWT_SECRET: "test-jwt-secret-0123456789abcdefghijklmnop",
+                MASTER_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+                PROVISIONER_SECRET: "test-provisioner-secret-0123456789abcdef",
+                METRICS_TOKEN: "test-metrics-token-0123456789",
+                TEST_ADMIN_DATABASE_URL: inject("adminDatabaseUrl"),
+                TEST_ADMIN_EMAIL: inject("adminEmail"),
+                TEST_ADMIN_PASSWORD: inject("adminPassword"),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/**/*.test.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
       {
         test: {
           name: "node",

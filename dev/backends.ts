@@ -1,0 +1,89 @@
+/**
+ * Starts every backend the Worker needs, in dependency order, on local stand-ins that speak
+ * the production wire protocols: Postgres (+ the Neon WebSocket proxy) and Redis (+ the
+ * Upstash REST adapter). Shared by `npm run dev` and the test setup so both run the same stack.
+ */
+import { randomBytes } from "node:crypto";
+import { dropDatabase, prepareDatabase, seed } from "./migrate";
+import { startNeonWsProxy } from "./neon-ws-proxy";
+import { startPostgres } from "./services/postgres";
+import { startRedis } from "./services/redis";
+import { startUpstashAdapter } from "./upstash-adapter";
+
+export interface Backends {
+  /** The runtime role's URL (what the Worker's DATABASE_URL is). */
+  databaseUrl: string;
+  /** The owner's URL, for fixtures that must bypass RLS. */
+  adminDatabaseUrl: string;
+  /** The Postgres server URL without a database, for creating/dropping databases. */
+  serverUrl: string;
+  redisUrl: string;
+  upstashUrl: string;
+  upstashToken: string;
+  /** `host:port` of the Neon WebSocket proxy (the Worker's NEON_LOCAL_PROXY). */
+  neonProxy: string;
+  seeded: { tenantId: string; userId: string };
+  stop(): Promise<void>;
+}
+
+export interface BackendOptions {
+  dataDir: string;
+  persistent: boolean;
+  database: string;
+  /** Drop the database on stop (tests against a shared DATABASE_URL server). */
+  dropOnStop: boolean;
+  adminEmail: string;
+  adminPassword: string;
+  redisDir?: string;
+  log?: (service: string, message: string) => void;
+}
+
+export async function startBackends(opts: BackendOptions): Promise<Backends> {
+  const log = opts.log ?? (() => {});
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+  };
+  try {
+    const postgres = await startPostgres({ dataDir: opts.dataDir, persistent: opts.persistent });
+    stops.push(postgres.stop);
+    log("postgres", `listening on port ${postgres.port}`);
+
+    const appPassword = randomBytes(18).toString("base64url");
+    const db = await prepareDatabase({ serverUrl: postgres.adminUrl, database: opts.database, appPassword });
+    if (opts.dropOnStop) stops.push(() => dropDatabase(postgres.adminUrl, opts.database));
+    const seeded = await seed(db.adminUrl, {
+      adminEmail: opts.adminEmail,
+      adminPassword: opts.adminPassword,
+    });
+    log("postgres", `database ${opts.database} migrated and seeded`);
+
+    const proxy = await startNeonWsProxy();
+    stops.push(proxy.stop);
+    log("neon-proxy", `listening on port ${proxy.port}`);
+
+    const redis = await startRedis({ dir: opts.redisDir });
+    stops.push(redis.stop);
+    log("redis", `listening on port ${redis.port}`);
+
+    const upstashToken = randomBytes(24).toString("base64url");
+    const upstash = await startUpstashAdapter({ redisUrl: redis.url, token: upstashToken });
+    stops.push(upstash.stop);
+    log("upstash", `listening on ${upstash.url}`);
+
+    return {
+      databaseUrl: db.appUrl,
+      adminDatabaseUrl: db.adminUrl,
+      serverUrl: postgres.adminUrl,
+      redisUrl: redis.url,
+      upstashUrl: upstash.url,
+      upstashToken,
+      neonProxy: `127.0.0.1:${proxy.port}`,
+      seeded,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

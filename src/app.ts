@@ -1,0 +1,24 @@
+import type { AppBindings } from "./env";
+import { createRouter } from "./lib/router";
+import { accessLog } from "./middleware/access-log";
+import { requestContext } from "./middleware/context";
+import { notFound, onError } from "./middleware/errors";
+import { jsonBody } from "./middleware/json-body";
+import { requestId } from "./middleware/request-id";
+import { mountDocs } from "./routes/docs/docs.index";
+import { healthRouter } from "./routes/health/health.index";
+
+export type App = ReturnType<typeof createApp>;
+
+/** The Hono app: cross-cutting middleware in request order, then every resource router. */
+export function createApp() {
+  const app = createRouter();
+  app.use(requestId(), accessLog(), requestContext(), jsonBody());
+  app.route("/", healthRouter);
+  mountDocs(app);
+  app.notFound(notFound);
+  app.onError(onError);
+  return app;
+}
+
+export type { AppBindings };

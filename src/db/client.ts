@@ -1,0 +1,115 @@
+/**
+ * Postgres access. Every query runs inside `withTenant` (RLS pinned to one tenant) or
+ * `withSystem` (explicit cross-tenant scope); there is deliberately no third way.
+ */
+import { DatabaseError, neonConfig, Pool } from "@neondatabase/serverless";
+import { sql } from "drizzle-orm";
+import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
+import type { Config } from "../env";
+import { Problem } from "../lib/problem";
+import * as schema from "./schema";
+
+export type Database = NeonDatabase<typeof schema>;
+export type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];
+
+const CONNECT_TIMEOUT_MS = 5_000;
+
+let localProxyConfigured: string | undefined;
+
+/** Points the driver at the local WebSocket proxy; only ever set by the local stack. */
+function configureDriver(config: Config): void {
+  const proxy = config.NEON_LOCAL_PROXY;
+  if (!proxy || proxy === localProxyConfigured) return;
+  neonConfig.wsProxy = (host, port) => `${proxy}/v1?address=${host}:${port}`;
+  neonConfig.useSecureWebSocket = false;
+  neonConfig.pipelineTLS = false;
+  neonConfig.pipelineConnect = false;
+  localProxyConfigured = proxy;
+}
+
+export interface DatabaseHandle {
+  db: Database;
+  close(): Promise<void>;
+}
+
+/**
+ * A Pool per request: Workers cannot share sockets between requests. `close` goes into
+ * `waitUntil` so the response is not held up by the goodbye.
+ */
+export function openDatabase(config: Config): DatabaseHandle {
+  configureDriver(config);
+  const pool = new Pool({
+    connectionString: config.DATABASE_URL,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    max: 4,
+  });
+  // An idle client that loses its socket after the response must not crash the isolate.
+  pool.on("error", () => {});
+  return { db: drizzle({ client: pool, schema }), close: () => pool.end().catch(() => {}) };
+}
+
+/** Runs `fn` in one transaction whose row-level security is pinned to `tenantId`. */
+export function withTenant<T>(db: Database, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return guard(() =>
+    db.transaction(async (tx) => {
+      await tx.execute(sql`select set_config('app.tenant_id', ${tenantId}, true)`);
+      return fn(tx);
+    }),
+  );
+}
+
+/** Cross-tenant work (system admin listings, login, purge): explicit, never the default. */
+export function withSystem<T>(db: Database, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return guard(() =>
+    db.transaction(async (tx) => {
+      await tx.execute(sql`select set_config('app.scope', 'system', true)`);
+      return fn(tx);
+    }),
+  );
+}
+
+/** Turns "Postgres is unreachable" into 503 `dependency_unavailable`; anything else passes. */
+async function guard<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (isUnavailable(err)) throw new Problem("dependency_unavailable", "The database is unavailable.");
+    throw err;
+  }
+}
+
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/;
+
+export function isUnavailable(err: unknown): boolean {
+  if (err instanceof Problem) return false;
+  const pgError = findPgError(err);
+  if (pgError) return UNAVAILABLE_SQLSTATE.test(pgError.code ?? "");
+  return CONNECTION_FAILURE.test(describe(err));
+}
+
+/** What the driver says when the socket, the proxy or the connect timeout fails. */
+const CONNECTION_FAILURE =
+  /connection (terminated|lost|refused|timeout|error)|timeout exceeded|ECONNREFUSED|ECONNRESET|websocket|network|socket|could not connect/i;
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return `${err.message} ${err.cause ? describe(err.cause) : ""}`;
+  if (typeof err === "object" && err !== null) {
+    // A WebSocket failure surfaces as an ErrorEvent-like object, not an Error.
+    const { type, message } = err as { type?: unknown; message?: unknown };
+    return `${String(type ?? "")} ${String(message ?? "")} websocket`;
+  }
+  return String(err);
+}
+
+/** Drizzle wraps driver errors (`DrizzleQueryError.cause`); find the Postgres one inside. */
+export function findPgError(err: unknown): DatabaseError | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 4 && current; depth++) {
+    if (current instanceof DatabaseError) return current;
+    if (typeof current === "object" && current !== null && "code" in current && "severity" in current) {
+      return current as DatabaseError;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

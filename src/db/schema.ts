@@ -1,0 +1,354 @@
+/**
+ * The database schema: one source of truth for tables, indexes and row-level security.
+ *
+ * Every tenant-owned table carries `tenant_id` (FK → tenants, cascade), indexes that start
+ * with it, and policies that compare it with the transaction's `app.tenant_id` setting.
+ * `drizzle-kit generate` turns the policies into `ENABLE ROW LEVEL SECURITY` + `CREATE
+ * POLICY`; FORCE and the grants live in a custom migration because drizzle never emits them.
+ */
+import { type SQL, sql } from "drizzle-orm";
+import {
+  type AnyPgColumn,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgPolicy,
+  pgRole,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+/** The login role the Worker connects as: not a superuser, not an owner, no BYPASSRLS. */
+export const appRole = pgRole("tenantry_app").existing();
+
+export const TENANT_STATUSES = ["active", "suspended", "deleted"] as const;
+export const PLANS = ["free", "basic", "pro", "enterprise"] as const;
+export const ROLES = ["admin", "member", "viewer"] as const;
+export const JOB_KINDS = ["provision", "suspend", "resume", "update_quota", "deprovision"] as const;
+export const JOB_STATUSES = ["pending", "sent", "succeeded", "failed", "dead"] as const;
+export const CREDENTIAL_KINDS = ["token", "password", "ssh_key", "certificate", "kubeconfig"] as const;
+export const ACTOR_TYPES = ["user", "api_key", "system"] as const;
+
+export type TenantStatus = (typeof TENANT_STATUSES)[number];
+export type Plan = (typeof PLANS)[number];
+export type Role = (typeof ROLES)[number];
+export type JobKind = (typeof JOB_KINDS)[number];
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** Evaluated once per statement thanks to the sub-select; '' after a pooled reset, hence nullif. */
+const currentTenant = sql`(select nullif(current_setting('app.tenant_id', true), ''))::uuid`;
+const systemScope = sql`(select current_setting('app.scope', true)) = 'system'`;
+
+/**
+ * The isolation policies of a tenant-owned table. `system` lets explicit cross-tenant work
+ * (system admin listings, purge, login) through when the transaction set `app.scope`.
+ */
+function tenantPolicies(table: string, tenantColumn: AnyPgColumn, opts: { system: boolean }) {
+  const ownRows = sql`${tenantColumn} = ${currentTenant}`;
+  const policies = [
+    pgPolicy(`${table}_tenant_isolation`, { for: "all", to: appRole, using: ownRows, withCheck: ownRows }),
+  ];
+  if (opts.system) {
+    policies.push(
+      pgPolicy(`${table}_system_scope`, {
+        for: "all",
+        to: appRole,
+        using: systemScope,
+        withCheck: systemScope,
+      }),
+    );
+  }
+  return policies;
+}
+
+function oneOf(column: AnyPgColumn, values: readonly string[]): SQL {
+  return sql`${column} in (${sql.raw(values.map((v) => `'${v}'`).join(", "))})`;
+}
+
+const timestamps = {
+  createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+};
+
+export const tenants = pgTable(
+  "tenants",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    slug: text("slug").notNull(),
+    name: text("name").notNull(),
+    status: text("status", { enum: TENANT_STATUSES }).notNull().default("active"),
+    plan: text("plan", { enum: PLANS }).notNull().default("free"),
+    quotaOverrides: jsonb("quota_overrides").$type<Record<string, number>>().notNull().default({}),
+    features: jsonb("features").$type<Record<string, boolean>>().notNull().default({}),
+    settings: jsonb("settings").$type<Record<string, unknown>>().notNull().default({}),
+    suspendedAt: timestamp("suspended_at", { withTimezone: true, mode: "date" }),
+    suspendReason: text("suspend_reason"),
+    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date" }),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex("tenants_slug_key").on(t.slug),
+    index("tenants_created_idx").on(t.createdAt, t.id),
+    index("tenants_deleted_idx").on(t.deletedAt).where(sql`${t.status} = 'deleted'`),
+    check("tenants_status_check", oneOf(t.status, TENANT_STATUSES)),
+    check("tenants_plan_check", oneOf(t.plan, PLANS)),
+    check("tenants_slug_check", sql`${t.slug} ~ '^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$'`),
+    ...tenantPolicies("tenants", t.id, { system: true }),
+  ],
+);
+
+/** Users are global (one login, many tenants); they hold no tenant data, so no RLS. */
+export const users = pgTable(
+  "users",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    email: text("email").notNull(),
+    name: text("name"),
+    passwordHash: text("password_hash"),
+    isSystemAdmin: boolean("is_system_admin").notNull().default(false),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex("users_email_key").on(sql`lower(${t.email})`)],
+);
+
+export const tenantMemberships = pgTable(
+  "tenant_memberships",
+  {
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    role: text("role", { enum: ROLES }).notNull(),
+    createdAt: timestamps.createdAt,
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.userId] }),
+    index("tenant_memberships_user_idx").on(t.userId),
+    index("tenant_memberships_tenant_created_idx").on(t.tenantId, t.createdAt),
+    check("tenant_memberships_role_check", oneOf(t.role, ROLES)),
+    ...tenantPolicies("tenant_memberships", t.tenantId, { system: true }),
+  ],
+);
+
+export const invitations = pgTable(
+  "invitations",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    email: text("email").notNull(),
+    role: text("role", { enum: ROLES }).notNull(),
+    tokenHash: text("token_hash").notNull(),
+    invitedBy: uuid("invited_by"),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    acceptedAt: timestamp("accepted_at", { withTimezone: true, mode: "date" }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),
+    createdAt: timestamps.createdAt,
+  },
+  (t) => [
+    uniqueIndex("invitations_token_hash_key").on(t.tokenHash),
+    index("invitations_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
+    uniqueIndex("invitations_tenant_pending_email_key")
+      .on(t.tenantId, sql`lower(${t.email})`)
+      .where(sql`${t.acceptedAt} is null and ${t.revokedAt} is null`),
+    check("invitations_role_check", oneOf(t.role, ROLES)),
+    ...tenantPolicies("invitations", t.tenantId, { system: true }),
+  ],
+);
+
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    role: text("role", { enum: ROLES }).notNull(),
+    /** The first characters of the secret: finds the row without scanning hashes. */
+    prefix: text("prefix").notNull(),
+    keyHash: text("key_hash").notNull(),
+    /** After a rotation the old hash stays valid until `previous_expires_at`. */
+    previousKeyHash: text("previous_key_hash"),
+    previousExpiresAt: timestamp("previous_expires_at", { withTimezone: true, mode: "date" }),
+    rateLimitPerHour: integer("rate_limit_per_hour"),
+    createdBy: uuid("created_by"),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true, mode: "date" }),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),
+    createdAt: timestamps.createdAt,
+  },
+  (t) => [
+    uniqueIndex("api_keys_prefix_key").on(t.prefix),
+    index("api_keys_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
+    check("api_keys_role_check", oneOf(t.role, ROLES)),
+    ...tenantPolicies("api_keys", t.tenantId, { system: false }),
+  ],
+);
+
+export const clusters = pgTable(
+  "clusters",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    apiServerUrl: text("api_server_url").notNull(),
+    region: text("region").notNull(),
+    labels: jsonb("labels").$type<Record<string, string>>().notNull().default({}),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex("clusters_tenant_name_key").on(t.tenantId, t.name),
+    index("clusters_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
+    ...tenantPolicies("clusters", t.tenantId, { system: false }),
+  ],
+);
+
+export const plugins = pgTable(
+  "plugins",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    version: text("version").notNull(),
+    config: jsonb("config").$type<Record<string, unknown>>().notNull().default({}),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex("plugins_tenant_name_key").on(t.tenantId, t.name),
+    index("plugins_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
+    ...tenantPolicies("plugins", t.tenantId, { system: false }),
+  ],
+);
+
+export const credentials = pgTable(
+  "credentials",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    kind: text("kind", { enum: CREDENTIAL_KINDS }).notNull(),
+    /** AES-256-GCM under the tenant's data key; base64. */
+    ciphertext: text("ciphertext").notNull(),
+    iv: text("iv").notNull(),
+    createdBy: uuid("created_by"),
+    createdAt: timestamps.createdAt,
+  },
+  (t) => [
+    uniqueIndex("credentials_tenant_name_key").on(t.tenantId, t.name),
+    index("credentials_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
+    check("credentials_kind_check", oneOf(t.kind, CREDENTIAL_KINDS)),
+    ...tenantPolicies("credentials", t.tenantId, { system: false }),
+  ],
+);
+
+/** The tenant's data key, wrapped by MASTER_KEY; re-wrapped on master key rotation. */
+export const tenantKeys = pgTable(
+  "tenant_keys",
+  {
+    tenantId: uuid("tenant_id")
+      .primaryKey()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    wrappedKey: text("wrapped_key").notNull(),
+    wrapIv: text("wrap_iv").notNull(),
+    masterKeyId: text("master_key_id").notNull(),
+    createdAt: timestamps.createdAt,
+    rotatedAt: timestamp("rotated_at", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [...tenantPolicies("tenant_keys", t.tenantId, { system: true })],
+);
+
+/**
+ * Append-only (the runtime role has no UPDATE/DELETE). `tenant_id` is null for system
+ * records such as `tenant.purged`, which must outlive the tenant they describe.
+ */
+export const auditEvents = pgTable(
+  "audit_events",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id").references(() => tenants.id, { onDelete: "cascade" }),
+    actorType: text("actor_type", { enum: ACTOR_TYPES }).notNull(),
+    actorId: text("actor_id"),
+    action: text("action").notNull(),
+    targetType: text("target_type"),
+    targetId: text("target_id"),
+    requestId: text("request_id"),
+    ip: text("ip"),
+    meta: jsonb("meta").$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: timestamps.createdAt,
+  },
+  (t) => [
+    index("audit_events_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
+    check("audit_events_actor_type_check", oneOf(t.actorType, ACTOR_TYPES)),
+    ...tenantPolicies("audit_events", t.tenantId, { system: true }),
+  ],
+);
+
+/** The outbox of the provisioning pipeline: written in the same transaction as the change. */
+export const provisioningJobs = pgTable(
+  "provisioning_jobs",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: JOB_KINDS }).notNull(),
+    status: text("status", { enum: JOB_STATUSES }).notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    result: jsonb("result").$type<Record<string, unknown>>(),
+    sentAt: timestamp("sent_at", { withTimezone: true, mode: "date" }),
+    completedAt: timestamp("completed_at", { withTimezone: true, mode: "date" }),
+    ...timestamps,
+  },
+  (t) => [
+    index("provisioning_jobs_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
+    index("provisioning_jobs_open_idx").on(t.updatedAt).where(sql`${t.status} in ('pending', 'sent')`),
+    check("provisioning_jobs_kind_check", oneOf(t.kind, JOB_KINDS)),
+    check("provisioning_jobs_status_check", oneOf(t.status, JOB_STATUSES)),
+    ...tenantPolicies("provisioning_jobs", t.tenantId, { system: true }),
+  ],
+);
+
+/**
+ * Stored first responses of POST creates. `tenant_id` is null for system-level creates
+ * (POST /tenants), which are only ever made in system scope.
+ */
+export const idempotencyKeys = pgTable(
+  "idempotency_keys",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id").references(() => tenants.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    route: text("route").notNull(),
+    requestHash: text("request_hash").notNull(),
+    statusCode: integer("status_code"),
+    responseBody: jsonb("response_body"),
+    createdAt: timestamps.createdAt,
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+  },
+  (t) => [
+    uniqueIndex("idempotency_keys_scope_key").on(
+      sql`coalesce(${t.tenantId}, '00000000-0000-0000-0000-000000000000'::uuid)`,
+      t.route,
+      t.key,
+    ),
+    index("idempotency_keys_expires_idx").on(t.expiresAt),
+    ...tenantPolicies("idempotency_keys", t.tenantId, { system: true }),
+  ],
+);

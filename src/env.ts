@@ -1,0 +1,92 @@
+/**
+ * Worker bindings and configuration. The raw `env` is parsed with zod once per isolate,
+ * so a missing secret fails loudly at the first request with its name, never as an
+ * `undefined` deep inside a handler.
+ */
+import { z } from "zod";
+import type { Database } from "./db/client";
+
+export interface Bindings {
+  PROVISION_QUEUE: Queue<ProvisionMessage>;
+  BASE_DOMAIN: string;
+  RETENTION_DAYS: string;
+  RATE_LIMIT_FAILURE_MODE: string;
+  PROVISIONER_URL: string;
+  JWT_ISSUER: string;
+  JWT_AUDIENCE: string;
+  DATABASE_URL: string;
+  JWT_SECRET: string;
+  UPSTASH_REDIS_REST_URL: string;
+  UPSTASH_REDIS_REST_TOKEN: string;
+  MASTER_KEY: string;
+  PROVISIONER_SECRET: string;
+  JWKS_URL?: string;
+  METRICS_TOKEN?: string;
+  /** Local stand-ins only: the Neon WebSocket proxy ("host:port"). Never set in production. */
+  NEON_LOCAL_PROXY?: string;
+}
+
+export interface ProvisionMessage {
+  jobId: string;
+}
+
+export interface Variables {
+  requestId: string;
+  config: Config;
+  db: Database;
+}
+
+export interface AppBindings {
+  Bindings: Bindings;
+  Variables: Variables;
+}
+
+const nonEmpty = (name: string) =>
+  z.string({ error: `${name} is not set` }).min(1, { error: `${name} is not set` });
+
+const configSchema = z.object({
+  BASE_DOMAIN: nonEmpty("BASE_DOMAIN").transform((d) => d.toLowerCase()),
+  RETENTION_DAYS: z.coerce.number().int().positive().default(30),
+  RATE_LIMIT_FAILURE_MODE: z.enum(["open", "closed"]).default("open"),
+  PROVISIONER_URL: z.url({ error: "PROVISIONER_URL must be a URL" }),
+  JWT_ISSUER: nonEmpty("JWT_ISSUER"),
+  JWT_AUDIENCE: nonEmpty("JWT_AUDIENCE"),
+  DATABASE_URL: nonEmpty("DATABASE_URL"),
+  JWT_SECRET: nonEmpty("JWT_SECRET").min(32, { error: "JWT_SECRET must be at least 32 characters" }),
+  UPSTASH_REDIS_REST_URL: z.url({ error: "UPSTASH_REDIS_REST_URL is not set" }),
+  UPSTASH_REDIS_REST_TOKEN: nonEmpty("UPSTASH_REDIS_REST_TOKEN"),
+  MASTER_KEY: nonEmpty("MASTER_KEY"),
+  PROVISIONER_SECRET: nonEmpty("PROVISIONER_SECRET").min(32, {
+    error: "PROVISIONER_SECRET must be at least 32 characters",
+  }),
+  JWKS_URL: z.url().optional(),
+  METRICS_TOKEN: z.string().min(16).optional(),
+  NEON_LOCAL_PROXY: z.string().optional(),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const parsed = new WeakMap<object, Config>();
+
+export function loadConfig(env: Bindings): Config {
+  const cached = parsed.get(env);
+  if (cached) return cached;
+  const result = configSchema.safeParse(blankToUndefined(env));
+  if (!result.success) {
+    const fields = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${fields.join("; ")}`);
+  }
+  parsed.set(env, result.data);
+  return result.data;
+}
+
+/** `wrangler` passes unset optional vars as "", which should mean "not configured". */
+function blankToUndefined(env: Bindings): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(env).map(([k, v]) => [k, typeof v === "string" && v === "" ? undefined : v]),
+  );
+}

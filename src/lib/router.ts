@@ -1,0 +1,23 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppBindings } from "../env";
+import { Problem } from "./problem";
+
+/** Every router validates with the same hook, so a zod failure is always 400 `validation_failed`. */
+export function createRouter() {
+  return new OpenAPIHono<AppBindings>({
+    strict: false,
+    defaultHook: (result) => {
+      if (!result.success) {
+        throw new Problem("validation_failed", "The request is not valid.", {
+          extensions: {
+            errors: result.error.issues.map((issue) => ({
+              path: issue.path.join("."),
+              message: issue.message,
+              code: issue.code,
+            })),
+          },
+        });
+      }
+    },
+  });
+}

@@ -1,0 +1,63 @@
+import { createMiddleware } from "hono/factory";
+import type { AppBindings } from "../env";
+import { Problem } from "../lib/problem";
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+const JSON_TYPE = /^application\/(?:[a-z0-9.+-]+\+)?json\s*(?:;|$)/i;
+
+/**
+ * Reads and parses every request body once, before validation, so that each failure has
+ * its own stable code: 413 (too large, checked while streaming, not trusting
+ * Content-Length), 415 (not JSON) and 400 `malformed_json` (bad syntax or invalid UTF-8).
+ * The parsed value is left in Hono's body cache for the zod validators.
+ */
+export const jsonBody = () =>
+  createMiddleware<AppBindings>(async (c, next) => {
+    if (!METHODS_WITH_BODY.has(c.req.method) || !c.req.raw.body) return next();
+    const declared = Number(c.req.header("content-length") ?? "0");
+    if (declared > MAX_BODY_BYTES) throw tooLarge();
+    const bytes = await readCapped(c.req.raw.body);
+    if (bytes.byteLength === 0) return next();
+    if (!JSON_TYPE.test(c.req.header("content-type") ?? "")) {
+      throw new Problem("unsupported_media_type", "Request bodies must be application/json.");
+    }
+    c.req.bodyCache.json = Promise.resolve(parseJson(bytes));
+    await next();
+  });
+
+function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+  } catch {
+    throw new Problem("malformed_json", "The request body is not valid JSON.");
+  }
+}
+
+async function readCapped(body: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+function tooLarge(): Problem {
+  return new Problem("payload_too_large", `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`);
+}

@@ -1,0 +1,56 @@
+/**
+ * The route table: every API route is declared here through `defineRoute`, with its access
+ * scope next to its OpenAPI definition. The RBAC middleware, the 405 handler and the
+ * role-matrix tests all read this one list, so a new route cannot skip any of them.
+ */
+import { createRoute, type RouteConfig } from "@hono/zod-openapi";
+import type { Role } from "../db/schema";
+
+/** Who may call a route: nobody in particular, any signed-in caller, a system admin, or a tenant role. */
+export type Access =
+  | { kind: "public" }
+  | { kind: "authenticated" }
+  | { kind: "system" }
+  | { kind: "tenant"; role: Role; orSystem?: boolean };
+
+export interface RouteEntry {
+  method: string;
+  /** OpenAPI template, e.g. `/api/v1/tenants/{id}`. */
+  path: string;
+  access: Access;
+  feature?: string;
+  pattern: RegExp;
+}
+
+const entries: RouteEntry[] = [];
+
+export const ROUTE_TABLE: readonly RouteEntry[] = entries;
+
+export function defineRoute<P extends string, R extends Omit<RouteConfig, "path"> & { path: P }>(
+  config: R & { access: Access; feature?: string },
+) {
+  const { access, feature, ...route } = config;
+  entries.push({
+    method: route.method.toUpperCase(),
+    path: route.path,
+    access,
+    feature,
+    pattern: templateToRegExp(route.path),
+  });
+  return createRoute(route as unknown as R);
+}
+
+/** The methods declared for a concrete path, for 405 responses' `Allow` header. */
+export function allowedMethods(path: string): string[] {
+  const methods = new Set<string>();
+  for (const entry of entries) if (entry.pattern.test(path)) methods.add(entry.method);
+  return [...methods].sort();
+}
+
+function templateToRegExp(template: string): RegExp {
+  const escaped = template
+    .split(/\{[^}]+\}/)
+    .map((part) => part.replace(/[.*+?^$()|[\]\\]/g, "\\$&"))
+    .join("[^/]+");
+  return new RegExp(`^${escaped}/?$`);
+}

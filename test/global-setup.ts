@@ -1,0 +1,44 @@
+/**
+ * Starts the real backends for the Worker tests on free ports, and stops them afterwards.
+ * Each run gets its own Postgres cluster (or its own database on DATABASE_URL's server)
+ * and its own redis-server (or REDIS_URL).
+ */
+import { randomBytes } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { startBackends } from "../dev/backends";
+
+export const TEST_ADMIN = { email: "admin@tenantry.test", password: "test-admin-password-1" };
+
+export default async function setup(project: TestProject) {
+  const runId = randomBytes(4).toString("hex");
+  const backends = await startBackends({
+    dataDir: join(tmpdir(), `tenantry-test-${process.pid}-${runId}`),
+    persistent: false,
+    database: `tenantry_test_${runId}`,
+    dropOnStop: Boolean(process.env.DATABASE_URL),
+    adminEmail: TEST_ADMIN.email,
+    adminPassword: TEST_ADMIN.password,
+  });
+  project.provide("databaseUrl", backends.databaseUrl);
+  project.provide("adminDatabaseUrl", backends.adminDatabaseUrl);
+  project.provide("upstashUrl", backends.upstashUrl);
+  project.provide("upstashToken", backends.upstashToken);
+  project.provide("neonProxy", backends.neonProxy);
+  project.provide("adminEmail", TEST_ADMIN.email);
+  project.provide("adminPassword", TEST_ADMIN.password);
+  return () => backends.stop();
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    adminDatabaseUrl: string;
+    upstashUrl: string;
+    upstashToken: string;
+    neonProxy: string;
+    adminEmail: string;
+    adminPassword: string;
+  }
+}

@@ -11,6 +11,8 @@ export default defineConfig({
     // At the root, so the backends start once under Node's module conditions (inside the
     // workers project, `ws` and `ioredis` would resolve to their browser builds).
     globalSetup: ["./test/global-setup.ts"],
+    // Request logs of passing tests are noise; a failing test still shows its own.
+    silent: "passed-only",
     projects: [
       {
         plugins: [
@@ -36,6 +38,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/**/*.test.ts"],
+          exclude: ["test/node/**"],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
@@ -43,7 +46,7 @@ export default defineConfig({
       {
         test: {
           name: "node",
-          include: ["dev/test/**/*.test.ts", "provisioner/test/**/*.test.ts"],
+          include: ["test/node/**/*.test.ts", "dev/test/**/*.test.ts", "provisioner/test/**/*.test.ts"],
           environment: "node",
           testTimeout: 30_000,
           hookTimeout: 60_000,

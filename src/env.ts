@@ -77,7 +77,9 @@ export function loadConfig(env: Bindings): Config {
   if (cached) return cached;
   const result = configSchema.safeParse(blankToUndefined(env));
   if (!result.success) {
-    const fields = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    const fields = result.error.issues.map((i) =>
+      i.message.includes(String(i.path[0])) ? i.message : `${i.path.join(".")}: ${i.message}`,
+    );
     throw new ConfigError(`invalid configuration: ${fields.join("; ")}`);
   }
   parsed.set(env, result.data);

@@ -17,7 +17,7 @@ const CONNECT_TIMEOUT_MS = 5_000;
 let localProxyConfigured: string | undefined;
 
 /** Points the driver at the local WebSocket proxy; only ever set by the local stack. */
-function configureDriver(config: Config): void {
+export function configureDriver(config: Pick<Config, "NEON_LOCAL_PROXY">): void {
   const proxy = config.NEON_LOCAL_PROXY;
   if (!proxy || proxy === localProxyConfigured) return;
   neonConfig.wsProxy = (host, port) => `${proxy}/v1?address=${host}:${port}`;

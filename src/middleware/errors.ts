@@ -65,5 +65,5 @@ function toProblem(err: unknown, _c: Context<AppBindings>): Problem {
 function describeError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   if ("query" in err && "params" in err) return `${err.name}: ${describeError(err.cause)}`;
-  return `${err.name}: ${err.message}${err.stack ? `\n${err.stack}` : ""}`;
+  return err.stack ?? `${err.name}: ${err.message}`;
 }

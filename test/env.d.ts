@@ -1,0 +1,12 @@
+import type { Bindings } from "../src/env";
+
+/** The bindings the tests receive: the Worker's own plus fixtures-only connection details. */
+declare global {
+  namespace Cloudflare {
+    interface Env extends Bindings {
+      TEST_ADMIN_DATABASE_URL: string;
+      TEST_ADMIN_EMAIL: string;
+      TEST_ADMIN_PASSWORD: string;
+    }
+  }
+}

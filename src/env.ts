@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { Database } from "./db/client";
+import { LOG_LEVELS } from "./lib/log";
 
 export interface Bindings {
   PROVISION_QUEUE: Queue<ProvisionMessage>;
@@ -24,6 +25,7 @@ export interface Bindings {
   METRICS_TOKEN?: string;
   /** Local stand-ins only: the Neon WebSocket proxy ("host:port"). Never set in production. */
   NEON_LOCAL_PROXY?: string;
+  LOG_LEVEL?: string;
 }
 
 export interface ProvisionMessage {
@@ -62,6 +64,7 @@ const configSchema = z.object({
   JWKS_URL: z.url().optional(),
   METRICS_TOKEN: z.string().min(16).optional(),
   NEON_LOCAL_PROXY: z.string().optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
 });
 
 export type Config = z.infer<typeof configSchema>;

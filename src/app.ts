@@ -5,8 +5,12 @@ import { requestContext } from "./middleware/context";
 import { notFound, onError } from "./middleware/errors";
 import { jsonBody } from "./middleware/json-body";
 import { requestId } from "./middleware/request-id";
+import { apiKeysRouter } from "./routes/api-keys/api-keys.index";
+import { authRouter } from "./routes/auth/auth.index";
 import { mountDocs } from "./routes/docs/docs.index";
 import { healthRouter } from "./routes/health/health.index";
+import { meRouter } from "./routes/me/me.index";
+import { membersRouter } from "./routes/members/members.index";
 
 export type App = ReturnType<typeof createApp>;
 
@@ -14,7 +18,8 @@ export type App = ReturnType<typeof createApp>;
 export function createApp() {
   const app = createRouter();
   app.use(requestId(), accessLog(), requestContext(), jsonBody());
-  app.route("/", healthRouter);
+  for (const router of [healthRouter, authRouter, meRouter, membersRouter, apiKeysRouter])
+    app.route("/", router);
   mountDocs(app);
   app.notFound(notFound);
   app.onError(onError);

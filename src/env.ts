@@ -6,6 +6,8 @@
 import { z } from "zod";
 import type { Database } from "./db/client";
 import { LOG_LEVELS } from "./lib/log";
+import type { Principal } from "./services/principal";
+import type { TenantDecision } from "./services/tenant-resolution";
 
 export interface Bindings {
   PROVISION_QUEUE: Queue<ProvisionMessage>;
@@ -36,6 +38,8 @@ export interface Variables {
   requestId: string;
   config: Config;
   db: Database;
+  principal: Principal | undefined;
+  tenancy: TenantDecision | undefined;
 }
 
 export interface AppBindings {

@@ -5,13 +5,21 @@
  */
 import { createRoute, type RouteConfig } from "@hono/zod-openapi";
 import type { Role } from "../db/schema";
+import { guard } from "../middleware/guard";
 
 /** Who may call a route: nobody in particular, any signed-in caller, a system admin, or a tenant role. */
 export type Access =
   | { kind: "public" }
   | { kind: "authenticated" }
   | { kind: "system" }
-  | { kind: "tenant"; role: Role; orSystem?: boolean };
+  | {
+      kind: "tenant";
+      role: Role;
+      /** The path parameter that names the tenant (`/tenants/{id}/…`), if not the selector. */
+      tenantParam?: string;
+      /** A system admin may use this write route on a suspended tenant. */
+      allowSuspended?: boolean;
+    };
 
 export interface RouteEntry {
   method: string;
@@ -37,7 +45,7 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, "path"
     feature,
     pattern: templateToRegExp(route.path),
   });
-  return createRoute(route as unknown as R);
+  return createRoute({ ...route, middleware: [guard(access)] } as unknown as R);
 }
 
 /** The methods declared for a concrete path, for 405 responses' `Allow` header. */

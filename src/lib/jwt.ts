@@ -1,0 +1,118 @@
+/**
+ * Access tokens. The API issues HS256 tokens signed with JWT_SECRET; with JWKS_URL it also
+ * accepts RS256/ES256 tokens from an external IdP that carry the same claims. Algorithms
+ * are pinned per key type, so `alg: none` and HS/RS confusion fail before any signature work.
+ */
+import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import { z } from "zod";
+import type { Role } from "../db/schema";
+import type { Config } from "../env";
+import { clock } from "./clock";
+import { utf8 } from "./encoding";
+import { Problem } from "./problem";
+
+export const ACCESS_TOKEN_TTL_S = 3600;
+const CLOCK_SKEW_S = 30;
+/** A JWT bigger than this is refused unparsed: no legitimate token of ours comes near it. */
+const MAX_TOKEN_LENGTH = 8192;
+const ASYMMETRIC = ["RS256", "ES256"];
+
+export interface AccessClaims {
+  sub: string;
+  tenant_id: string | null;
+  tenant_slug: string | null;
+  role: Role | null;
+  is_system_admin: boolean;
+}
+
+const claimsSchema = z.object({
+  sub: z.uuid(),
+  tenant_id: z.uuid().nullable().optional(),
+  tenant_slug: z.string().nullable().optional(),
+  role: z.enum(["admin", "member", "viewer"]).nullable().optional(),
+  is_system_admin: z.boolean().optional(),
+  iat: z.number(),
+  exp: z.number(),
+});
+
+export async function signAccessToken(config: Config, claims: AccessClaims): Promise<string> {
+  const now = Math.floor(clock.now() / 1000);
+  return new SignJWT({ ...claims })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuer(config.JWT_ISSUER)
+    .setAudience(config.JWT_AUDIENCE)
+    .setSubject(claims.sub)
+    .setIssuedAt(now)
+    .setExpirationTime(now + ACCESS_TOKEN_TTL_S)
+    .setJti(crypto.randomUUID())
+    .sign(utf8(config.JWT_SECRET));
+}
+
+const jwksSets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+
+function jwksFor(url: string) {
+  let set = jwksSets.get(url);
+  if (!set) {
+    set = createRemoteJWKSet(new URL(url), { timeoutDuration: 3_000, cooldownDuration: 30_000 });
+    jwksSets.set(url, set);
+  }
+  return set;
+}
+
+/** Verifies a bearer JWT and returns its claims; every failure is 401 `invalid_token`. */
+export async function verifyAccessToken(config: Config, token: string): Promise<AccessClaims> {
+  if (token.length > MAX_TOKEN_LENGTH) throw invalid("The token is too large.");
+  let alg: string | undefined;
+  try {
+    alg = decodeProtectedHeader(token).alg;
+  } catch {
+    throw invalid("The token is malformed.");
+  }
+  const options = {
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    clockTolerance: CLOCK_SKEW_S,
+    currentDate: new Date(clock.now()),
+  };
+  let payload: JWTPayload;
+  try {
+    if (alg === "HS256") {
+      ({ payload } = await jwtVerify(token, utf8(config.JWT_SECRET), { ...options, algorithms: ["HS256"] }));
+    } else if (alg && ASYMMETRIC.includes(alg) && config.JWKS_URL) {
+      ({ payload } = await jwtVerify(token, jwksFor(config.JWKS_URL), {
+        ...options,
+        algorithms: ASYMMETRIC,
+      }));
+    } else {
+      throw invalid("The token's algorithm is not accepted.");
+    }
+  } catch (err) {
+    if (err instanceof Problem) throw err;
+    throw invalid(describeJoseError(err));
+  }
+  const parsed = claimsSchema.safeParse(payload);
+  if (!parsed.success) throw invalid("The token's claims are not valid.");
+  if (parsed.data.exp - parsed.data.iat > ACCESS_TOKEN_TTL_S)
+    throw invalid("The token lives longer than 1 hour.");
+  return {
+    sub: parsed.data.sub,
+    tenant_id: parsed.data.tenant_id ?? null,
+    tenant_slug: parsed.data.tenant_slug ?? null,
+    role: parsed.data.role ?? null,
+    is_system_admin: parsed.data.is_system_admin ?? false,
+  };
+}
+
+function describeJoseError(err: unknown): string {
+  if (err instanceof errors.JWTExpired) return "The token has expired.";
+  if (err instanceof errors.JWTClaimValidationFailed)
+    return `The token's ${err.claim} claim is not accepted.`;
+  if (err instanceof errors.JWSSignatureVerificationFailed) return "The token's signature is not valid.";
+  return "The token is not valid.";
+}
+
+function invalid(detail: string): Problem {
+  return new Problem("invalid_token", detail, {
+    headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * The per-route gate, attached by `defineRoute` from the route table so no route can skip
+ * it: authenticate, resolve the tenant by the tenancy rules, check the role, then run the
+ * handler. Handlers read the outcome from `c.get("principal")` / `c.get("tenancy")`.
+ */
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { AppBindings } from "../env";
+import { afterResponse } from "../lib/after-response";
+import { Problem } from "../lib/problem";
+import type { Access } from "../routes/route-table";
+import { touchLastUsed } from "../services/api-keys";
+import { authenticate, unauthenticated } from "../services/authenticate";
+import { type Principal, roleAtLeast } from "../services/principal";
+import { resolveTenant, subdomainOf } from "../services/tenant-resolution";
+import { loadUserAccess } from "../services/user-access";
+
+const READ_METHODS = new Set(["GET", "HEAD"]);
+
+export const guard = (access: Access) =>
+  createMiddleware<AppBindings>(async (c, next) => {
+    if (access.kind === "public") return next();
+    const db = c.get("db");
+    const principal = await authenticate(db, c.get("config"), {
+      authorization: c.req.header("authorization"),
+      apiKey: c.req.header("x-api-key"),
+    });
+    if (!principal) throw unauthenticated();
+    c.set("principal", principal);
+
+    if (access.kind === "tenant") {
+      const decision = await resolveTenant(db, principal, selectorsOf(c, access.tenantParam), {
+        readOnly: READ_METHODS.has(c.req.method) || access.allowSuspended === true,
+      });
+      if (!decision.isSystemAdmin && !roleAtLeast(decision.role, access.role)) {
+        throw new Problem("forbidden", `This route needs the ${access.role} role in the tenant.`);
+      }
+      c.set("tenancy", decision);
+    } else {
+      await checkGlobalAccess(c, principal, access.kind);
+    }
+    if (principal.kind === "api_key") afterResponse(c, touchLastUsed(db, principal));
+    await next();
+  });
+
+async function checkGlobalAccess(
+  c: Context<AppBindings>,
+  principal: Principal,
+  kind: "authenticated" | "system",
+): Promise<void> {
+  if (principal.kind === "api_key") {
+    if (kind === "system") throw new Problem("forbidden", "API keys cannot act as a system admin.");
+    return;
+  }
+  const user = await loadUserAccess(c.get("db"), principal.userId, null);
+  if (!user.exists) throw new Problem("invalid_token", "The token's user no longer exists.");
+  if (kind === "system" && !user.isSystemAdmin)
+    throw new Problem("forbidden", "This route is for system admins.");
+}
+
+function selectorsOf(c: Context<AppBindings>, tenantParam: string | undefined) {
+  const host = new URL(c.req.url).host;
+  return {
+    subdomain: subdomainOf(host, c.get("config").BASE_DOMAIN),
+    header: c.req.header("x-tenant-id"),
+    path: tenantParam ? c.req.param(tenantParam) : undefined,
+  };
+}

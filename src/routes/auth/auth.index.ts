@@ -1,0 +1,7 @@
+import { createRouter } from "../../lib/router";
+import * as handlers from "./auth.handlers";
+import * as routes from "./auth.routes";
+
+export const authRouter = createRouter()
+  .openapi(routes.login, handlers.login)
+  .openapi(routes.switchTenant, handlers.switchTenant);

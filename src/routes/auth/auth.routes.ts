@@ -1,0 +1,66 @@
+import { z } from "@hono/zod-openapi";
+import { jsonContent, problemResponses } from "../../lib/openapi";
+import { defineRoute } from "../route-table";
+
+const RoleSchema = z.enum(["admin", "member", "viewer"]);
+
+export const MembershipSchema = z
+  .object({ tenant_id: z.uuid(), tenant_slug: z.string(), tenant_name: z.string(), role: RoleSchema })
+  .openapi("Membership");
+
+export const SessionSchema = z
+  .object({
+    access_token: z.string(),
+    token_type: z.literal("Bearer"),
+    expires_in: z.number().int(),
+    tenant: z
+      .object({ id: z.uuid(), slug: z.string(), name: z.string(), role: RoleSchema.nullable() })
+      .nullable(),
+    memberships: z.array(MembershipSchema),
+  })
+  .openapi("Session");
+
+const TenantSelector = z.string().min(1).max(64).openapi({ description: "Tenant uuid or slug" });
+
+export const LoginBody = z
+  .object({
+    email: z.email().max(254),
+    password: z.string().min(1).max(1024),
+    tenant: TenantSelector.optional(),
+  })
+  .strict()
+  .openapi("LoginRequest");
+
+export const login = defineRoute({
+  access: { kind: "public" },
+  method: "post",
+  path: "/api/v1/auth/login",
+  operationId: "login",
+  summary: "Exchange email and password for an access token",
+  tags: ["auth"],
+  request: { body: { required: true, content: { "application/json": { schema: LoginBody } } } },
+  responses: {
+    200: jsonContent(SessionSchema, "Signed in"),
+    ...problemResponses(400, 401, 403, 415, 429),
+  },
+});
+
+export const switchTenant = defineRoute({
+  access: { kind: "authenticated" },
+  method: "post",
+  path: "/api/v1/auth/switch",
+  operationId: "switchTenant",
+  summary: "Get a token for another tenant the user belongs to",
+  tags: ["auth"],
+  security: [{ bearerJwt: [] }],
+  request: {
+    body: {
+      required: true,
+      content: { "application/json": { schema: z.object({ tenant: TenantSelector }).strict() } },
+    },
+  },
+  responses: {
+    200: jsonContent(SessionSchema, "New token"),
+    ...problemResponses(400, 401, 403),
+  },
+});

@@ -1,0 +1,30 @@
+import { z } from "@hono/zod-openapi";
+import { jsonContent, problemResponses } from "../../lib/openapi";
+import { MembershipSchema } from "../auth/auth.routes";
+import { defineRoute } from "../route-table";
+
+export const MeSchema = z
+  .object({
+    auth: z.enum(["jwt", "api_key"]),
+    user: z
+      .object({ id: z.uuid(), email: z.string(), name: z.string().nullable(), is_system_admin: z.boolean() })
+      .nullable(),
+    api_key: z.object({ id: z.uuid(), role: z.enum(["admin", "member", "viewer"]) }).nullable(),
+    tenant: z
+      .object({ id: z.uuid(), slug: z.string(), name: z.string(), plan: z.string(), status: z.string() })
+      .nullable(),
+    role: z.enum(["admin", "member", "viewer"]).nullable(),
+    memberships: z.array(MembershipSchema),
+  })
+  .openapi("Me");
+
+export const me = defineRoute({
+  access: { kind: "authenticated" },
+  method: "get",
+  path: "/api/v1/me",
+  operationId: "getMe",
+  summary: "The caller: user or API key, current tenant, role and memberships",
+  tags: ["auth"],
+  security: [{ bearerJwt: [] }, { apiKey: [] }],
+  responses: { 200: jsonContent(MeSchema, "The caller"), ...problemResponses(401) },
+});

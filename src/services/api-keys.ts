@@ -1,0 +1,257 @@
+/**
+ * API keys: `uk_<slug>_<secret>`. The slug names the tenant (so the key is looked up inside
+ * that tenant's RLS scope), the first characters of the secret are a public lookup prefix,
+ * and only the SHA-256 of the whole key is stored, compared in constant time.
+ */
+import { and, eq, isNull } from "drizzle-orm";
+import { type Database, type Tx, withTenant } from "../db/client";
+import { apiKeys, type Role } from "../db/schema";
+import { clock } from "../lib/clock";
+import { constantTimeEqual, randomBase62, sha256Hex, utf8 } from "../lib/encoding";
+import { keyset, type PageQuery, toPage } from "../lib/pagination";
+import { Problem } from "../lib/problem";
+import { AUTH_CACHE_TTL_MS, TtlCache } from "../lib/ttl-cache";
+import { type AuditContext, recordAudit } from "./audit";
+import type { Principal } from "./principal";
+import { findTenant, SLUG } from "./tenant-directory";
+
+const SECRET_LENGTH = 40;
+const PREFIX_SECRET_CHARS = 8;
+const KEY_FORMAT = /^uk_([a-z0-9-]{3,40})_([0-9A-Za-z]{32,64})$/;
+/** `last_used_at` is a hint, not a log: one write per key per minute at most. */
+const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+export function presentApiKey(row: ApiKeyRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    prefix: row.prefix,
+    created_at: row.createdAt.toISOString(),
+    expires_at: row.expiresAt?.toISOString() ?? null,
+    last_used_at: row.lastUsedAt?.toISOString() ?? null,
+  };
+}
+
+interface NewKey {
+  key: string;
+  prefix: string;
+  hash: string;
+}
+
+export async function generateKey(slug: string): Promise<NewKey> {
+  const secret = randomBase62(SECRET_LENGTH);
+  const key = `uk_${slug}_${secret}`;
+  return { key, prefix: `uk_${slug}_${secret.slice(0, PREFIX_SECRET_CHARS)}`, hash: await sha256Hex(key) };
+}
+
+export function parseKey(key: string): { slug: string; prefix: string } | undefined {
+  const match = KEY_FORMAT.exec(key);
+  if (!match?.[1] || !match[2] || !SLUG.test(match[1])) return undefined;
+  return { slug: match[1], prefix: `uk_${match[1]}_${match[2].slice(0, PREFIX_SECRET_CHARS)}` };
+}
+
+export async function createApiKey(
+  tx: Tx,
+  audit: AuditContext,
+  input: {
+    tenantId: string;
+    slug: string;
+    name: string;
+    role: Role;
+    expiresAt: Date | null;
+    createdBy: string | null;
+  },
+) {
+  const fresh = await generateKey(input.slug);
+  const [row] = await tx
+    .insert(apiKeys)
+    .values({
+      tenantId: input.tenantId,
+      name: input.name,
+      role: input.role,
+      prefix: fresh.prefix,
+      keyHash: fresh.hash,
+      expiresAt: input.expiresAt,
+      createdBy: input.createdBy,
+    })
+    .returning();
+  if (!row) throw new Error("insert returned no row");
+  await recordAudit(tx, audit, {
+    tenantId: input.tenantId,
+    action: "api_key.created",
+    targetType: "api_key",
+    targetId: row.id,
+    meta: { name: row.name, role: row.role, prefix: row.prefix },
+  });
+  return { ...presentApiKey(row), key: fresh.key };
+}
+
+export async function listApiKeys(tx: Tx, tenantId: string, query: PageQuery) {
+  const page = keyset(apiKeys, query);
+  const rows = await tx
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt), page.after))
+    .orderBy(...page.orderBy)
+    .limit(page.take);
+  return toPage(rows, query.limit, presentApiKey);
+}
+
+export async function revokeApiKey(tx: Tx, audit: AuditContext, tenantId: string, id: string): Promise<void> {
+  const [row] = await tx
+    .update(apiKeys)
+    .set({ revokedAt: new Date(clock.now()) })
+    .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+    .returning({ id: apiKeys.id, keyHash: apiKeys.keyHash, previousKeyHash: apiKeys.previousKeyHash });
+  if (!row) throw new Problem("not_found", "No such API key.");
+  forgetHashes(row.keyHash, row.previousKeyHash);
+  await recordAudit(tx, audit, { tenantId, action: "api_key.revoked", targetType: "api_key", targetId: id });
+}
+
+export async function rotateApiKey(
+  tx: Tx,
+  audit: AuditContext,
+  input: { tenantId: string; slug: string; id: string; gracePeriodSeconds: number },
+) {
+  const [current] = await tx
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.tenantId, input.tenantId), eq(apiKeys.id, input.id), isNull(apiKeys.revokedAt)))
+    .for("update");
+  if (!current) throw new Problem("not_found", "No such API key.");
+  const fresh = await generateKey(input.slug);
+  const graceEnds =
+    input.gracePeriodSeconds > 0 ? new Date(clock.now() + input.gracePeriodSeconds * 1000) : null;
+  const [row] = await tx
+    .update(apiKeys)
+    .set({
+      prefix: fresh.prefix,
+      keyHash: fresh.hash,
+      previousKeyHash: graceEnds ? current.keyHash : null,
+      previousExpiresAt: graceEnds,
+    })
+    .where(eq(apiKeys.id, current.id))
+    .returning();
+  if (!row) throw new Error("update returned no row");
+  forgetHashes(current.keyHash, current.previousKeyHash);
+  await recordAudit(tx, audit, {
+    tenantId: input.tenantId,
+    action: "api_key.rotated",
+    targetType: "api_key",
+    targetId: row.id,
+    meta: { prefix: row.prefix, grace_period_seconds: input.gracePeriodSeconds },
+  });
+  return { ...presentApiKey(row), key: fresh.key, previous_key_expires_at: graceEnds?.toISOString() ?? null };
+}
+
+interface VerifiedKey {
+  keyId: string;
+  tenantId: string;
+  slug: string;
+  role: Role;
+  rateLimitPerHour: number | null;
+  /** The earliest moment this verification stops being valid (expiry or end of grace). */
+  validUntil: number | null;
+}
+
+/** Keyed by the key's hash, so a revoked key is dropped from this isolate immediately. */
+const verified = new TtlCache<VerifiedKey>(AUTH_CACHE_TTL_MS);
+const lastUsedWrites = new TtlCache<true>(LAST_USED_WRITE_INTERVAL_MS);
+
+function forgetHashes(...hashes: Array<string | null>): void {
+  for (const hash of hashes) if (hash) verified.delete(hash);
+}
+
+/** Verifies an API key and returns its principal; any failure is 401 `invalid_token`. */
+export async function authenticateApiKey(
+  db: Database,
+  key: string,
+): Promise<Principal & { kind: "api_key" }> {
+  const parsed = parseKey(key);
+  if (!parsed) throw invalidKey();
+  const hash = await sha256Hex(key);
+  let hit = verified.get(hash);
+  if (!hit) {
+    hit = await lookUp(db, parsed, hash);
+    verified.set(hash, hit);
+  }
+  if (hit.validUntil !== null && hit.validUntil <= clock.now()) throw invalidKey();
+  return {
+    kind: "api_key",
+    keyId: hit.keyId,
+    role: hit.role,
+    tenant: { id: hit.tenantId, slug: hit.slug },
+    rateLimitPerHour: hit.rateLimitPerHour,
+  };
+}
+
+async function lookUp(
+  db: Database,
+  parsed: { slug: string; prefix: string },
+  hash: string,
+): Promise<VerifiedKey> {
+  const tenant = await findTenant(db, { slug: parsed.slug });
+  if (!tenant) throw invalidKey();
+  // The prefix of the current secret finds the row; a rotated-out secret is found by its hash.
+  const live = and(eq(apiKeys.tenantId, tenant.id), isNull(apiKeys.revokedAt));
+  const rows = await withTenant(db, tenant.id, async (tx) => {
+    const current = await tx
+      .select()
+      .from(apiKeys)
+      .where(and(live, eq(apiKeys.prefix, parsed.prefix)))
+      .limit(1);
+    if (current.length > 0) return current;
+    return tx
+      .select()
+      .from(apiKeys)
+      .where(and(live, eq(apiKeys.previousKeyHash, hash)))
+      .limit(1);
+  });
+  const row = rows[0];
+  if (!row) throw invalidKey();
+  const now = clock.now();
+  const limits: number[] = [];
+  if (row.expiresAt) limits.push(row.expiresAt.getTime());
+  let matches = constantTimeEqual(utf8(hash), utf8(row.keyHash));
+  if (!matches && row.previousKeyHash && row.previousExpiresAt && row.previousExpiresAt.getTime() > now) {
+    matches = constantTimeEqual(utf8(hash), utf8(row.previousKeyHash));
+    if (matches) limits.push(row.previousExpiresAt.getTime());
+  }
+  if (!matches) throw invalidKey();
+  const validUntil = limits.length > 0 ? Math.min(...limits) : null;
+  if (validUntil !== null && validUntil <= now) throw invalidKey();
+  return {
+    keyId: row.id,
+    tenantId: tenant.id,
+    slug: tenant.slug,
+    role: row.role,
+    rateLimitPerHour: row.rateLimitPerHour,
+    validUntil,
+  };
+}
+
+/** Records use without a write per request: at most once a minute per key and isolate. */
+export async function touchLastUsed(db: Database, principal: Principal & { kind: "api_key" }): Promise<void> {
+  if (lastUsedWrites.get(principal.keyId)) return;
+  lastUsedWrites.set(principal.keyId, true);
+  await withTenant(db, principal.tenant.id, (tx) =>
+    tx
+      .update(apiKeys)
+      .set({ lastUsedAt: new Date(clock.now()) })
+      .where(and(eq(apiKeys.tenantId, principal.tenant.id), eq(apiKeys.id, principal.keyId))),
+  );
+}
+
+export function clearApiKeyCache(): void {
+  verified.clear();
+  lastUsedWrites.clear();
+}
+
+function invalidKey(): Problem {
+  return new Problem("invalid_token", "The API key is not valid.", {
+    headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },
+  });
+}

@@ -1,0 +1,47 @@
+/**
+ * Turns the request's credential into a principal: `Authorization: Bearer <jwt>`,
+ * `Authorization: Bearer uk_…` or `X-API-Key: uk_…`. Exactly one credential per request.
+ */
+import type { Database } from "../db/client";
+import type { Config } from "../env";
+import { verifyAccessToken } from "../lib/jwt";
+import { Problem } from "../lib/problem";
+import { authenticateApiKey } from "./api-keys";
+import type { Principal } from "./principal";
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+export async function authenticate(
+  db: Database,
+  config: Config,
+  headers: { authorization?: string; apiKey?: string },
+): Promise<Principal | undefined> {
+  const { authorization, apiKey } = headers;
+  if (authorization === undefined && apiKey === undefined) return undefined;
+  if (authorization !== undefined && apiKey !== undefined) {
+    throw invalid("Send one credential: either Authorization or X-API-Key.");
+  }
+  if (apiKey !== undefined) return authenticateApiKey(db, apiKey.trim());
+  const token = BEARER.exec(authorization ?? "")?.[1];
+  if (!token) throw invalid("The Authorization header must be `Bearer <token>`.");
+  if (token.startsWith("uk_")) return authenticateApiKey(db, token);
+  const claims = await verifyAccessToken(config, token);
+  return {
+    kind: "user",
+    userId: claims.sub,
+    tenant:
+      claims.tenant_id && claims.tenant_slug ? { id: claims.tenant_id, slug: claims.tenant_slug } : null,
+  };
+}
+
+export function unauthenticated(): Problem {
+  return new Problem("unauthenticated", "This route needs a bearer token or an API key.", {
+    headers: { "WWW-Authenticate": 'Bearer realm="tenantry"' },
+  });
+}
+
+function invalid(detail: string): Problem {
+  return new Problem("invalid_token", detail, {
+    headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },
+  });
+}

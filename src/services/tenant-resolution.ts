@@ -1,0 +1,113 @@
+/**
+ * The tenancy rules of DESIGN.md, in the order that keeps them non-enumerable: selectors are
+ * read and must agree (400 `tenant_conflict`), a credential for another tenant is refused
+ * before anything is said about the selected tenant (403 `tenant_mismatch`), and only then
+ * does existence (404 `tenant_not_found`, one body for unknown and deleted) or status
+ * (403 `tenant_suspended`) show.
+ */
+import type { Database } from "../db/client";
+import type { Role } from "../db/schema";
+import { Problem } from "../lib/problem";
+import type { CredentialTenant, Principal } from "./principal";
+import {
+  findTenant,
+  parseTenantKey,
+  RESERVED_SLUGS,
+  type ResolvedTenant,
+  SLUG,
+  sameTenantKey,
+  type TenantKey,
+} from "./tenant-directory";
+import { loadUserAccess } from "./user-access";
+
+export interface Selectors {
+  /** The single label left of BASE_DOMAIN in the Host, if any. */
+  subdomain?: string;
+  /** The raw `X-Tenant-ID` header. */
+  header?: string;
+  /** The `{id}` of `/tenants/{id}/…` routes. */
+  path?: string;
+}
+
+export interface TenantDecision {
+  tenant: ResolvedTenant;
+  /** The caller's role in the tenant; `null` for a system admin who is not a member. */
+  role: Role | null;
+  isSystemAdmin: boolean;
+}
+
+/** Reads the tenant subdomain from a request host; reserved names and deeper hosts are not tenants. */
+export function subdomainOf(host: string, baseDomain: string): string | undefined {
+  const name = host.toLowerCase().replace(/:\d+$/, "").replace(/\.$/, "");
+  const suffix = `.${baseDomain}`;
+  if (!name.endsWith(suffix)) return undefined;
+  const label = name.slice(0, -suffix.length);
+  if (!SLUG.test(label) || RESERVED_SLUGS.has(label)) return undefined;
+  return label;
+}
+
+export async function resolveTenant(
+  db: Database,
+  principal: Principal,
+  selectors: Selectors,
+  opts: { readOnly: boolean },
+): Promise<TenantDecision> {
+  const selected = await agreeOnSelector(db, selectors);
+  const target = selected ?? credentialKey(principal.tenant);
+  if (!target)
+    throw new Problem("tenant_required", "Select a tenant with its subdomain or the X-Tenant-ID header.");
+
+  const tenant = await findTenant(db, target);
+  const access =
+    principal.kind === "user"
+      ? await loadUserAccess(db, principal.userId, tenant?.id ?? null)
+      : { exists: true, isSystemAdmin: false, role: principal.role };
+  if (!access.exists) throw new Problem("invalid_token", "The token's user no longer exists.");
+
+  if (selected && !matchesCredential(selected, principal.tenant) && !access.isSystemAdmin) {
+    throw new Problem("tenant_mismatch", "The credential belongs to another tenant.");
+  }
+  if (!tenant || tenant.status === "deleted") throw new Problem("tenant_not_found", "No such tenant.");
+  if (tenant.status === "suspended" && !(access.isSystemAdmin && opts.readOnly)) {
+    throw new Problem("tenant_suspended", "This tenant is suspended.");
+  }
+  const role = principal.kind === "api_key" ? principal.role : access.role;
+  return { tenant, role, isSystemAdmin: access.isSystemAdmin };
+}
+
+/** All selectors present must name the same tenant; returns that one (or none). */
+async function agreeOnSelector(db: Database, selectors: Selectors): Promise<TenantKey | undefined> {
+  const keys: TenantKey[] = [];
+  if (selectors.path !== undefined) keys.push(parseSelector(selectors.path, "path"));
+  if (selectors.subdomain !== undefined) keys.push({ slug: selectors.subdomain });
+  if (selectors.header !== undefined) keys.push(parseSelector(selectors.header, "header"));
+  const [first, ...rest] = keys;
+  if (!first) return undefined;
+  for (const other of rest) {
+    if (sameTenantKey(first, other)) continue;
+    const [a, b] = await Promise.all([findTenant(db, first), findTenant(db, other)]);
+    if (!a || !b || a.id !== b.id) throw new Problem("tenant_conflict", "The tenant selectors disagree.");
+  }
+  return first;
+}
+
+function parseSelector(value: string, where: "path" | "header"): TenantKey {
+  const key = parseTenantKey(value.trim());
+  if (key) return key;
+  if (where === "path") throw new Problem("tenant_not_found", "No such tenant.");
+  throw new Problem("validation_failed", "X-Tenant-ID must be a tenant id (uuid) or slug.", {
+    extensions: {
+      errors: [{ path: "X-Tenant-ID", message: "Expected a uuid or a slug", code: "invalid_format" }],
+    },
+  });
+}
+
+function credentialKey(tenant: CredentialTenant | null): TenantKey | undefined {
+  return tenant ? { id: tenant.id } : undefined;
+}
+
+/** A user token without a tenant claim has no credential tenant to contradict the selector. */
+function matchesCredential(selected: TenantKey, tenant: CredentialTenant | null): boolean {
+  if (!tenant) return true;
+  return "id" in selected ? selected.id === tenant.id : selected.slug === tenant.slug;
+}

@@ -1,0 +1,205 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { clock } from "../src/lib/clock";
+import { pools } from "./support/db";
+import {
+  addMember,
+  api,
+  bearer,
+  createTenant,
+  createUser,
+  type TestUser,
+  tenantWithRoles,
+  tokenFor,
+} from "./support/fixtures";
+import { expectProblem } from "./support/problems";
+
+/** Every row of DESIGN.md's tenancy table, through the real fetch entry. */
+describe("tenant resolution", () => {
+  const db = pools();
+  let a: Awaited<ReturnType<typeof tenantWithRoles>>;
+  let b: Awaited<ReturnType<typeof tenantWithRoles>>;
+  let sysadmin: TestUser;
+  let sysToken: string;
+
+  beforeAll(async () => {
+    a = await tenantWithRoles(db.admin);
+    b = await tenantWithRoles(db.admin);
+    sysadmin = await createUser(db.admin, { isSystemAdmin: true });
+    sysToken = await tokenFor(sysadmin, null, { isSystemAdmin: true });
+  });
+
+  afterEach(() => {
+    clock.offsetMs = 0;
+  });
+
+  afterAll(() => db.end());
+
+  const members = async (res: Response) => ((await res.json()) as { data: { email: string }[] }).data;
+
+  it("uses the credential tenant when there is no selector", async () => {
+    const res = await api("/api/v1/members", { headers: bearer(a.users.viewer.token) });
+    expect(res.status).toBe(200);
+    expect((await members(res)).map((m) => m.email).sort()).toEqual(
+      [a.users.admin.email, a.users.member.email, a.users.viewer.email].sort(),
+    );
+  });
+
+  it("selects by subdomain (Host header)", async () => {
+    const res = await api("/api/v1/members", {
+      host: `${a.tenant.slug}.localhost`,
+      headers: bearer(a.users.viewer.token),
+    });
+    expect(res.status).toBe(200);
+  });
+
+  it("selects by X-Tenant-ID as slug and as uuid", async () => {
+    for (const value of [a.tenant.slug, a.tenant.id, a.tenant.id.toUpperCase()]) {
+      const res = await api("/api/v1/members", {
+        headers: { ...bearer(a.users.viewer.token), "x-tenant-id": value },
+      });
+      expect(res.status, value).toBe(200);
+    }
+  });
+
+  it("accepts subdomain and header naming the same tenant (slug and uuid)", async () => {
+    const res = await api("/api/v1/members", {
+      host: `${a.tenant.slug}.localhost`,
+      headers: { ...bearer(a.users.viewer.token), "x-tenant-id": a.tenant.id },
+    });
+    expect(res.status).toBe(200);
+  });
+
+  it("400 tenant_conflict when subdomain and header differ", async () => {
+    const res = await api("/api/v1/members", {
+      host: `${a.tenant.slug}.localhost`,
+      headers: { ...bearer(a.users.viewer.token), "x-tenant-id": b.tenant.slug },
+    });
+    await expectProblem(res, 400, "tenant_conflict");
+  });
+
+  it("403 tenant_mismatch when the credential's tenant is not the selected one", async () => {
+    const byHeader = await api("/api/v1/members", {
+      headers: { ...bearer(a.users.admin.token), "x-tenant-id": b.tenant.id },
+    });
+    await expectProblem(byHeader, 403, "tenant_mismatch");
+    const bySubdomain = await api("/api/v1/members", {
+      host: `${b.tenant.slug}.localhost`,
+      headers: bearer(a.users.admin.token),
+    });
+    await expectProblem(bySubdomain, 403, "tenant_mismatch");
+  });
+
+  it("a mismatching credential learns nothing about whether the selected tenant exists", async () => {
+    const unknown = await api("/api/v1/members", {
+      headers: { ...bearer(a.users.admin.token), "x-tenant-id": "no-such-tenant-here" },
+    });
+    await expectProblem(unknown, 403, "tenant_mismatch");
+  });
+
+  it("a system admin acts in the selected tenant", async () => {
+    const res = await api("/api/v1/members", {
+      headers: { ...bearer(sysToken), "x-tenant-id": b.tenant.slug },
+    });
+    expect(res.status).toBe(200);
+    expect((await members(res)).map((m) => m.email)).toContain(b.users.admin.email);
+  });
+
+  it("400 tenant_required with neither credential tenant nor selector", async () => {
+    const res = await api("/api/v1/members", { headers: bearer(sysToken) });
+    await expectProblem(res, 400, "tenant_required");
+  });
+
+  it("404 tenant_not_found with one body for unknown and deleted tenants", async () => {
+    const deleted = await createTenant(db.admin, { status: "deleted" });
+    const bodies = [];
+    for (const selector of ["never-existed-tenant", deleted.slug]) {
+      const res = await api("/api/v1/members", {
+        headers: { ...bearer(sysToken), "x-tenant-id": selector },
+        method: "GET",
+      });
+      const body = await expectProblem(res, 404, "tenant_not_found");
+      const { request_id: _, ...rest } = body;
+      bodies.push(rest);
+    }
+    expect(bodies[0]).toEqual(bodies[1]);
+  });
+
+  it("404 for the members of a deleted tenant, on their own credential", async () => {
+    const tenant = await createTenant(db.admin);
+    const user = await createUser(db.admin);
+    await addMember(db.admin, tenant, user, "admin");
+    await db.admin.query("update tenants set status = 'deleted', deleted_at = now() where id = $1", [
+      tenant.id,
+    ]);
+    const res = await api("/api/v1/members", { headers: bearer(await tokenFor(user, tenant)) });
+    await expectProblem(res, 404, "tenant_not_found");
+  });
+
+  it("403 tenant_suspended for members; a system admin may still read", async () => {
+    const { tenant, users } = await tenantWithRoles(db.admin);
+    await db.admin.query("update tenants set status = 'suspended', suspended_at = now() where id = $1", [
+      tenant.id,
+    ]);
+    await expectProblem(
+      await api("/api/v1/members", { headers: bearer(users.admin.token) }),
+      403,
+      "tenant_suspended",
+    );
+    const asSystem = await api("/api/v1/members", {
+      headers: { ...bearer(sysToken), "x-tenant-id": tenant.id },
+    });
+    expect(asSystem.status).toBe(200);
+    const write = await api("/api/v1/api-keys", {
+      method: "POST",
+      headers: { ...bearer(sysToken), "x-tenant-id": tenant.id, "content-type": "application/json" },
+      body: JSON.stringify({ name: "k", role: "viewer" }),
+    });
+    await expectProblem(write, 403, "tenant_suspended");
+  });
+
+  it("a suspension bites within the 30 s cache TTL, not before it is read", async () => {
+    const { tenant, users } = await tenantWithRoles(db.admin);
+    const call = () => api("/api/v1/members", { headers: bearer(users.viewer.token) });
+    expect((await call()).status).toBe(200);
+    // Another isolate suspends the tenant: this one still has it cached as active.
+    await db.admin.query("update tenants set status = 'suspended' where id = $1", [tenant.id]);
+    expect((await call()).status).toBe(200);
+    clock.offsetMs = 31_000;
+    await expectProblem(await call(), 403, "tenant_suspended");
+  });
+
+  it("reserved subdomains are never tenants", async () => {
+    // Even if a tenant held a reserved name, the subdomain would not select it: the request
+    // falls back to the credential tenant instead of failing as a mismatch.
+    await db.admin.query(
+      "insert into tenants (slug, name) values ('static', 'static') on conflict do nothing",
+    );
+    for (const name of ["api", "www", "admin", "app", "auth", "static"]) {
+      const res = await api("/api/v1/members", {
+        host: `${name}.localhost`,
+        headers: bearer(a.users.viewer.token),
+      });
+      expect(res.status, name).toBe(200);
+    }
+  });
+
+  it("hosts outside BASE_DOMAIN or deeper than one label are not selectors", async () => {
+    for (const host of ["evil.com", `${b.tenant.slug}.evil.com`, `x.${b.tenant.slug}.localhost`]) {
+      const res = await api("/api/v1/members", { host, headers: bearer(a.users.viewer.token) });
+      expect(res.status, host).toBe(200);
+    }
+  });
+
+  it("400 validation_failed for an X-Tenant-ID that is neither uuid nor slug", async () => {
+    const res = await api("/api/v1/members", {
+      headers: { ...bearer(a.users.viewer.token), "x-tenant-id": "' or 1=1 --" },
+    });
+    await expectProblem(res, 400, "validation_failed");
+  });
+
+  it("403 forbidden for a user who is not a member of their token's tenant", async () => {
+    const outsider = await createUser(db.admin);
+    const res = await api("/api/v1/members", { headers: bearer(await tokenFor(outsider, a.tenant)) });
+    await expectProblem(res, 403, "forbidden");
+  });
+});

@@ -31,6 +31,8 @@ export default defineConfig({
                 TEST_ADMIN_DATABASE_URL: inject("adminDatabaseUrl"),
                 TEST_ADMIN_EMAIL: inject("adminEmail"),
                 TEST_ADMIN_PASSWORD: inject("adminPassword"),
+                JWKS_URL: inject("jwksUrl"),
+                TEST_JWKS_PRIVATE_KEYS: inject("jwksPrivateKeys"),
               },
             },
           })),

@@ -7,6 +7,7 @@ declare global {
       TEST_ADMIN_DATABASE_URL: string;
       TEST_ADMIN_EMAIL: string;
       TEST_ADMIN_PASSWORD: string;
+      TEST_JWKS_PRIVATE_KEYS: string;
     }
   }
 }

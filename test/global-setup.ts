@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startBackends } from "../dev/backends";
+import { startJwksServer } from "./jwks-server";
 
 export const TEST_ADMIN = { email: "admin@tenantry.test", password: "test-admin-password-1" };
 
@@ -21,6 +22,9 @@ export default async function setup(project: TestProject) {
     adminEmail: TEST_ADMIN.email,
     adminPassword: TEST_ADMIN.password,
   });
+  const jwks = await startJwksServer();
+  project.provide("jwksUrl", jwks.url);
+  project.provide("jwksPrivateKeys", jwks.privateKeys);
   project.provide("databaseUrl", backends.databaseUrl);
   project.provide("adminDatabaseUrl", backends.adminDatabaseUrl);
   project.provide("upstashUrl", backends.upstashUrl);
@@ -28,7 +32,10 @@ export default async function setup(project: TestProject) {
   project.provide("neonProxy", backends.neonProxy);
   project.provide("adminEmail", TEST_ADMIN.email);
   project.provide("adminPassword", TEST_ADMIN.password);
-  return () => backends.stop();
+  return async () => {
+    await jwks.stop();
+    await backends.stop();
+  };
 }
 
 declare module "vitest" {
@@ -40,5 +47,7 @@ declare module "vitest" {
     neonProxy: string;
     adminEmail: string;
     adminPassword: string;
+    jwksUrl: string;
+    jwksPrivateKeys: string;
   }
 }

@@ -21,10 +21,12 @@ export async function authenticate(
   if (authorization !== undefined && apiKey !== undefined) {
     throw invalid("Send one credential: either Authorization or X-API-Key.");
   }
-  if (apiKey !== undefined) return authenticateApiKey(db, apiKey.trim());
+  // `return await`, not `return`: workerd reports a rejection as unhandled if no handler is
+  // attached in the same tick, and a bare `return` attaches it one microtask later.
+  if (apiKey !== undefined) return await authenticateApiKey(db, apiKey.trim());
   const token = BEARER.exec(authorization ?? "")?.[1];
   if (!token) throw invalid("The Authorization header must be `Bearer <token>`.");
-  if (token.startsWith("uk_")) return authenticateApiKey(db, token);
+  if (token.startsWith("uk_")) return await authenticateApiKey(db, token);
   const claims = await verifyAccessToken(config, token);
   return {
     kind: "user",

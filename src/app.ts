@@ -11,6 +11,7 @@ import { mountDocs } from "./routes/docs/docs.index";
 import { healthRouter } from "./routes/health/health.index";
 import { meRouter } from "./routes/me/me.index";
 import { membersRouter } from "./routes/members/members.index";
+import { tenantsRouter } from "./routes/tenants/tenants.index";
 
 export type App = ReturnType<typeof createApp>;
 
@@ -18,7 +19,7 @@ export type App = ReturnType<typeof createApp>;
 export function createApp() {
   const app = createRouter();
   app.use(requestId(), accessLog(), requestContext(), jsonBody());
-  for (const router of [healthRouter, authRouter, meRouter, membersRouter, apiKeysRouter])
+  for (const router of [healthRouter, authRouter, meRouter, membersRouter, apiKeysRouter, tenantsRouter])
     app.route("/", router);
   mountDocs(app);
   app.notFound(notFound);

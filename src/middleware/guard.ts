@@ -11,7 +11,15 @@ import { Problem } from "../lib/problem";
 import type { Access } from "../routes/route-table";
 import { touchLastUsed } from "../services/api-keys";
 import { authenticate, unauthenticated } from "../services/authenticate";
+import { effectiveQuotas } from "../services/plans";
 import { type Principal, roleAtLeast } from "../services/principal";
+import {
+  checkLimit,
+  enforce,
+  type LimitDecision,
+  rateLimitHeaders,
+  tenantPolicy,
+} from "../services/rate-limit";
 import { resolveTenant, subdomainOf } from "../services/tenant-resolution";
 import { loadUserAccess } from "../services/user-access";
 
@@ -27,6 +35,7 @@ export const guard = (access: Access) =>
     });
     if (!principal) throw unauthenticated();
     c.set("principal", principal);
+    const limits: LimitDecision[] = [];
 
     if (access.kind === "tenant") {
       const decision = await resolveTenant(db, principal, selectorsOf(c, access.tenantParam), {
@@ -36,12 +45,26 @@ export const guard = (access: Access) =>
         throw new Problem("forbidden", `This route needs the ${access.role} role in the tenant.`);
       }
       c.set("tenancy", decision);
+      limits.push(await limitTenant(c, decision.tenant));
     } else {
       await checkGlobalAccess(c, principal, access.kind);
     }
     if (principal.kind === "api_key") afterResponse(c, touchLastUsed(db, principal));
     await next();
+    if (limits.length > 0)
+      for (const [name, value] of Object.entries(rateLimitHeaders(limits))) c.header(name, value);
   });
+
+/** The tenant's hourly budget; its headers go on every tenant-scoped response. */
+async function limitTenant(
+  c: Context<AppBindings>,
+  tenant: { id: string } & Parameters<typeof effectiveQuotas>[0],
+): Promise<LimitDecision> {
+  const policy = tenantPolicy(effectiveQuotas(tenant).api_calls_per_hour);
+  const decision = await checkLimit(c.get("config"), policy, `tenant:${tenant.id}`);
+  enforce(decision);
+  return decision;
+}
 
 async function checkGlobalAccess(
   c: Context<AppBindings>,

@@ -17,12 +17,13 @@ export function principalOf(c: Context<AppBindings>): Principal {
   return principal;
 }
 
+/** The client address as Cloudflare's edge saw it; not spoofable behind Cloudflare. */
+export function clientIpOf(c: Context<AppBindings>): string | null {
+  return c.req.header("cf-connecting-ip") ?? null;
+}
+
 export function auditContextOf(c: Context<AppBindings>): AuditContext {
-  return {
-    principal: c.get("principal"),
-    requestId: c.get("requestId"),
-    ip: c.req.header("cf-connecting-ip") ?? null,
-  };
+  return { principal: c.get("principal"), requestId: c.get("requestId"), ip: clientIpOf(c) };
 }
 
 /** The user id behind the request, if a user (not an API key) is calling. */

@@ -12,7 +12,9 @@ import { keyset, type PageQuery, toPage } from "../lib/pagination";
 import { Problem } from "../lib/problem";
 import { AUTH_CACHE_TTL_MS, TtlCache } from "../lib/ttl-cache";
 import { type AuditContext, recordAudit } from "./audit";
+import type { PlanSubject } from "./plans";
 import type { Principal } from "./principal";
+import { enforceCountQuota } from "./quotas";
 import { findTenant, SLUG } from "./tenant-directory";
 
 const SECRET_LENGTH = 40;
@@ -57,19 +59,19 @@ export async function createApiKey(
   tx: Tx,
   audit: AuditContext,
   input: {
-    tenantId: string;
-    slug: string;
+    tenant: { id: string; slug: string } & PlanSubject;
     name: string;
     role: Role;
     expiresAt: Date | null;
     createdBy: string | null;
   },
 ) {
-  const fresh = await generateKey(input.slug);
+  await enforceCountQuota(tx, input.tenant, "api_keys");
+  const fresh = await generateKey(input.tenant.slug);
   const [row] = await tx
     .insert(apiKeys)
     .values({
-      tenantId: input.tenantId,
+      tenantId: input.tenant.id,
       name: input.name,
       role: input.role,
       prefix: fresh.prefix,
@@ -80,7 +82,7 @@ export async function createApiKey(
     .returning();
   if (!row) throw new Error("insert returned no row");
   await recordAudit(tx, audit, {
-    tenantId: input.tenantId,
+    tenantId: input.tenant.id,
     action: "api_key.created",
     targetType: "api_key",
     targetId: row.id,

@@ -10,8 +10,7 @@ export const create: RouteHandler<typeof routes.create, AppBindings> = async (c)
   const body = c.req.valid("json");
   const created = await withTenant(c.get("db"), tenant.id, (tx) =>
     apiKeys.createApiKey(tx, auditContextOf(c), {
-      tenantId: tenant.id,
-      slug: tenant.slug,
+      tenant,
       name: body.name,
       role: body.role,
       expiresAt: body.expires_at ? new Date(body.expires_at) : null,

@@ -1,0 +1,38 @@
+import { z } from "@hono/zod-openapi";
+import { jsonContent, problemResponses } from "../../lib/openapi";
+import { QUOTAS } from "../../services/plans";
+import { defineRoute } from "../route-table";
+import { TenantIdParam, tenantSecurity } from "../schemas";
+
+const QuotaUsageSchema = z.object({
+  limit: z.number().int(),
+  used: z
+    .number()
+    .int()
+    .nullable()
+    .openapi({ description: "null where use is tracked by the cluster, not the API" }),
+});
+
+export const UsageSchema = z
+  .object({
+    tenant_id: z.uuid(),
+    quotas: z.object(
+      Object.fromEntries(QUOTAS.map((q) => [q, QuotaUsageSchema])) as Record<
+        (typeof QUOTAS)[number],
+        typeof QuotaUsageSchema
+      >,
+    ),
+  })
+  .openapi("TenantUsage");
+
+export const usage = defineRoute({
+  access: { kind: "tenant", role: "viewer", tenantParam: "id" },
+  method: "get",
+  path: "/api/v1/tenants/{id}/usage",
+  operationId: "getTenantUsage",
+  summary: "Every quota of the tenant with its limit and current use",
+  tags: ["tenants"],
+  security: tenantSecurity,
+  request: { params: TenantIdParam },
+  responses: { 200: jsonContent(UsageSchema, "Usage"), ...problemResponses(400, 401, 403, 404) },
+});

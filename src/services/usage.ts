@@ -1,0 +1,31 @@
+/** Every quota of a tenant with its limit and current use. */
+import { type Database, withTenant } from "../db/client";
+import type { Config } from "../env";
+import { COUNT_QUOTAS, effectiveQuotas, type PlanSubject, QUOTAS, type Quota } from "./plans";
+import { countUsage } from "./quotas";
+import { tenantPolicy, usedInWindow } from "./rate-limit";
+
+export interface QuotaUsage {
+  limit: number;
+  /** `null` where the API does not track use (namespace resources live in the cluster). */
+  used: number | null;
+}
+
+export async function tenantUsage(db: Database, config: Config, tenant: { id: string } & PlanSubject) {
+  const limits = effectiveQuotas(tenant);
+  const [counts, calls] = await Promise.all([
+    withTenant(db, tenant.id, async (tx) => {
+      const out: Partial<Record<Quota, number>> = {};
+      for (const quota of COUNT_QUOTAS) out[quota] = await countUsage(tx, tenant.id, quota);
+      return out;
+    }),
+    usedInWindow(config, tenantPolicy(limits.api_calls_per_hour), `tenant:${tenant.id}`),
+  ]);
+  const quotas = Object.fromEntries(
+    QUOTAS.map((quota) => {
+      const used = quota === "api_calls_per_hour" ? calls : (counts[quota] ?? null);
+      return [quota, { limit: limits[quota], used }];
+    }),
+  ) as Record<Quota, QuotaUsage>;
+  return { tenant_id: tenant.id, quotas };
+}

@@ -1,0 +1,172 @@
+import { env } from "cloudflare:workers";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import worker from "../src/index";
+import { pools } from "./support/db";
+import { api, bearer, jsonInit, tenantWithRoles } from "./support/fixtures";
+import { CLOSED_PORT, call } from "./support/http";
+import { expectProblem } from "./support/problems";
+
+type Fixture = Awaited<ReturnType<typeof tenantWithRoles>>;
+
+describe("per-tenant rate limiting", () => {
+  const db = pools();
+  afterAll(() => db.end());
+
+  async function tenantWithLimit(callsPerHour: number): Promise<Fixture> {
+    const fixture = await tenantWithRoles(db.admin);
+    await db.admin.query("update tenants set quota_overrides = $2 where id = $1", [
+      fixture.tenant.id,
+      JSON.stringify({ api_calls_per_hour: callsPerHour }),
+    ]);
+    return fixture;
+  }
+
+  const members = (f: Fixture, headers: Record<string, string> = {}) =>
+    api("/api/v1/members", { headers: { ...bearer(f.users.viewer.token), ...headers } });
+
+  it("puts RateLimit-Policy and RateLimit on every tenant-scoped response", async () => {
+    const f = await tenantWithRoles(db.admin);
+    const first = await members(f);
+    expect(first.headers.get("ratelimit-policy")).toBe('"tenant";q=1000;w=3600');
+    const parse = (res: Response) => {
+      const match = /^"tenant";r=(\d+);t=(\d+)$/.exec(res.headers.get("ratelimit") ?? "");
+      expect(match).not.toBeNull();
+      return { r: Number(match?.[1]), t: Number(match?.[2]) };
+    };
+    const a = parse(first);
+    const b = parse(await members(f));
+    expect(a.r).toBe(999);
+    expect(b.r).toBe(998);
+    expect(a.t).toBeGreaterThan(0);
+    expect(a.t).toBeLessThanOrEqual(3600);
+    // Error responses of tenant-scoped routes carry them too.
+    const missing = await api(`/api/v1/api-keys/${crypto.randomUUID()}`, {
+      method: "DELETE",
+      headers: bearer(f.users.admin.token),
+    });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("ratelimit")).toMatch(/^"tenant";r=997;t=\d+$/);
+  });
+
+  it("admits exactly the limit under concurrent requests, then 429 with Retry-After", async () => {
+    const f = await tenantWithLimit(5);
+    const responses = await Promise.all(Array.from({ length: 12 }, () => members(f)));
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 200)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(7);
+    const denied = responses.find((r) => r.status === 429) as Response;
+    await expectProblem(denied, 429, "rate_limited");
+    expect(Number(denied.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(denied.headers.get("ratelimit-policy")).toBe('"tenant";q=5;w=3600');
+    expect(denied.headers.get("ratelimit")).toMatch(/^"tenant";r=0;t=\d+$/);
+  });
+
+  it("never shares a bucket: exhausting A leaves B untouched", async () => {
+    const a = await tenantWithLimit(3);
+    const b = await tenantWithLimit(3);
+    for (let i = 0; i < 3; i++) expect((await members(a)).status).toBe(200);
+    expect((await members(a)).status).toBe(429);
+    const other = await members(b);
+    expect(other.status).toBe(200);
+    expect(other.headers.get("ratelimit")).toMatch(/^"tenant";r=2;/);
+  });
+
+  it("shows API calls of the current window in the usage endpoint", async () => {
+    const f = await tenantWithLimit(50);
+    for (let i = 0; i < 4; i++) await members(f);
+    const res = await api(`/api/v1/tenants/${f.tenant.id}/usage`, { headers: bearer(f.users.viewer.token) });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { quotas: Record<string, { limit: number; used: number | null }> };
+    expect(body.quotas.api_calls_per_hour).toEqual({ limit: 50, used: 5 });
+    expect(body.quotas.members).toEqual({ limit: 5, used: 3 });
+    expect(body.quotas.cpu_cores).toEqual({ limit: 4, used: null });
+    expect(Object.keys(body.quotas).sort()).toEqual(
+      [
+        "api_calls_per_hour",
+        "api_keys",
+        "clusters",
+        "cpu_cores",
+        "credentials",
+        "gpus",
+        "members",
+        "memory_gb",
+        "plugins",
+        "storage_gb",
+      ].sort(),
+    );
+  });
+
+  describe("when Redis is unreachable", () => {
+    let f: Fixture;
+    let deadRedis: string;
+    beforeAll(async () => {
+      f = await tenantWithRoles(db.admin);
+      const url = new URL(env.UPSTASH_REDIS_REST_URL);
+      url.port = String(CLOSED_PORT);
+      deadRedis = url.toString();
+    });
+    const request = (mode: string, overrides: Record<string, string> = {}) =>
+      call(
+        worker,
+        "/api/v1/members",
+        { headers: bearer(f.users.viewer.token) },
+        {
+          UPSTASH_REDIS_REST_URL: deadRedis,
+          RATE_LIMIT_FAILURE_MODE: mode,
+          ...overrides,
+        },
+      );
+
+    it("fails open by default: requests pass and one warning is logged per window", async () => {
+      const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+      try {
+        for (let i = 0; i < 3; i++) expect((await request("open")).status).toBe(200);
+        const warnings = warn.mock.calls
+          .map((args) => String(args[0]))
+          .filter((l) => l.includes("fail open"));
+        expect(warnings).toHaveLength(1);
+      } finally {
+        warn.mockRestore();
+      }
+    });
+
+    it("fails closed when configured: 503 dependency_unavailable", async () => {
+      await expectProblem(await request("closed"), 503, "dependency_unavailable");
+    });
+
+    it("treats an endpoint that answers errors (bad token) the same way", async () => {
+      const res = await call(
+        worker,
+        "/api/v1/members",
+        { headers: bearer(f.users.viewer.token) },
+        {
+          UPSTASH_REDIS_REST_TOKEN: "wrong-token",
+          RATE_LIMIT_FAILURE_MODE: "closed",
+        },
+      );
+      await expectProblem(res, 503, "dependency_unavailable");
+    });
+  });
+});
+
+describe("per-IP and per-email limits on login", () => {
+  const login = (email: string, ip: string) =>
+    api(
+      "/api/v1/auth/login",
+      jsonInit("POST", { email, password: "wrong-password" }, { "cf-connecting-ip": ip }),
+    );
+
+  it("allows 10 attempts per minute per IP, then 429", async () => {
+    const ip = `10.0.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
+    for (let i = 0; i < 10; i++) expect((await login(`user${i}@example.test`, ip)).status).toBe(401);
+    const blocked = await login("another@example.test", ip);
+    await expectProblem(blocked, 429, "rate_limited");
+    expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+
+  it("allows 10 attempts per minute per email across IPs, then 429", async () => {
+    const email = `target-${crypto.randomUUID()}@example.test`;
+    for (let i = 0; i < 10; i++) expect((await login(email, `192.0.2.${i}`)).status).toBe(401);
+    await expectProblem(await login(email, "192.0.2.200"), 429, "rate_limited");
+  });
+});

@@ -38,7 +38,7 @@ export async function login(
       .limit(1),
   );
   const valid = await verifyPassword(input.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-  if (!user || !user.passwordHash || !valid) {
+  if (!user?.passwordHash || !valid) {
     throw new Problem("unauthenticated", "Invalid email or password.");
   }
   return issueSession(db, config, { id: user.id, isSystemAdmin: user.isSystemAdmin }, input.tenant);

@@ -1,0 +1,45 @@
+/**
+ * The provisioning outbox. A lifecycle change inserts its job row in the same transaction
+ * (`enqueueJob`), so the change and the intent to provision commit together; only after the
+ * commit is the job id sent to the queue (`dispatchJobs`, off the response path). A send
+ * that is lost leaves the row `pending`, and the reconciler cron sends it again.
+ */
+import type { Context } from "hono";
+import type { Tx } from "../db/client";
+import { type JobKind, provisioningJobs } from "../db/schema";
+import type { AppBindings, Bindings } from "../env";
+import { afterResponse } from "../lib/after-response";
+import { log } from "../lib/log";
+
+export interface EnqueuedJob {
+  id: string;
+  kind: JobKind;
+  status: string;
+}
+
+export async function enqueueJob(tx: Tx, tenantId: string, kind: JobKind): Promise<EnqueuedJob> {
+  const [job] = await tx
+    .insert(provisioningJobs)
+    .values({ tenantId, kind })
+    .returning({ id: provisioningJobs.id, kind: provisioningJobs.kind, status: provisioningJobs.status });
+  if (!job) throw new Error("insert returned no job");
+  return job;
+}
+
+/** Sends committed jobs to the queue; failures are logged and left to the reconciler. */
+export async function sendJobs(env: Pick<Bindings, "PROVISION_QUEUE">, jobIds: string[]): Promise<void> {
+  if (jobIds.length === 0) return;
+  try {
+    await env.PROVISION_QUEUE.sendBatch(jobIds.map((jobId) => ({ body: { jobId }, contentType: "json" as const })));
+  } catch (err) {
+    log("warn", "queue send failed; the reconciler will retry", {
+      job_ids: jobIds,
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
+}
+
+/** Call after the transaction that enqueued the jobs has committed. */
+export function dispatchJobs(c: Context<AppBindings>, jobs: Array<{ id: string }>): void {
+  afterResponse(c, sendJobs(c.env, jobs.map((j) => j.id)));
+}

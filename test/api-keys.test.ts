@@ -21,8 +21,8 @@ describe("API keys", () => {
   let b: Awaited<ReturnType<typeof tenantWithRoles>>;
 
   beforeAll(async () => {
-    a = await tenantWithRoles(db.admin);
-    b = await tenantWithRoles(db.admin);
+    a = await tenantWithRoles(db.admin, { plan: "enterprise" });
+    b = await tenantWithRoles(db.admin, { plan: "enterprise" });
   });
 
   afterEach(() => {

@@ -71,9 +71,14 @@ function oneOf(column: AnyPgColumn, values: readonly string[]): SQL {
   return sql`${column} in (${sql.raw(values.map((v) => `'${v}'`).join(", "))})`;
 }
 
+/** Millisecond precision: what a JS Date holds, so keyset cursors compare exactly. */
 const timestamps = {
-  createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
-  updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  createdAt: timestamp("created_at", { withTimezone: true, mode: "date", precision: 3 })
+    .notNull()
+    .defaultNow(),
+  updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date", precision: 3 })
+    .notNull()
+    .defaultNow(),
 };
 
 export const tenants = pgTable(
@@ -87,9 +92,9 @@ export const tenants = pgTable(
     quotaOverrides: jsonb("quota_overrides").$type<Record<string, number>>().notNull().default({}),
     features: jsonb("features").$type<Record<string, boolean>>().notNull().default({}),
     settings: jsonb("settings").$type<Record<string, unknown>>().notNull().default({}),
-    suspendedAt: timestamp("suspended_at", { withTimezone: true, mode: "date" }),
+    suspendedAt: timestamp("suspended_at", { withTimezone: true, mode: "date", precision: 3 }),
     suspendReason: text("suspend_reason"),
-    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date" }),
+    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date", precision: 3 }),
     ...timestamps,
   },
   (t) => [
@@ -149,9 +154,9 @@ export const invitations = pgTable(
     role: text("role", { enum: ROLES }).notNull(),
     tokenHash: text("token_hash").notNull(),
     invitedBy: uuid("invited_by"),
-    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
-    acceptedAt: timestamp("accepted_at", { withTimezone: true, mode: "date" }),
-    revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date", precision: 3 }).notNull(),
+    acceptedAt: timestamp("accepted_at", { withTimezone: true, mode: "date", precision: 3 }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date", precision: 3 }),
     createdAt: timestamps.createdAt,
   },
   (t) => [
@@ -179,12 +184,12 @@ export const apiKeys = pgTable(
     keyHash: text("key_hash").notNull(),
     /** After a rotation the old hash stays valid until `previous_expires_at`. */
     previousKeyHash: text("previous_key_hash"),
-    previousExpiresAt: timestamp("previous_expires_at", { withTimezone: true, mode: "date" }),
+    previousExpiresAt: timestamp("previous_expires_at", { withTimezone: true, mode: "date", precision: 3 }),
     rateLimitPerHour: integer("rate_limit_per_hour"),
     createdBy: uuid("created_by"),
-    lastUsedAt: timestamp("last_used_at", { withTimezone: true, mode: "date" }),
-    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }),
-    revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true, mode: "date", precision: 3 }),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date", precision: 3 }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date", precision: 3 }),
     createdAt: timestamps.createdAt,
   },
   (t) => [
@@ -268,7 +273,7 @@ export const tenantKeys = pgTable(
     wrapIv: text("wrap_iv").notNull(),
     masterKeyId: text("master_key_id").notNull(),
     createdAt: timestamps.createdAt,
-    rotatedAt: timestamp("rotated_at", { withTimezone: true, mode: "date" }),
+    rotatedAt: timestamp("rotated_at", { withTimezone: true, mode: "date", precision: 3 }),
   },
   (t) => [...tenantPolicies("tenant_keys", t.tenantId, { system: true })],
 );
@@ -312,8 +317,8 @@ export const provisioningJobs = pgTable(
     attempts: integer("attempts").notNull().default(0),
     lastError: text("last_error"),
     result: jsonb("result").$type<Record<string, unknown>>(),
-    sentAt: timestamp("sent_at", { withTimezone: true, mode: "date" }),
-    completedAt: timestamp("completed_at", { withTimezone: true, mode: "date" }),
+    sentAt: timestamp("sent_at", { withTimezone: true, mode: "date", precision: 3 }),
+    completedAt: timestamp("completed_at", { withTimezone: true, mode: "date", precision: 3 }),
     ...timestamps,
   },
   (t) => [
@@ -340,7 +345,7 @@ export const idempotencyKeys = pgTable(
     statusCode: integer("status_code"),
     responseBody: jsonb("response_body"),
     createdAt: timestamps.createdAt,
-    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date", precision: 3 }).notNull(),
   },
   (t) => [
     uniqueIndex("idempotency_keys_scope_key").on(

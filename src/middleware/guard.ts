@@ -38,8 +38,9 @@ export const guard = (access: Access) =>
     const limits: LimitDecision[] = [];
 
     if (access.kind === "tenant") {
-      const decision = await resolveTenant(db, principal, selectorsOf(c, access.tenantParam), {
+      const decision = await resolveTenant(db, principal, selectorsOf(c, access), {
         readOnly: READ_METHODS.has(c.req.method) || access.allowSuspended === true,
+        systemSeesDeleted: access.systemSeesDeleted,
       });
       if (!decision.isSystemAdmin && !roleAtLeast(decision.role, access.role)) {
         throw new Problem("forbidden", `This route needs the ${access.role} role in the tenant.`);
@@ -81,11 +82,16 @@ async function checkGlobalAccess(
     throw new Problem("forbidden", "This route is for system admins.");
 }
 
-function selectorsOf(c: Context<AppBindings>, tenantParam: string | undefined) {
+function selectorsOf(c: Context<AppBindings>, access: Access & { kind: "tenant" }) {
   const host = new URL(c.req.url).host;
+  const explicit = access.tenantParam
+    ? c.req.param(access.tenantParam)
+    : access.tenantQuery
+      ? c.req.query(access.tenantQuery)
+      : undefined;
   return {
     subdomain: subdomainOf(host, c.get("config").BASE_DOMAIN),
     header: c.req.header("x-tenant-id"),
-    path: tenantParam ? c.req.param(tenantParam) : undefined,
+    path: explicit,
   };
 }

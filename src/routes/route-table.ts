@@ -19,6 +19,10 @@ export type Access =
       tenantParam?: string;
       /** A system admin may use this write route on a suspended tenant. */
       allowSuspended?: boolean;
+      /** A system admin also sees soft-deleted tenants here (to inspect before restore). */
+      systemSeesDeleted?: boolean;
+      /** A query parameter that selects the tenant (system admins' `?tenant=`). */
+      tenantQuery?: string;
     };
 
 export interface RouteEntry {

@@ -25,7 +25,7 @@ export interface Selectors {
   subdomain?: string;
   /** The raw `X-Tenant-ID` header. */
   header?: string;
-  /** The `{id}` of `/tenants/{id}/…` routes. */
+  /** The `{id}` of `/tenants/{id}/…` routes, or a `?tenant=` query selector. */
   path?: string;
 }
 
@@ -50,7 +50,7 @@ export async function resolveTenant(
   db: Database,
   principal: Principal,
   selectors: Selectors,
-  opts: { readOnly: boolean },
+  opts: { readOnly: boolean; systemSeesDeleted?: boolean },
 ): Promise<TenantDecision> {
   const selected = await agreeOnSelector(db, selectors);
   const target = selected ?? credentialKey(principal.tenant);
@@ -67,7 +67,9 @@ export async function resolveTenant(
   if (selected && !matchesCredential(selected, principal.tenant) && !access.isSystemAdmin) {
     throw new Problem("tenant_mismatch", "The credential belongs to another tenant.");
   }
-  if (!tenant || tenant.status === "deleted") throw new Problem("tenant_not_found", "No such tenant.");
+  const visibleDeleted = opts.systemSeesDeleted === true && access.isSystemAdmin && opts.readOnly;
+  if (!tenant || (tenant.status === "deleted" && !visibleDeleted))
+    throw new Problem("tenant_not_found", "No such tenant.");
   if (tenant.status === "suspended" && !(access.isSystemAdmin && opts.readOnly)) {
     throw new Problem("tenant_suspended", "This tenant is suspended.");
   }

@@ -81,8 +81,8 @@ export function jsonInit(method: string, body: unknown, headers: Record<string, 
 }
 
 /** A tenant with one user per role, for tests that need a populated tenant. */
-export async function tenantWithRoles(pool: Pool) {
-  const tenant = await createTenant(pool);
+export async function tenantWithRoles(pool: Pool, opts: { plan?: string } = {}) {
+  const tenant = await createTenant(pool, opts);
   const users = {} as Record<Role, TestUser & { token: string }>;
   for (const role of ["admin", "member", "viewer"] as const) {
     const user = await createUser(pool);

@@ -1,5 +1,16 @@
 import { createRouter } from "../../lib/router";
+import * as handlers from "./tenants.handlers";
+import * as routes from "./tenants.routes";
 import * as usageHandlers from "./usage.handlers";
 import * as usageRoutes from "./usage.routes";
 
-export const tenantsRouter = createRouter().openapi(usageRoutes.usage, usageHandlers.usage);
+export const tenantsRouter = createRouter()
+  .openapi(routes.create, handlers.create)
+  .openapi(routes.list, handlers.list)
+  .openapi(routes.getOne, handlers.getOne)
+  .openapi(routes.patch, handlers.patch)
+  .openapi(routes.suspend, handlers.suspend)
+  .openapi(routes.reactivate, handlers.reactivate)
+  .openapi(routes.restore, handlers.restore)
+  .openapi(routes.remove, handlers.remove)
+  .openapi(usageRoutes.usage, usageHandlers.usage);

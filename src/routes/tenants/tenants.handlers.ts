@@ -1,0 +1,111 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import { withSystem } from "../../db/client";
+import type { AppBindings } from "../../env";
+import { dispatchJobs } from "../../jobs/producer";
+import { Problem } from "../../lib/problem";
+import * as tenants from "../../services/tenants";
+import { auditContextOf, tenancyOf } from "../request-context";
+import type * as routes from "./tenants.routes";
+
+const SYSTEM_FIELDS = ["plan", "quota_overrides", "features", "status"] as const;
+
+export const create: RouteHandler<typeof routes.create, AppBindings> = async (c) => {
+  const body = c.req.valid("json");
+  const created = await tenants.createTenant(c.get("db"), auditContextOf(c), {
+    name: body.name,
+    slug: body.slug,
+    plan: body.plan,
+    adminEmail: body.admin_email,
+    quotaOverrides: stripUndefined(body.quota_overrides),
+    features: stripUndefined(body.features),
+  });
+  dispatchJobs(c, [created.provisioning_job]);
+  const retention = c.get("config").RETENTION_DAYS;
+  return c.json({ ...created, tenant: tenants.presentTenant(created.tenant, retention) }, 201);
+};
+
+export const list: RouteHandler<typeof routes.list, AppBindings> = async (c) => {
+  const page = await tenants.listTenants(c.get("db"), c.req.valid("query"), c.get("config").RETENTION_DAYS);
+  return c.json(page, 200);
+};
+
+export const getOne: RouteHandler<typeof routes.getOne, AppBindings> = async (c) => {
+  const { tenant } = tenancyOf(c);
+  const row = await withSystem(c.get("db"), (tx) => tenants.loadTenant(tx, tenant.id));
+  return c.json(tenants.presentTenant(row, c.get("config").RETENTION_DAYS), 200);
+};
+
+export const patch: RouteHandler<typeof routes.patch, AppBindings> = async (c) => {
+  const { tenant, isSystemAdmin } = tenancyOf(c);
+  const body = c.req.valid("json");
+  const forbidden = SYSTEM_FIELDS.filter((field) => body[field] !== undefined);
+  if (!isSystemAdmin && forbidden.length > 0) {
+    throw new Problem("forbidden", `Only system admins may change ${forbidden.join(", ")}.`);
+  }
+  const { row, jobs } = await tenants.patchTenant(c.get("db"), auditContextOf(c), tenant.id, {
+    name: body.name,
+    settings: body.settings,
+    plan: body.plan,
+    quotaOverrides: body.quota_overrides ? stripUndefined(body.quota_overrides) : undefined,
+    features: body.features ? stripUndefined(body.features) : undefined,
+    status: body.status,
+  });
+  dispatchJobs(c, jobs);
+  return c.json(tenants.presentTenant(row, c.get("config").RETENTION_DAYS), 200);
+};
+
+export const suspend: RouteHandler<typeof routes.suspend, AppBindings> = async (c) => {
+  const { reason } = c.req.valid("json");
+  const { row, jobs } = await tenants.suspendTenant(
+    c.get("db"),
+    auditContextOf(c),
+    c.req.valid("param").id,
+    reason,
+  );
+  dispatchJobs(c, jobs);
+  return c.json(tenants.presentTenant(row, c.get("config").RETENTION_DAYS), 200);
+};
+
+export const reactivate: RouteHandler<typeof routes.reactivate, AppBindings> = async (c) => {
+  const { row, jobs } = await tenants.reactivateTenant(
+    c.get("db"),
+    auditContextOf(c),
+    c.req.valid("param").id,
+  );
+  dispatchJobs(c, jobs);
+  return c.json(tenants.presentTenant(row, c.get("config").RETENTION_DAYS), 200);
+};
+
+export const restore: RouteHandler<typeof routes.restore, AppBindings> = async (c) => {
+  const retention = c.get("config").RETENTION_DAYS;
+  const { row } = await tenants.restoreTenant(
+    c.get("db"),
+    auditContextOf(c),
+    c.req.valid("param").id,
+    retention,
+  );
+  return c.json(tenants.presentTenant(row, retention), 200);
+};
+
+export const remove: RouteHandler<typeof routes.remove, AppBindings> = async (c) => {
+  const { row } = await tenants.deleteTenant(c.get("db"), auditContextOf(c), c.req.valid("param").id);
+  const shown = tenants.presentTenant(row, c.get("config").RETENTION_DAYS);
+  return c.json(
+    {
+      id: shown.id,
+      status: "deleted" as const,
+      deleted_at: shown.deleted_at as string,
+      purge_after: shown.purge_after as string,
+    },
+    202,
+  );
+};
+
+function stripUndefined<T extends object>(
+  value: T | undefined,
+): Record<string, Exclude<T[keyof T], undefined>> {
+  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Record<
+    string,
+    Exclude<T[keyof T], undefined>
+  >;
+}

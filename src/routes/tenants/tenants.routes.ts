@@ -1,0 +1,242 @@
+import { z } from "@hono/zod-openapi";
+import { jsonContent, problemResponses } from "../../lib/openapi";
+import { PageQuery, pageOf } from "../../lib/pagination";
+import { FEATURES, QUOTAS } from "../../services/plans";
+import { RESERVED_SLUGS, SLUG } from "../../services/tenant-directory";
+import { defineRoute } from "../route-table";
+import { RoleSchema, TenantIdParam, tenantSecurity } from "../schemas";
+
+const PlanSchema = z.enum(["free", "basic", "pro", "enterprise"]);
+const StatusSchema = z.enum(["active", "suspended", "deleted"]);
+const MAX_SETTINGS_BYTES = 16 * 1024;
+
+const SlugSchema = z
+  .string()
+  .regex(SLUG, "3–40 lowercase letters, digits and inner hyphens")
+  .refine((s) => !RESERVED_SLUGS.has(s), "This slug is reserved");
+
+const QuotaOverridesSchema = z
+  .object(
+    Object.fromEntries(
+      QUOTAS.map((q) => [q, z.number().int().min(0).max(1_000_000_000).optional()]),
+    ) as Record<(typeof QUOTAS)[number], z.ZodOptional<z.ZodNumber>>,
+  )
+  .strict()
+  .openapi("QuotaOverrides");
+
+const FeatureOverridesSchema = z
+  .object(
+    Object.fromEntries(FEATURES.map((f) => [f, z.boolean().optional()])) as Record<
+      (typeof FEATURES)[number],
+      z.ZodOptional<z.ZodBoolean>
+    >,
+  )
+  .strict()
+  .openapi("FeatureOverrides");
+
+const SettingsSchema = z
+  .record(z.string().max(100), z.unknown())
+  .refine(
+    (v) => JSON.stringify(v).length <= MAX_SETTINGS_BYTES,
+    `settings must be at most ${MAX_SETTINGS_BYTES} bytes`,
+  );
+
+export const TenantSchema = z
+  .object({
+    id: z.uuid(),
+    slug: z.string(),
+    name: z.string(),
+    status: StatusSchema,
+    plan: PlanSchema,
+    quota_overrides: z.record(z.string(), z.number()),
+    features: z.record(z.string(), z.boolean()).openapi({ description: "Effective feature flags" }),
+    feature_overrides: z.record(z.string(), z.boolean()),
+    settings: z.record(z.string(), z.unknown()),
+    suspended_at: z.iso.datetime().nullable(),
+    suspend_reason: z.string().nullable(),
+    deleted_at: z.iso.datetime().nullable(),
+    purge_after: z.iso.datetime().nullable(),
+    created_at: z.iso.datetime(),
+    updated_at: z.iso.datetime(),
+  })
+  .openapi("Tenant");
+
+const JobRefSchema = z.object({ id: z.uuid(), kind: z.string(), status: z.string() }).openapi("JobRef");
+
+const CreateBody = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    slug: SlugSchema,
+    plan: PlanSchema.default("free"),
+    admin_email: z.email().max(254),
+    quota_overrides: QuotaOverridesSchema.optional(),
+    features: FeatureOverridesSchema.optional(),
+  })
+  .strict()
+  .openapi("CreateTenant");
+
+export const CreatedTenantSchema = z
+  .object({
+    tenant: TenantSchema,
+    admin: z.object({ user_id: z.uuid(), email: z.string(), temporary_password: z.string().optional() }),
+    api_key: z.object({
+      id: z.uuid(),
+      name: z.string(),
+      role: RoleSchema,
+      prefix: z.string(),
+      key: z.string(),
+      created_at: z.iso.datetime(),
+      expires_at: z.iso.datetime().nullable(),
+      last_used_at: z.iso.datetime().nullable(),
+    }),
+    provisioning_job: JobRefSchema,
+  })
+  .openapi("CreatedTenant");
+
+const PatchBody = z
+  .object({
+    name: z.string().trim().min(1).max(100).optional(),
+    settings: SettingsSchema.optional(),
+    plan: PlanSchema.optional(),
+    quota_overrides: QuotaOverridesSchema.optional(),
+    features: FeatureOverridesSchema.optional(),
+    status: z.enum(["active", "suspended"]).optional(),
+  })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, "Send at least one field")
+  .openapi("PatchTenant");
+
+const ListQuery = PageQuery.extend({
+  status: StatusSchema.optional(),
+  plan: PlanSchema.optional(),
+  q: z.string().max(100).optional(),
+});
+
+const system = { kind: "system" } as const;
+const adminSecurity: Array<Record<string, string[]>> = [{ bearerJwt: [] }];
+
+export const create = defineRoute({
+  access: system,
+  method: "post",
+  path: "/api/v1/tenants",
+  operationId: "createTenant",
+  summary: "Create a tenant with its first admin, an admin API key and a provisioning job",
+  tags: ["tenants"],
+  security: adminSecurity,
+  request: { body: { required: true, content: { "application/json": { schema: CreateBody } } } },
+  responses: {
+    201: jsonContent(CreatedTenantSchema, "Created; secrets are shown once"),
+    ...problemResponses(400, 401, 403, 409, 422),
+  },
+});
+
+export const list = defineRoute({
+  access: system,
+  method: "get",
+  path: "/api/v1/tenants",
+  operationId: "listTenants",
+  summary: "List tenants (system admins)",
+  tags: ["tenants"],
+  security: adminSecurity,
+  request: { query: ListQuery },
+  responses: {
+    200: jsonContent(pageOf(TenantSchema, "TenantPage"), "A page of tenants"),
+    ...problemResponses(400, 401, 403),
+  },
+});
+
+export const getOne = defineRoute({
+  access: { kind: "tenant", role: "viewer", tenantParam: "id", systemSeesDeleted: true },
+  method: "get",
+  path: "/api/v1/tenants/{id}",
+  operationId: "getTenant",
+  summary: "A tenant by uuid or slug",
+  tags: ["tenants"],
+  security: tenantSecurity,
+  request: { params: TenantIdParam },
+  responses: { 200: jsonContent(TenantSchema, "The tenant"), ...problemResponses(401, 403, 404) },
+});
+
+export const patch = defineRoute({
+  access: { kind: "tenant", role: "admin", tenantParam: "id" },
+  method: "patch",
+  path: "/api/v1/tenants/{id}",
+  operationId: "patchTenant",
+  summary:
+    "Update a tenant: name and settings (tenant admins); plan, quotas, features, status (system admins)",
+  tags: ["tenants"],
+  security: tenantSecurity,
+  request: {
+    params: TenantIdParam,
+    body: { required: true, content: { "application/json": { schema: PatchBody } } },
+  },
+  responses: { 200: jsonContent(TenantSchema, "Updated"), ...problemResponses(400, 401, 403, 404) },
+});
+
+export const suspend = defineRoute({
+  access: system,
+  method: "post",
+  path: "/api/v1/tenants/{id}/suspend",
+  operationId: "suspendTenant",
+  summary: "Suspend a tenant: every tenant request answers 403 within 30 s; enqueues `suspend`",
+  tags: ["tenants"],
+  security: adminSecurity,
+  request: {
+    params: TenantIdParam,
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z
+            .object({ reason: z.string().trim().min(1).max(500) })
+            .strict()
+            .openapi("SuspendTenant"),
+        },
+      },
+    },
+  },
+  responses: { 200: jsonContent(TenantSchema, "Suspended"), ...problemResponses(400, 401, 403, 404, 409) },
+});
+
+/** Body-less lifecycle transitions of a tenant, by system admins. */
+const transitionRoute = <N extends string>(name: N, summary: string) =>
+  defineRoute({
+    access: system,
+    method: "post",
+    path: `/api/v1/tenants/{id}/${name}` as `/api/v1/tenants/{id}/${N}`,
+    operationId: `${name}Tenant`,
+    summary,
+    tags: ["tenants"],
+    security: adminSecurity,
+    request: { params: TenantIdParam },
+    responses: { 200: jsonContent(TenantSchema, "Done"), ...problemResponses(401, 403, 404, 409) },
+  });
+
+export const reactivate = transitionRoute("reactivate", "Reactivate a suspended tenant; enqueues `resume`");
+export const restore = transitionRoute(
+  "restore",
+  "Restore a soft-deleted tenant within the retention period",
+);
+
+export const remove = defineRoute({
+  access: system,
+  method: "delete",
+  path: "/api/v1/tenants/{id}",
+  operationId: "deleteTenant",
+  summary: "Soft-delete a tenant; it is purged after the retention period",
+  tags: ["tenants"],
+  security: adminSecurity,
+  request: { params: TenantIdParam },
+  responses: {
+    202: jsonContent(
+      z.object({
+        id: z.uuid(),
+        status: z.literal("deleted"),
+        deleted_at: z.iso.datetime(),
+        purge_after: z.iso.datetime(),
+      }),
+      "Deleted; purge scheduled",
+    ),
+    ...problemResponses(401, 403, 404, 409),
+  },
+});

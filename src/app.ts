@@ -6,11 +6,17 @@ import { notFound, onError } from "./middleware/errors";
 import { jsonBody } from "./middleware/json-body";
 import { requestId } from "./middleware/request-id";
 import { apiKeysRouter } from "./routes/api-keys/api-keys.index";
+import { auditEventsRouter } from "./routes/audit-events/audit-events.index";
 import { authRouter } from "./routes/auth/auth.index";
+import { clustersRouter } from "./routes/clusters/clusters.index";
+import { credentialsRouter } from "./routes/credentials/credentials.index";
 import { mountDocs } from "./routes/docs/docs.index";
 import { healthRouter } from "./routes/health/health.index";
+import { invitationsRouter } from "./routes/invitations/invitations.index";
 import { meRouter } from "./routes/me/me.index";
 import { membersRouter } from "./routes/members/members.index";
+import { pluginsRouter } from "./routes/plugins/plugins.index";
+import { provisioningRouter } from "./routes/provisioning/provisioning.index";
 import { tenantsRouter } from "./routes/tenants/tenants.index";
 
 export type App = ReturnType<typeof createApp>;
@@ -19,7 +25,20 @@ export type App = ReturnType<typeof createApp>;
 export function createApp() {
   const app = createRouter();
   app.use(requestId(), accessLog(), requestContext(), jsonBody());
-  for (const router of [healthRouter, authRouter, meRouter, membersRouter, apiKeysRouter, tenantsRouter])
+  for (const router of [
+    healthRouter,
+    authRouter,
+    meRouter,
+    membersRouter,
+    apiKeysRouter,
+    tenantsRouter,
+    invitationsRouter,
+    auditEventsRouter,
+    clustersRouter,
+    pluginsRouter,
+    credentialsRouter,
+    provisioningRouter,
+  ])
     app.route("/", router);
   mountDocs(app);
   app.notFound(notFound);

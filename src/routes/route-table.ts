@@ -6,6 +6,7 @@
 import { createRoute, type RouteConfig } from "@hono/zod-openapi";
 import type { Role } from "../db/schema";
 import { guard } from "../middleware/guard";
+import { idempotent } from "../middleware/idempotency";
 
 /** Who may call a route: nobody in particular, any signed-in caller, a system admin, or a tenant role. */
 export type Access =
@@ -49,7 +50,10 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, "path"
     feature,
     pattern: templateToRegExp(route.path),
   });
-  return createRoute({ ...route, middleware: [guard(access)] } as unknown as R);
+  // Every POST that creates (answers 201) honours Idempotency-Key, after the access check.
+  const creates = route.method === "post" && 201 in (route.responses ?? {});
+  const middleware = creates ? [guard(access), idempotent()] : [guard(access)];
+  return createRoute({ ...route, middleware } as unknown as R);
 }
 
 /** The methods declared for a concrete path, for 405 responses' `Allow` header. */

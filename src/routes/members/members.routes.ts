@@ -28,3 +28,37 @@ export const list = defineRoute({
     ...problemResponses(400, 401, 403, 404),
   },
 });
+
+const UserIdParam = z.object({
+  userId: z.uuid().openapi({ param: { name: "userId", in: "path" } }),
+});
+
+export const patch = defineRoute({
+  access: { kind: "tenant", role: "admin" },
+  method: "patch",
+  path: "/api/v1/members/{userId}",
+  operationId: "changeMemberRole",
+  summary: "Change a member's role; the last admin cannot be demoted",
+  tags: ["members"],
+  security: tenantSecurity,
+  request: {
+    params: UserIdParam,
+    body: {
+      required: true,
+      content: { "application/json": { schema: z.object({ role: RoleSchema }).strict() } },
+    },
+  },
+  responses: { 200: jsonContent(MemberSchema, "Updated"), ...problemResponses(400, 401, 403, 404, 409) },
+});
+
+export const remove = defineRoute({
+  access: { kind: "tenant", role: "admin" },
+  method: "delete",
+  path: "/api/v1/members/{userId}",
+  operationId: "removeMember",
+  summary: "Remove a member; the last admin cannot be removed",
+  tags: ["members"],
+  security: tenantSecurity,
+  request: { params: UserIdParam },
+  responses: { 204: { description: "Removed" }, ...problemResponses(400, 401, 403, 404, 409) },
+});

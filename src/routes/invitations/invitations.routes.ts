@@ -1,0 +1,116 @@
+import { z } from "@hono/zod-openapi";
+import { jsonContent, problemResponses } from "../../lib/openapi";
+import { PageQuery, pageOf } from "../../lib/pagination";
+import { defineRoute } from "../route-table";
+import { IdParam, RoleSchema, tenantSecurity } from "../schemas";
+
+export const InvitationSchema = z
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    role: RoleSchema,
+    invited_by: z.uuid().nullable(),
+    expires_at: z.iso.datetime(),
+    created_at: z.iso.datetime(),
+  })
+  .openapi("Invitation");
+
+const adminOnly = { kind: "tenant", role: "admin" } as const;
+
+export const create = defineRoute({
+  access: adminOnly,
+  method: "post",
+  path: "/api/v1/invitations",
+  operationId: "createInvitation",
+  summary: "Invite an email to the tenant (the token is shown once; 7-day expiry)",
+  tags: ["invitations"],
+  security: tenantSecurity,
+  request: {
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z
+            .object({ email: z.email().max(254), role: RoleSchema })
+            .strict()
+            .openapi("CreateInvitation"),
+        },
+      },
+    },
+  },
+  responses: {
+    201: jsonContent(
+      z.object({ invitation: InvitationSchema, token: z.string() }).openapi("NewInvitation"),
+      "Created",
+    ),
+    ...problemResponses(400, 401, 403, 404, 409, 429),
+  },
+});
+
+export const list = defineRoute({
+  access: adminOnly,
+  method: "get",
+  path: "/api/v1/invitations",
+  operationId: "listInvitations",
+  summary: "Pending invitations",
+  tags: ["invitations"],
+  security: tenantSecurity,
+  request: { query: PageQuery },
+  responses: {
+    200: jsonContent(pageOf(InvitationSchema, "InvitationPage"), "A page"),
+    ...problemResponses(400, 401, 403, 404),
+  },
+});
+
+export const remove = defineRoute({
+  access: adminOnly,
+  method: "delete",
+  path: "/api/v1/invitations/{id}",
+  operationId: "revokeInvitation",
+  summary: "Revoke a pending invitation",
+  tags: ["invitations"],
+  security: tenantSecurity,
+  request: { params: IdParam },
+  responses: { 204: { description: "Revoked" }, ...problemResponses(400, 401, 403, 404) },
+});
+
+export const accept = defineRoute({
+  access: { kind: "public" },
+  method: "post",
+  path: "/api/v1/invitations/accept",
+  operationId: "acceptInvitation",
+  summary: "Accept an invitation: join the tenant (creating the account if new) and get a token",
+  tags: ["invitations"],
+  request: {
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              token: z.string().min(1).max(200),
+              name: z.string().trim().min(1).max(100).optional(),
+              password: z.string().min(12).max(1024).optional(),
+            })
+            .strict()
+            .openapi("AcceptInvitation"),
+        },
+      },
+    },
+  },
+  responses: {
+    200: jsonContent(
+      z
+        .object({
+          user_id: z.uuid(),
+          membership: z.object({ tenant_id: z.uuid(), tenant_slug: z.string(), role: RoleSchema }),
+          access_token: z.string(),
+          token_type: z.literal("Bearer"),
+          expires_in: z.number().int(),
+        })
+        .openapi("AcceptedInvitation"),
+      "Joined",
+    ),
+    ...problemResponses(400, 409, 410, 429),
+  },
+});

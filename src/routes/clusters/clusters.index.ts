@@ -1,0 +1,5 @@
+import { crudRouter } from "../crud-handlers";
+import { handlers } from "./clusters.handlers";
+import * as routes from "./clusters.routes";
+
+export const clustersRouter = crudRouter(routes, handlers);

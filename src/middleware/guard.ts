@@ -46,7 +46,9 @@ export const guard = (access: Access) =>
         throw new Problem("forbidden", `This route needs the ${access.role} role in the tenant.`);
       }
       c.set("tenancy", decision);
-      limits.push(await limitTenant(c, decision.tenant));
+      // Operators are not metered against the tenant's budget: a system admin must be able
+      // to act on (and lift the limit of) a tenant that has spent its hourly calls.
+      if (!decision.isSystemAdmin) limits.push(await limitTenant(c, decision.tenant));
     } else {
       await checkGlobalAccess(c, principal, access.kind);
     }

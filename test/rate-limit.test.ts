@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { pools } from "./support/db";
-import { api, bearer, jsonInit, tenantWithRoles } from "./support/fixtures";
+import { api, bearer, createUser, jsonInit, tenantWithRoles, tokenFor } from "./support/fixtures";
 import { CLOSED_PORT, call } from "./support/http";
 import { expectProblem } from "./support/problems";
 
@@ -69,6 +69,18 @@ describe("per-tenant rate limiting", () => {
     const other = await members(b);
     expect(other.status).toBe(200);
     expect(other.headers.get("ratelimit")).toMatch(/^"tenant";r=2;/);
+  });
+
+  it("does not meter system admins: they can act on a tenant that spent its budget", async () => {
+    const f = await tenantWithLimit(2);
+    for (let i = 0; i < 2; i++) expect((await members(f)).status).toBe(200);
+    expect((await members(f)).status).toBe(429);
+    const sys = await createUser(db.admin, { isSystemAdmin: true });
+    const sysToken = await tokenFor(sys, null, { isSystemAdmin: true });
+    const res = await api("/api/v1/members", { headers: { ...bearer(sysToken), "x-tenant-id": f.tenant.id } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("ratelimit")).toBeNull();
+    expect((await members(f)).status).toBe(429);
   });
 
   it("shows API calls of the current window in the usage endpoint", async () => {

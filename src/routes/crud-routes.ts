@@ -7,6 +7,7 @@ import { z } from "@hono/zod-openapi";
 import type { Role } from "../db/schema";
 import { jsonContent, problemResponses } from "../lib/openapi";
 import { PageQuery, pageOf } from "../lib/pagination";
+import type { Feature } from "../services/plans";
 import { defineRoute } from "./route-table";
 import { IdParam, tenantSecurity } from "./schemas";
 
@@ -34,8 +35,8 @@ function resourceSchema<F extends z.ZodRawShape>(name: string, fields: F) {
     .openapi(name);
 }
 
-interface CrudSpec<C extends string, Answer extends z.ZodRawShape, Fields extends z.ZodRawShape> {
-  /** The collection: its path under `/api/v1`, its OpenAPI tag and the feature flag it needs. */
+interface CrudSpec<C extends Feature, Answer extends z.ZodRawShape, Fields extends z.ZodRawShape> {
+  /** The collection: its path under `/api/v1`, its OpenAPI tag and the plan feature it needs. */
   collection: C;
   /** The singular in operation ids and schema names: `Cluster`. */
   singular: string;
@@ -48,7 +49,7 @@ interface CrudSpec<C extends string, Answer extends z.ZodRawShape, Fields extend
 }
 
 /** List, create, get and delete, and the schemas they answer and accept. */
-export function crudRoutes<C extends string, Answer extends z.ZodRawShape, Fields extends z.ZodRawShape>(
+export function crudRoutes<C extends Feature, Answer extends z.ZodRawShape, Fields extends z.ZodRawShape>(
   spec: CrudSpec<C, Answer, Fields>,
 ) {
   const schemas = { item: resourceSchema(spec.singular, spec.answer), create: createBody(spec) };
@@ -56,9 +57,11 @@ export function crudRoutes<C extends string, Answer extends z.ZodRawShape, Field
 }
 
 /** The same plus PATCH, for resources whose fields can all be changed; they also answer `updated_at`. */
-export function updatableRoutes<C extends string, Answer extends z.ZodRawShape, Fields extends z.ZodRawShape>(
-  spec: CrudSpec<C, Answer, Fields>,
-) {
+export function updatableRoutes<
+  C extends Feature,
+  Answer extends z.ZodRawShape,
+  Fields extends z.ZodRawShape,
+>(spec: CrudSpec<C, Answer, Fields>) {
   const { path, singular, noun, write, common } = shared(spec);
   const item = resourceSchema(singular, { ...spec.answer, updated_at: z.iso.datetime() });
   const create = createBody(spec);
@@ -95,7 +98,7 @@ function createBody<Fields extends z.ZodRawShape>(spec: { singular: string; fiel
     .openapi(`Create${spec.singular}`);
 }
 
-function collectionRoutes<C extends string, Item extends z.ZodType, Create extends z.ZodType>(
+function collectionRoutes<C extends Feature, Item extends z.ZodType, Create extends z.ZodType>(
   spec: CrudSpec<C, z.ZodRawShape, z.ZodRawShape>,
   schemas: { item: Item; create: Create },
 ) {
@@ -146,7 +149,7 @@ function collectionRoutes<C extends string, Item extends z.ZodType, Create exten
 }
 
 /** What a spec says for every one of its routes. */
-function shared<C extends string>(spec: { collection: C; singular: string; reader: Role }) {
+function shared<C extends Feature>(spec: { collection: C; singular: string; reader: Role }) {
   return {
     path: `/api/v1/${spec.collection}` as const,
     singular: spec.singular,

@@ -15,6 +15,7 @@ import {
   importMasterKey,
   type MasterKey,
   unwrapDataKey,
+  type WebCryptoKey,
   wrapDataKey,
 } from "./crypto";
 import { auditResource, ownedRows, type TenantResourceService, type WriteContext } from "./tenant-resources";
@@ -82,7 +83,7 @@ async function tenantDataKey(
   master: MasterKey,
   tenantId: string,
   opts: { create: boolean },
-): Promise<CryptoKey> {
+): Promise<WebCryptoKey> {
   let wrapped = await findWrappedKey(tx, tenantId);
   if (!wrapped && opts.create) {
     const fresh = await wrapDataKey(master, await generateDataKey(), tenantId);

@@ -20,8 +20,11 @@ const MASTER_ID_LABEL = "tenantry/master-key-id/v1";
 const DATA_KEY_AAD = "tenantry/tenant-data-key/v1";
 const VALUE_AAD = "tenantry/credential-value/v1";
 
+/** WebCrypto's key, as each runtime declares it (Workers globally, Node under `webcrypto`). */
+export type WebCryptoKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+
 export interface MasterKey {
-  key: CryptoKey;
+  key: WebCryptoKey;
   /** A fingerprint stored beside each wrapped key: says which master key wrapped it, reveals nothing. */
   id: string;
 }
@@ -64,16 +67,16 @@ export async function importMasterKey(base64: string): Promise<MasterKey> {
 }
 
 /** A fresh tenant data key; extractable only so that it can be wrapped. */
-export function generateDataKey(): Promise<CryptoKey> {
+export function generateDataKey(): Promise<WebCryptoKey> {
   return crypto.subtle.generateKey({ name: AES_GCM, length: KEY_BYTES * 8 }, true, [
     "encrypt",
     "decrypt",
-  ]) as Promise<CryptoKey>;
+  ]) as Promise<WebCryptoKey>;
 }
 
 export async function wrapDataKey(
   master: MasterKey,
-  dataKey: CryptoKey,
+  dataKey: WebCryptoKey,
   tenantId: string,
 ): Promise<WrappedDataKey> {
   const iv = randomIv();
@@ -94,7 +97,7 @@ export async function unwrapDataKey(
   wrapped: WrappedDataKey,
   tenantId: string,
   opts: { extractable?: boolean } = {},
-): Promise<CryptoKey> {
+): Promise<WebCryptoKey> {
   if (wrapped.masterKeyId !== master.id) {
     throw new DecryptionError(
       `the data key is wrapped by master key ${wrapped.masterKeyId}, not ${master.id}`,
@@ -127,7 +130,7 @@ export async function rewrapDataKey(
 }
 
 export async function encryptValue(
-  dataKey: CryptoKey,
+  dataKey: WebCryptoKey,
   value: string,
   owner: ValueOwner,
 ): Promise<SealedValue> {
@@ -141,7 +144,7 @@ export async function encryptValue(
 }
 
 export async function decryptValue(
-  dataKey: CryptoKey,
+  dataKey: WebCryptoKey,
   sealed: SealedValue,
   owner: ValueOwner,
 ): Promise<string> {

@@ -15,6 +15,7 @@ import { healthRouter } from "./routes/health/health.index";
 import { invitationsRouter } from "./routes/invitations/invitations.index";
 import { meRouter } from "./routes/me/me.index";
 import { membersRouter } from "./routes/members/members.index";
+import { metricsRouter } from "./routes/metrics/metrics.index";
 import { pluginsRouter } from "./routes/plugins/plugins.index";
 import { provisioningRouter } from "./routes/provisioning/provisioning.index";
 import { tenantsRouter } from "./routes/tenants/tenants.index";
@@ -34,6 +35,7 @@ export function createApp() {
     tenantsRouter,
     invitationsRouter,
     auditEventsRouter,
+    metricsRouter,
     clustersRouter,
     pluginsRouter,
     credentialsRouter,

@@ -7,12 +7,16 @@ import { z } from "zod";
 import type { Database } from "./db/client";
 import { LOG_LEVELS } from "./lib/log";
 import type { Principal } from "./services/principal";
+import type { LimitDecision } from "./services/rate-limit";
 import type { TenantDecision } from "./services/tenant-resolution";
 
 export interface Bindings {
   PROVISION_QUEUE: Queue<ProvisionMessage>;
   BASE_DOMAIN: string;
   RETENTION_DAYS: string;
+  /** Cron batch sizes (optional vars): tenants per purge run, jobs per reconcile run. */
+  PURGE_BATCH_SIZE?: string;
+  RECONCILE_BATCH_SIZE?: string;
   RATE_LIMIT_FAILURE_MODE: string;
   PROVISIONER_URL: string;
   JWT_ISSUER: string;
@@ -40,6 +44,8 @@ export interface Variables {
   db: Database;
   principal: Principal | undefined;
   tenancy: TenantDecision | undefined;
+  /** The rate-limit decisions of this request, for headers, logs and metrics. */
+  rateLimits: LimitDecision[] | undefined;
 }
 
 export interface AppBindings {
@@ -53,6 +59,8 @@ const nonEmpty = (name: string) =>
 const configSchema = z.object({
   BASE_DOMAIN: nonEmpty("BASE_DOMAIN").transform((d) => d.toLowerCase()),
   RETENTION_DAYS: z.coerce.number().int().positive().default(30),
+  PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(25),
+  RECONCILE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   RATE_LIMIT_FAILURE_MODE: z.enum(["open", "closed"]).default("open"),
   PROVISIONER_URL: z.url({ error: "PROVISIONER_URL must be a URL" }),
   JWT_ISSUER: nonEmpty("JWT_ISSUER"),

@@ -1,19 +1,60 @@
+/**
+ * After every request: one JSON log line, and the request's metrics sent to Redis in one
+ * pipeline after the response (`waitUntil`). Both use the route pattern, never the raw path,
+ * and carry only ids — no credentials, bodies or headers.
+ */
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { routePath } from "hono/route";
 import type { AppBindings } from "../env";
+import { afterResponse } from "../lib/after-response";
 import { log } from "../lib/log";
+import { Problem } from "../lib/problem";
+import { recordRequest } from "../services/metrics";
 
-/** One line per request with the route pattern (not the raw path) to keep it low-cardinality. */
+const UNMATCHED = "unmatched";
+
 export const accessLog = () =>
   createMiddleware<AppBindings>(async (c, next) => {
     const started = performance.now();
     await next();
+    const durationMs = Math.round((performance.now() - started) * 100) / 100;
+    const route = routeOf(c);
+    const tenantId = c.get("tenancy")?.tenant.id ?? null;
+    const principal = c.get("principal");
+    const limits = c.get("rateLimits") ?? [];
+    const problem = c.error instanceof Problem ? c.error : undefined;
     log(c.res.status >= 500 ? "error" : "info", "request", {
       request_id: c.get("requestId"),
-      tenant_id: null,
-      method: c.req.method,
-      route: routePath(c, -1),
+      tenant_id: tenantId,
+      actor: principal
+        ? principal.kind === "user"
+          ? `user:${principal.userId}`
+          : `api_key:${principal.keyId}`
+        : null,
+      route,
       status: c.res.status,
-      duration_ms: Math.round((performance.now() - started) * 100) / 100,
+      ...(problem ? { code: problem.code } : {}),
+      duration_ms: durationMs,
+      rate_limit_remaining: limits.length > 0 ? Math.min(...limits.map((l) => l.remaining)) : null,
     });
+    const config = c.get("config");
+    if (config) {
+      afterResponse(
+        c,
+        recordRequest(config, {
+          tenantId,
+          route,
+          status: c.res.status,
+          durationMs,
+          rateLimited: problem?.code === "rate_limited",
+          quotaDenied: problem?.code === "quota_exceeded" ? String(problem.extensions.quota) : null,
+        }),
+      );
+    }
   });
+
+function routeOf(c: Context<AppBindings>): string {
+  const pattern = routePath(c, -1);
+  return pattern === "/*" || pattern === "*" ? UNMATCHED : `${c.req.method} ${pattern}`;
+}

@@ -7,15 +7,17 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppBindings } from "../env";
 import { afterResponse } from "../lib/after-response";
+import { constantTimeEqual, utf8 } from "../lib/encoding";
 import { Problem } from "../lib/problem";
 import type { Access } from "../routes/route-table";
 import { touchLastUsed } from "../services/api-keys";
 import { authenticate, unauthenticated } from "../services/authenticate";
-import { effectiveQuotas } from "../services/plans";
+import { effectiveFeatures, effectiveQuotas, type Feature, type PlanSubject } from "../services/plans";
 import { type Principal, roleAtLeast } from "../services/principal";
 import {
+  apiKeyPolicy,
   checkLimit,
-  enforce,
+  enforceAll,
   type LimitDecision,
   rateLimitHeaders,
   tenantPolicy,
@@ -25,9 +27,10 @@ import { loadUserAccess } from "../services/user-access";
 
 const READ_METHODS = new Set(["GET", "HEAD"]);
 
-export const guard = (access: Access) =>
+export const guard = (access: Access, feature?: Feature) =>
   createMiddleware<AppBindings>(async (c, next) => {
     if (access.kind === "public") return next();
+    if (access.kind === "system" && access.metricsToken && presentsMetricsToken(c)) return next();
     const db = c.get("db");
     const principal = await authenticate(db, c.get("config"), {
       authorization: c.req.header("authorization"),
@@ -46,27 +49,44 @@ export const guard = (access: Access) =>
         throw new Problem("forbidden", `This route needs the ${access.role} role in the tenant.`);
       }
       c.set("tenancy", decision);
+      if (feature && !effectiveFeatures(decision.tenant)[feature]) {
+        throw new Problem("feature_disabled", `The "${feature}" feature is not enabled for this tenant.`, {
+          extensions: { feature },
+        });
+      }
       // Operators are not metered against the tenant's budget: a system admin must be able
       // to act on (and lift the limit of) a tenant that has spent its hourly calls.
-      if (!decision.isSystemAdmin) limits.push(await limitTenant(c, decision.tenant));
+      if (!decision.isSystemAdmin) limits.push(...(await limitTenant(c, decision.tenant, principal)));
     } else {
       await checkGlobalAccess(c, principal, access.kind);
     }
     if (principal.kind === "api_key") afterResponse(c, touchLastUsed(db, principal));
+    c.set("rateLimits", limits);
     await next();
     if (limits.length > 0)
       for (const [name, value] of Object.entries(rateLimitHeaders(limits))) c.header(name, value);
   });
 
-/** The tenant's hourly budget; its headers go on every tenant-scoped response. */
+/**
+ * The tenant's hourly budget, plus the key's own budget when an API key has one; their
+ * headers go on every tenant-scoped response. Both are counted before either is enforced,
+ * so a 429 names every policy it came close to.
+ */
 async function limitTenant(
   c: Context<AppBindings>,
-  tenant: { id: string } & Parameters<typeof effectiveQuotas>[0],
-): Promise<LimitDecision> {
-  const policy = tenantPolicy(effectiveQuotas(tenant).api_calls_per_hour);
-  const decision = await checkLimit(c.get("config"), policy, `tenant:${tenant.id}`);
-  enforce(decision);
-  return decision;
+  tenant: { id: string } & PlanSubject,
+  principal: Principal,
+): Promise<LimitDecision[]> {
+  const config = c.get("config");
+  const checks = [
+    checkLimit(config, tenantPolicy(effectiveQuotas(tenant).api_calls_per_hour), `tenant:${tenant.id}`),
+  ];
+  if (principal.kind === "api_key" && principal.rateLimitPerHour !== null) {
+    checks.push(checkLimit(config, apiKeyPolicy(principal.rateLimitPerHour), `key:${principal.keyId}`));
+  }
+  const decisions = await Promise.all(checks);
+  enforceAll(decisions);
+  return decisions;
 }
 
 async function checkGlobalAccess(
@@ -82,6 +102,12 @@ async function checkGlobalAccess(
   if (!user.exists) throw new Problem("invalid_token", "The token's user no longer exists.");
   if (kind === "system" && !user.isSystemAdmin)
     throw new Problem("forbidden", "This route is for system admins.");
+}
+
+function presentsMetricsToken(c: Context<AppBindings>): boolean {
+  const expected = c.get("config").METRICS_TOKEN;
+  const offered = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
+  return expected !== undefined && offered !== undefined && constantTimeEqual(utf8(offered), utf8(expected));
 }
 
 function selectorsOf(c: Context<AppBindings>, access: Access & { kind: "tenant" }) {

@@ -7,12 +7,17 @@ import { createRoute, type RouteConfig } from "@hono/zod-openapi";
 import type { Role } from "../db/schema";
 import { guard } from "../middleware/guard";
 import { idempotent } from "../middleware/idempotency";
+import { FEATURES, type Feature } from "../services/plans";
 
 /** Who may call a route: nobody in particular, any signed-in caller, a system admin, or a tenant role. */
 export type Access =
   | { kind: "public" }
   | { kind: "authenticated" }
-  | { kind: "system" }
+  | {
+      kind: "system";
+      /** Also admits `Authorization: Bearer <METRICS_TOKEN>` (for Prometheus scrapers). */
+      metricsToken?: boolean;
+    }
   | {
       kind: "tenant";
       role: Role;
@@ -31,7 +36,8 @@ export interface RouteEntry {
   /** OpenAPI template, e.g. `/api/v1/tenants/{id}`. */
   path: string;
   access: Access;
-  feature?: string;
+  /** The plan feature the tenant must have enabled (403 `feature_disabled` otherwise). */
+  feature?: Feature;
   pattern: RegExp;
 }
 
@@ -42,7 +48,8 @@ export const ROUTE_TABLE: readonly RouteEntry[] = entries;
 export function defineRoute<P extends string, R extends Omit<RouteConfig, "path"> & { path: P }>(
   config: R & { access: Access; feature?: string },
 ) {
-  const { access, feature, ...route } = config;
+  const { access, feature: declared, ...route } = config;
+  const feature = declared === undefined ? undefined : asFeature(declared);
   entries.push({
     method: route.method.toUpperCase(),
     path: route.path,
@@ -52,8 +59,15 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, "path"
   });
   // Every POST that creates (answers 201) honours Idempotency-Key, after the access check.
   const creates = route.method === "post" && 201 in (route.responses ?? {});
-  const middleware = creates ? [guard(access), idempotent()] : [guard(access)];
+  const middleware = creates ? [guard(access, feature), idempotent()] : [guard(access, feature)];
   return createRoute({ ...route, middleware } as unknown as R);
+}
+
+/** A route naming a feature that does not exist is a programming error: fail at startup. */
+function asFeature(name: string): Feature {
+  if (!(FEATURES as readonly string[]).includes(name))
+    throw new Error(`unknown feature "${name}" in the route table`);
+  return name as Feature;
 }
 
 /** The methods declared for a concrete path, for 405 responses' `Allow` header. */

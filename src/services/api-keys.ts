@@ -34,6 +34,7 @@ export function presentApiKey(row: ApiKeyRow) {
     created_at: row.createdAt.toISOString(),
     expires_at: row.expiresAt?.toISOString() ?? null,
     last_used_at: row.lastUsedAt?.toISOString() ?? null,
+    rate_limit_per_hour: row.rateLimitPerHour,
   };
 }
 
@@ -64,6 +65,7 @@ export async function createApiKey(
     role: Role;
     expiresAt: Date | null;
     createdBy: string | null;
+    rateLimitPerHour?: number | null;
   },
 ) {
   await enforceCountQuota(tx, input.tenant, "api_keys");
@@ -78,6 +80,7 @@ export async function createApiKey(
       keyHash: fresh.hash,
       expiresAt: input.expiresAt,
       createdBy: input.createdBy,
+      rateLimitPerHour: input.rateLimitPerHour ?? null,
     })
     .returning();
   if (!row) throw new Error("insert returned no row");

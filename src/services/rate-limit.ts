@@ -99,10 +99,22 @@ export async function usedInWindow(
 
 /** Throws 429 `rate_limited` (with Retry-After and the policy headers) for a denied decision. */
 export function enforce(decision: LimitDecision): void {
-  if (decision.allowed) return;
-  throw new Problem("rate_limited", `Rate limit "${decision.policy.name}" exceeded; retry later.`, {
-    headers: { ...rateLimitHeaders([decision]), "Retry-After": String(Math.max(1, decision.resetSeconds)) },
-  });
+  enforceAll([decision]);
+}
+
+/** Like `enforce` for several policies at once: the headers describe all of them. */
+export function enforceAll(decisions: LimitDecision[]): void {
+  const denied = decisions.filter((d) => !d.allowed);
+  if (denied.length === 0) return;
+  const retryAfter = Math.max(1, ...denied.map((d) => d.resetSeconds));
+  throw new Problem(
+    "rate_limited",
+    `Rate limit "${denied.map((d) => d.policy.name).join('", "')}" exceeded; retry later.`,
+    {
+      headers: { ...rateLimitHeaders(decisions), "Retry-After": String(retryAfter) },
+      extensions: { policies: denied.map((d) => d.policy.name) },
+    },
+  );
 }
 
 /** `RateLimit-Policy` / `RateLimit` per the IETF httpapi draft, one list item per policy. */
@@ -148,6 +160,13 @@ function secondsUntil(resetMs: number): number {
 
 export const tenantPolicy = (callsPerHour: number): LimitPolicy => ({
   name: "tenant",
+  limit: callsPerHour,
+  windowSeconds: 3600,
+  kind: "sliding",
+});
+
+export const apiKeyPolicy = (callsPerHour: number): LimitPolicy => ({
+  name: "api-key",
   limit: callsPerHour,
   windowSeconds: 3600,
   kind: "sliding",

@@ -1,6 +1,7 @@
 /** Every quota of a tenant with its limit and current use. */
 import { type Database, withTenant } from "../db/client";
 import type { Config } from "../env";
+import { requestsPerHour } from "./metrics";
 import { COUNT_QUOTAS, effectiveQuotas, type PlanSubject, QUOTAS, type Quota } from "./plans";
 import { countUsage } from "./quotas";
 import { tenantPolicy, usedInWindow } from "./rate-limit";
@@ -13,13 +14,14 @@ export interface QuotaUsage {
 
 export async function tenantUsage(db: Database, config: Config, tenant: { id: string } & PlanSubject) {
   const limits = effectiveQuotas(tenant);
-  const [counts, calls] = await Promise.all([
+  const [counts, calls, perHour] = await Promise.all([
     withTenant(db, tenant.id, async (tx) => {
       const out: Partial<Record<Quota, number>> = {};
       for (const quota of COUNT_QUOTAS) out[quota] = await countUsage(tx, tenant.id, quota);
       return out;
     }),
     usedInWindow(config, tenantPolicy(limits.api_calls_per_hour), `tenant:${tenant.id}`),
+    requestsPerHour(config, tenant.id).catch(() => []),
   ]);
   const quotas = Object.fromEntries(
     QUOTAS.map((quota) => {
@@ -27,5 +29,5 @@ export async function tenantUsage(db: Database, config: Config, tenant: { id: st
       return [quota, { limit: limits[quota], used }];
     }),
   ) as Record<Quota, QuotaUsage>;
-  return { tenant_id: tenant.id, quotas };
+  return { tenant_id: tenant.id, quotas, requests_per_hour: perHour };
 }

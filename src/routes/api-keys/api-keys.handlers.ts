@@ -15,6 +15,7 @@ export const create: RouteHandler<typeof routes.create, AppBindings> = async (c)
       role: body.role,
       expiresAt: body.expires_at ? new Date(body.expires_at) : null,
       createdBy: userIdOf(c),
+      rateLimitPerHour: body.rate_limit_per_hour,
     }),
   );
   return c.json(created, 201);

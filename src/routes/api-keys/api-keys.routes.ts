@@ -13,6 +13,7 @@ export const ApiKeySchema = z
     created_at: z.iso.datetime(),
     expires_at: z.iso.datetime().nullable(),
     last_used_at: z.iso.datetime().nullable(),
+    rate_limit_per_hour: z.number().int().nullable(),
   })
   .openapi("ApiKey");
 
@@ -28,6 +29,13 @@ const CreateBody = z
       .datetime({ offset: true })
       .refine((v) => Date.parse(v) > Date.now(), { message: "expires_at must be in the future" })
       .optional(),
+    rate_limit_per_hour: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000_000)
+      .optional()
+      .openapi({ description: "This key's own hourly budget, on top of the tenant's" }),
   })
   .strict()
   .openapi("CreateApiKey");

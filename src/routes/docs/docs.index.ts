@@ -21,6 +21,11 @@ export function mountDocs(app: OpenAPIHono<AppBindings>): void {
     in: "header",
     name: "X-API-Key",
   });
+  app.openAPIRegistry.registerComponent("securitySchemes", "metricsToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "METRICS_TOKEN, for Prometheus scrapers (GET /metrics only)",
+  });
   app.doc31("/openapi.json", { openapi: "3.1.0", info: OPENAPI_INFO, servers: [{ url: "/" }] });
   app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Tenantry API reference" }));
 }

@@ -4,6 +4,7 @@ import { withSystem } from "../../db/client";
 import { users } from "../../db/schema";
 import type { AppBindings } from "../../env";
 import { Problem } from "../../lib/problem";
+import { effectiveFeatures } from "../../services/plans";
 import { listMemberships } from "../../services/sessions";
 import { findTenant } from "../../services/tenant-directory";
 import { loadUserAccess } from "../../services/user-access";
@@ -22,6 +23,7 @@ export const me: RouteHandler<typeof routes.me, AppBindings> = async (c) => {
           name: credentialTenant.name,
           plan: credentialTenant.plan,
           status: credentialTenant.status,
+          features: effectiveFeatures(credentialTenant),
         }
       : null;
 

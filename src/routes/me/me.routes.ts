@@ -11,7 +11,14 @@ export const MeSchema = z
       .nullable(),
     api_key: z.object({ id: z.uuid(), role: z.enum(["admin", "member", "viewer"]) }).nullable(),
     tenant: z
-      .object({ id: z.uuid(), slug: z.string(), name: z.string(), plan: z.string(), status: z.string() })
+      .object({
+        id: z.uuid(),
+        slug: z.string(),
+        name: z.string(),
+        plan: z.string(),
+        status: z.string(),
+        features: z.record(z.string(), z.boolean()).openapi({ description: "Effective feature flags" }),
+      })
       .nullable(),
     role: z.enum(["admin", "member", "viewer"]).nullable(),
     memberships: z.array(MembershipSchema),

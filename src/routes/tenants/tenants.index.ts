@@ -1,4 +1,6 @@
 import { createRouter } from "../../lib/router";
+import * as exportHandlers from "./export.handlers";
+import * as exportRoutes from "./export.routes";
 import * as handlers from "./tenants.handlers";
 import * as routes from "./tenants.routes";
 import * as usageHandlers from "./usage.handlers";
@@ -13,4 +15,5 @@ export const tenantsRouter = createRouter()
   .openapi(routes.reactivate, handlers.reactivate)
   .openapi(routes.restore, handlers.restore)
   .openapi(routes.remove, handlers.remove)
-  .openapi(usageRoutes.usage, usageHandlers.usage);
+  .openapi(usageRoutes.usage, usageHandlers.usage)
+  .openapi(exportRoutes.exportTenant, exportHandlers.exportTenant);

@@ -22,6 +22,9 @@ export const UsageSchema = z
         typeof QuotaUsageSchema
       >,
     ),
+    requests_per_hour: z
+      .array(z.object({ hour: z.iso.datetime(), requests: z.number().int() }))
+      .openapi({ description: "Requests of the last 24 hours, per hour, oldest first (from the metrics)" }),
   })
   .openapi("TenantUsage");
 

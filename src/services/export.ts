@@ -1,0 +1,111 @@
+/**
+ * Tenant export as NDJSON: one `{"type", "data"}` object per line — the tenant, then its
+ * members, pending and past invitations (no tokens), API keys (no hashes), clusters,
+ * plugins, credentials (still encrypted) and audit events. Rows are read in keyset pages
+ * and written as they come, so memory stays flat however large the tenant is.
+ */
+import { and, eq } from "drizzle-orm";
+import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
+import { openDatabase, withTenant } from "../db/client";
+import { apiKeys, auditEvents, clusters, credentials, invitations, plugins, tenants } from "../db/schema";
+import type { Config } from "../env";
+import { log } from "../lib/log";
+import { encodeCursor, keyset } from "../lib/pagination";
+import { presentApiKey } from "./api-keys";
+import { presentAuditEvent } from "./audit-events";
+import { presentInvitation } from "./invitations";
+import { listMembers } from "./members";
+import { presentTenant } from "./tenants";
+
+const PAGE_SIZE = 500;
+
+type Row = Record<string, unknown> & { createdAt: Date; id: string };
+
+interface Section {
+  type: string;
+  table: PgTable & { tenantId: PgColumn; createdAt: PgColumn; id: PgColumn };
+  present: (row: never) => unknown;
+}
+
+const SECTIONS: Section[] = [
+  { type: "invitation", table: invitations, present: presentInvitation },
+  { type: "api_key", table: apiKeys, present: presentApiKey },
+  { type: "cluster", table: clusters, present: presentRow },
+  { type: "plugin", table: plugins, present: presentRow },
+  { type: "credential", table: credentials, present: presentRow },
+  { type: "audit_event", table: auditEvents, present: presentAuditEvent },
+];
+
+/** Exports go through their own connection: the stream outlives the request's handle. */
+export function exportTenant(config: Config, tenantId: string): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  const handle = openDatabase(config);
+  let counts: Record<string, number> = {};
+  return new ReadableStream<Uint8Array>({
+    async start(controller) {
+      const write = (type: string, data: unknown) => {
+        counts[type] = (counts[type] ?? 0) + 1;
+        controller.enqueue(encoder.encode(`${JSON.stringify({ type, data })}\n`));
+      };
+      try {
+        const [tenant] = await withTenant(handle.db, tenantId, (tx) =>
+          tx.select().from(tenants).where(eq(tenants.id, tenantId)),
+        );
+        if (tenant) write("tenant", presentTenant(tenant, config.RETENTION_DAYS));
+        let cursor: string | undefined;
+        do {
+          const page = await withTenant(handle.db, tenantId, (tx) =>
+            listMembers(tx, tenantId, { limit: PAGE_SIZE, cursor }),
+          );
+          for (const member of page.data) write("member", member);
+          cursor = page.next_cursor ?? undefined;
+        } while (cursor);
+        for (const section of SECTIONS) await exportSection(handle.db, tenantId, section, write);
+        write("end", { counts });
+        controller.close();
+      } catch (err) {
+        log("error", "export failed", {
+          tenant_id: tenantId,
+          error: err instanceof Error ? err.message : String(err),
+        });
+        controller.error(err);
+      } finally {
+        counts = {};
+        await handle.close();
+      }
+    },
+  });
+}
+
+async function exportSection(
+  db: ReturnType<typeof openDatabase>["db"],
+  tenantId: string,
+  section: Section,
+  write: (type: string, data: unknown) => void,
+): Promise<void> {
+  let cursor: string | undefined;
+  do {
+    const page = keyset(section.table, { limit: PAGE_SIZE, cursor });
+    const rows = (await withTenant(db, tenantId, (tx) =>
+      tx
+        .select()
+        .from(section.table)
+        .where(and(eq(section.table.tenantId, tenantId), page.after))
+        .orderBy(...page.orderBy)
+        .limit(PAGE_SIZE),
+    )) as Row[];
+    for (const row of rows) write(section.type, section.present(row as never));
+    const last = rows[rows.length - 1];
+    cursor = rows.length === PAGE_SIZE && last ? encodeCursor(last) : undefined;
+  } while (cursor);
+}
+
+/** Snake-case keys, ISO dates: the shape the API uses. Credentials keep only ciphertext. */
+function presentRow(row: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(row).map(([key, value]) => [
+      key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+      value instanceof Date ? value.toISOString() : value,
+    ]),
+  );
+}

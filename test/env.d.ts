@@ -8,6 +8,7 @@ declare global {
       TEST_ADMIN_EMAIL: string;
       TEST_ADMIN_PASSWORD: string;
       TEST_JWKS_PRIVATE_KEYS: string;
+      TEST_PROVISIONER_CONTROL_URL: string;
     }
   }
 }

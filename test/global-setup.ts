@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startBackends } from "../dev/backends";
 import { startJwksServer } from "./jwks-server";
+import { startProvisionerStack } from "./provisioner-stack";
 
 export const TEST_ADMIN = { email: "admin@tenantry.test", password: "test-admin-password-1" };
 
@@ -23,6 +24,11 @@ export default async function setup(project: TestProject) {
     adminPassword: TEST_ADMIN.password,
   });
   const jwks = await startJwksServer();
+  const provisionerSecret = randomBytes(32).toString("base64url");
+  const provisioning = await startProvisionerStack(provisionerSecret);
+  project.provide("provisionerSecret", provisionerSecret);
+  project.provide("provisionerUrl", provisioning.provisionerUrl);
+  project.provide("provisionerControlUrl", provisioning.controlUrl);
   project.provide("jwksUrl", jwks.url);
   project.provide("jwksPrivateKeys", jwks.privateKeys);
   project.provide("databaseUrl", backends.databaseUrl);
@@ -34,6 +40,7 @@ export default async function setup(project: TestProject) {
   project.provide("adminPassword", TEST_ADMIN.password);
   return async () => {
     await jwks.stop();
+    await provisioning.stop();
     await backends.stop();
   };
 }
@@ -49,5 +56,8 @@ declare module "vitest" {
     adminPassword: string;
     jwksUrl: string;
     jwksPrivateKeys: string;
+    provisionerSecret: string;
+    provisionerUrl: string;
+    provisionerControlUrl: string;
   }
 }

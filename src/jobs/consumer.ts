@@ -1,0 +1,175 @@
+/**
+ * `queue()`: delivers provisioning jobs to the provisioner (DESIGN.md "Provisioning
+ * pipeline"). Per message:
+ *
+ * 1. claim — mark the job `sent` and count the attempt (its own short transaction, so the
+ *    API shows `sent` while the call is under way); a succeeded or dead job is not claimed,
+ *    which makes redelivery a no-op;
+ * 2. deliver — under a per-tenant lock, read the tenant as it is now, decide what to send
+ *    (job-plan.ts), POST it with a one-attempt JWT and record the outcome in the same
+ *    transaction; a deprovision that has finished also purges the tenant there;
+ * 3. settle the message: `ack` when done, `retry` with exponential backoff on failure,
+ *    `dead` once MAX_ATTEMPTS deliveries have failed (the message then goes on to the
+ *    dead-letter queue of wrangler.toml).
+ *
+ * Messages of a batch are handled one after another: it keeps one tenant's jobs in order
+ * and never needs more than two pooled connections.
+ */
+import { z } from "zod";
+import { type Database, openDatabase, withSystem } from "../db/client";
+import { type Bindings, type Config, loadConfig } from "../env";
+import { log, setLogLevel } from "../lib/log";
+import { effectiveQuotas } from "../services/plans";
+import { planJob } from "./job-plan";
+import {
+  claimJob,
+  type JobResult,
+  type JobTenant,
+  jobStatus,
+  loadJobTenant,
+  lockTenantJobs,
+  recordOutcome,
+} from "./job-store";
+import { MAX_ATTEMPTS, retryDelaySeconds } from "./policy";
+import { type CallOutcome, isPermanent, postJob } from "./provisioner-client";
+import { purgeTenant } from "./purge";
+
+const messageSchema = z.object({ jobId: z.uuid() });
+
+/** What became of one delivery, and so of its message. */
+type Disposition =
+  | { settle: "ack"; outcome: string }
+  | { settle: "retry"; outcome: string; attempt: number }
+  | { settle: "dead"; outcome: string };
+
+export async function handleQueue(
+  batch: MessageBatch<unknown>,
+  env: Bindings,
+  ctx: ExecutionContext,
+): Promise<void> {
+  const config = loadConfig(env);
+  setLogLevel(config.LOG_LEVEL);
+  const { db, close } = openDatabase(config);
+  try {
+    for (const message of batch.messages) await handleMessage(db, config, message);
+  } finally {
+    ctx.waitUntil(close());
+  }
+}
+
+async function handleMessage(db: Database, config: Config, message: Message<unknown>): Promise<void> {
+  const parsed = messageSchema.safeParse(message.body);
+  if (!parsed.success) {
+    // Retrying cannot make it readable; the reconciler still covers the job, if there is one.
+    log("warn", "unreadable provisioning message dropped", { message_id: message.id });
+    message.ack();
+    return;
+  }
+  const { jobId } = parsed.data;
+  const started = Date.now();
+  let disposition: Disposition;
+  try {
+    disposition = await deliver(db, config, jobId);
+  } catch (err) {
+    // The database (most likely) failed before an outcome was recorded: try the message again.
+    disposition = { settle: "retry", outcome: "error", attempt: message.attempts };
+    log("error", "provisioning job could not be processed", {
+      job_id: jobId,
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
+  log(disposition.settle === "ack" ? "info" : "warn", "provisioning job", {
+    job_id: jobId,
+    outcome: disposition.outcome,
+    message_attempts: message.attempts,
+    duration_ms: Date.now() - started,
+  });
+  if (disposition.settle === "ack") message.ack();
+  else if (disposition.settle === "retry")
+    message.retry({ delaySeconds: retryDelaySeconds(disposition.attempt) });
+  // A dead job's last message goes on to the dead-letter queue; an earlier one (the job's
+  // attempts were used up by reconciler resends) has nothing left to do.
+  else if (message.attempts >= MAX_ATTEMPTS) message.retry();
+  else message.ack();
+}
+
+async function deliver(db: Database, config: Config, jobId: string): Promise<Disposition> {
+  const job = await withSystem(db, (tx) => claimJob(tx, jobId));
+  if (!job) return { settle: "ack", outcome: "already_finished" };
+
+  return withSystem(db, async (tx): Promise<Disposition> => {
+    await lockTenantJobs(tx, job.tenantId);
+    const tenant = await loadJobTenant(tx, job.tenantId, { forUpdate: job.kind === "deprovision" });
+    const status = await jobStatus(tx, job.id);
+    // Another delivery of the same job finished it while this one waited for the lock.
+    if (!tenant || status === undefined || status === "succeeded" || status === "dead") {
+      return { settle: "ack", outcome: "already_finished" };
+    }
+
+    const plan = planJob(job.kind, tenant.status);
+    if (plan.action === "skip") {
+      await recordOutcome(tx, job.id, { status: "succeeded", result: { skipped: true, note: plan.note } });
+      return { settle: "ack", outcome: "skipped" };
+    }
+    const call = await postJob(config, {
+      job: { id: job.id, kind: plan.kind, attempt: job.attempt },
+      tenant: requestTenant(tenant),
+    });
+    const lastAttempt = job.attempt >= MAX_ATTEMPTS;
+
+    if (!call.ok) {
+      if (lastAttempt || isPermanent(call)) {
+        await recordOutcome(tx, job.id, { status: "dead", error: call.error });
+        return { settle: "dead", outcome: "dead" };
+      }
+      await recordOutcome(tx, job.id, { status: "failed", error: call.error });
+      return { settle: "retry", outcome: "failed", attempt: job.attempt };
+    }
+
+    const result = resultOf(call, plan);
+    if (job.kind === "deprovision" && call.answer.status === "terminating") {
+      if (lastAttempt) {
+        const error = `namespace ${call.answer.namespace} was still terminating after ${job.attempt} attempts`;
+        await recordOutcome(tx, job.id, { status: "dead", error });
+        return { settle: "dead", outcome: "dead" };
+      }
+      await recordOutcome(tx, job.id, { status: "pending", result });
+      return { settle: "retry", outcome: "terminating", attempt: job.attempt };
+    }
+    if (job.kind === "deprovision") {
+      // The job row goes with the tenant; the audit record keeps what happened.
+      await purgeTenant(tx, tenant, {
+        jobId: job.id,
+        namespace: call.answer.namespace,
+        provisionerStatus: call.answer.status,
+      });
+      return { settle: "ack", outcome: "purged" };
+    }
+    await recordOutcome(tx, job.id, { status: "succeeded", result });
+    return { settle: "ack", outcome: call.answer.status };
+  });
+}
+
+function requestTenant(tenant: JobTenant) {
+  const quotas = effectiveQuotas(tenant);
+  return {
+    id: tenant.id,
+    slug: tenant.slug,
+    plan: tenant.plan,
+    quotas: {
+      cpu_cores: quotas.cpu_cores,
+      memory_gb: quotas.memory_gb,
+      storage_gb: quotas.storage_gb,
+      gpus: quotas.gpus,
+    },
+  };
+}
+
+/** What the job's `result` keeps: the provisioner's answer, and what was sent if it differed. */
+function resultOf(
+  call: CallOutcome & { ok: true },
+  plan: ReturnType<typeof planJob> & { action: "send" },
+): JobResult {
+  const { job_id: _jobId, ...answer } = call.answer;
+  return plan.note ? { ...answer, sent_kind: plan.kind, note: plan.note } : answer;
+}

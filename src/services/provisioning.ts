@@ -1,0 +1,37 @@
+/** A tenant's provisioning jobs as the API shows them (`GET /api/v1/tenants/{id}/provisioning`). */
+import { and, eq } from "drizzle-orm";
+import type { Tx } from "../db/client";
+import { provisioningJobs } from "../db/schema";
+import { keyset, type PageQuery, toPage } from "../lib/pagination";
+
+type JobRow = typeof provisioningJobs.$inferSelect;
+
+/** The namespace every job of the tenant works on (provisioner/README.md). */
+export const namespaceOf = (slug: string) => `tenant-${slug}`;
+
+export async function listProvisioningJobs(tx: Tx, tenant: { id: string; slug: string }, query: PageQuery) {
+  const page = keyset(provisioningJobs, query);
+  const rows = await tx
+    .select()
+    .from(provisioningJobs)
+    .where(and(eq(provisioningJobs.tenantId, tenant.id), page.after))
+    .orderBy(...page.orderBy)
+    .limit(page.take);
+  return toPage(rows, query.limit, (row) => presentJob(row, namespaceOf(tenant.slug)));
+}
+
+function presentJob(row: JobRow, namespace: string) {
+  return {
+    id: row.id,
+    kind: row.kind,
+    status: row.status,
+    attempts: row.attempts,
+    last_error: row.lastError,
+    namespace,
+    result: row.result,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+    sent_at: row.sentAt?.toISOString() ?? null,
+    completed_at: row.completedAt?.toISOString() ?? null,
+  };
+}

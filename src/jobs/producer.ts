@@ -30,7 +30,9 @@ export async function enqueueJob(tx: Tx, tenantId: string, kind: JobKind): Promi
 export async function sendJobs(env: Pick<Bindings, "PROVISION_QUEUE">, jobIds: string[]): Promise<void> {
   if (jobIds.length === 0) return;
   try {
-    await env.PROVISION_QUEUE.sendBatch(jobIds.map((jobId) => ({ body: { jobId }, contentType: "json" as const })));
+    await env.PROVISION_QUEUE.sendBatch(
+      jobIds.map((jobId) => ({ body: { jobId }, contentType: "json" as const })),
+    );
   } catch (err) {
     log("warn", "queue send failed; the reconciler will retry", {
       job_ids: jobIds,
@@ -41,5 +43,11 @@ export async function sendJobs(env: Pick<Bindings, "PROVISION_QUEUE">, jobIds: s
 
 /** Call after the transaction that enqueued the jobs has committed. */
 export function dispatchJobs(c: Context<AppBindings>, jobs: Array<{ id: string }>): void {
-  afterResponse(c, sendJobs(c.env, jobs.map((j) => j.id)));
+  afterResponse(
+    c,
+    sendJobs(
+      c.env,
+      jobs.map((j) => j.id),
+    ),
+  );
 }

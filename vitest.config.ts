@@ -22,6 +22,7 @@ export default defineConfig({
               bindings: {
                 DATABASE_URL: inject("databaseUrl"),
                 NEON_LOCAL_PROXY: inject("neonProxy"),
+                NEON_LOCAL_HTTP: inject("neonHttp"),
                 UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
                 UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),
                 JWT_SECRET: "test-jwt-secret-0123456789abcdefghijklmnop",

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { dropDatabase, prepareDatabase, seed } from "./migrate";
+import { startNeonHttp } from "./neon-http";
 import { startNeonWsProxy } from "./neon-ws-proxy";
 import { startPostgres } from "./services/postgres";
 import { startRedis } from "./services/redis";
@@ -22,6 +23,15 @@ export interface Backends {
   upstashToken: string;
   /** `host:port` of the Neon WebSocket proxy (the Worker's NEON_LOCAL_PROXY). */
   neonProxy: string;
+  /** The Neon SQL-over-HTTP emulator's URL (the Worker's NEON_LOCAL_HTTP). */
+  neonHttp: string;
+  /** Round-trip counters of the stand-ins, for the benchmark. */
+  stats: {
+    proxy: { roundTrips: number; connections: number };
+    http: { requests: number };
+    upstash: { requests: number; commands: number };
+    reset(): void;
+  };
   seeded: { tenantId: string; userId: string };
   stop(): Promise<void>;
 }
@@ -62,6 +72,10 @@ export async function startBackends(opts: BackendOptions): Promise<Backends> {
     stops.push(proxy.stop);
     log("neon-proxy", `listening on port ${proxy.port}`);
 
+    const http = await startNeonHttp();
+    stops.push(http.stop);
+    log("neon-http", `listening on port ${http.port}`);
+
     const redis = await startRedis({ dir: opts.redisDir });
     stops.push(redis.stop);
     log("redis", `listening on port ${redis.port}`);
@@ -79,6 +93,17 @@ export async function startBackends(opts: BackendOptions): Promise<Backends> {
       upstashUrl: upstash.url,
       upstashToken,
       neonProxy: `127.0.0.1:${proxy.port}`,
+      neonHttp: `http://127.0.0.1:${http.port}/sql`,
+      stats: {
+        proxy: proxy.stats,
+        http: http.stats,
+        upstash: upstash.stats,
+        reset: () => {
+          proxy.stats.reset();
+          http.stats.reset();
+          upstash.stats.reset();
+        },
+      },
       seeded,
       stop: stopAll,
     };

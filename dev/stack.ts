@@ -173,6 +173,7 @@ async function main(): Promise<void> {
     await writeDevVars({
       DATABASE_URL: backends.databaseUrl,
       NEON_LOCAL_PROXY: backends.neonProxy,
+      NEON_LOCAL_HTTP: backends.neonHttp,
       UPSTASH_REDIS_REST_URL: backends.upstashUrl,
       UPSTASH_REDIS_REST_TOKEN: backends.upstashToken,
       PROVISIONER_URL: provisioner.url,

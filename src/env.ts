@@ -4,7 +4,7 @@
  * `undefined` deep inside a handler.
  */
 import { z } from "zod";
-import type { Database } from "./db/client";
+import type { Database, HttpDatabase } from "./db/client";
 import { LOG_LEVELS } from "./lib/log";
 import type { Principal } from "./services/principal";
 import type { LimitDecision } from "./services/rate-limit";
@@ -31,6 +31,8 @@ export interface Bindings {
   METRICS_TOKEN?: string;
   /** Local stand-ins only: the Neon WebSocket proxy ("host:port"). Never set in production. */
   NEON_LOCAL_PROXY?: string;
+  /** Local stand-ins only: the Neon SQL-over-HTTP emulator's `/sql` URL. */
+  NEON_LOCAL_HTTP?: string;
   LOG_LEVEL?: string;
 }
 
@@ -42,6 +44,7 @@ export interface Variables {
   requestId: string;
   config: Config;
   db: Database;
+  http: HttpDatabase;
   principal: Principal | undefined;
   tenancy: TenantDecision | undefined;
   /** The rate-limit decisions of this request, for headers, logs and metrics. */
@@ -76,6 +79,7 @@ const configSchema = z.object({
   JWKS_URL: z.url().optional(),
   METRICS_TOKEN: z.string().min(16).optional(),
   NEON_LOCAL_PROXY: z.string().optional(),
+  NEON_LOCAL_HTTP: z.url().optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
 });
 

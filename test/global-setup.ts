@@ -36,6 +36,7 @@ export default async function setup(project: TestProject) {
   project.provide("upstashUrl", backends.upstashUrl);
   project.provide("upstashToken", backends.upstashToken);
   project.provide("neonProxy", backends.neonProxy);
+  project.provide("neonHttp", backends.neonHttp);
   project.provide("adminEmail", TEST_ADMIN.email);
   project.provide("adminPassword", TEST_ADMIN.password);
   return async () => {
@@ -52,6 +53,7 @@ declare module "vitest" {
     upstashUrl: string;
     upstashToken: string;
     neonProxy: string;
+    neonHttp: string;
     adminEmail: string;
     adminPassword: string;
     jwksUrl: string;

@@ -2,33 +2,52 @@
  * Postgres access. Every query runs inside `withTenant` (RLS pinned to one tenant) or
  * `withSystem` (explicit cross-tenant scope); there is deliberately no third way.
  */
-import { DatabaseError, neonConfig, Pool } from "@neondatabase/serverless";
-import { sql } from "drizzle-orm";
+import { DatabaseError, neon, neonConfig, Pool } from "@neondatabase/serverless";
+import { type SQL, sql } from "drizzle-orm";
+import type { BatchItem, BatchResponse } from "drizzle-orm/batch";
+import { drizzle as drizzleHttp, type NeonHttpDatabase } from "drizzle-orm/neon-http";
 import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
+import type { PgDatabase } from "drizzle-orm/pg-core";
 import type { Config } from "../env";
 import { Problem } from "../lib/problem";
 import * as schema from "./schema";
 
 export type Database = NeonDatabase<typeof schema>;
+/** Anything queries can be built on: a Pool transaction or the HTTP database (for batches). */
+// biome-ignore lint/suspicious/noExplicitAny: the query-result HKT differs between the two drivers
+export type Queryable = PgDatabase<any, typeof schema>;
+/** Neon's SQL-over-HTTP: one round trip per batch, for reads that need no interactive transaction. */
+export type HttpDatabase = NeonHttpDatabase<typeof schema>;
 export type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];
 
 const CONNECT_TIMEOUT_MS = 5_000;
 
 let localProxyConfigured: string | undefined;
+let localHttpConfigured: string | undefined;
 
-/** Points the driver at the local WebSocket proxy; only ever set by the local stack. */
-export function configureDriver(config: Pick<Config, "NEON_LOCAL_PROXY">): void {
+/**
+ * Points the driver at the local stand-ins (WebSocket proxy, SQL-over-HTTP emulator); only
+ * ever set by the local stack, never in production.
+ */
+export function configureDriver(config: Pick<Config, "NEON_LOCAL_PROXY" | "NEON_LOCAL_HTTP">): void {
   const proxy = config.NEON_LOCAL_PROXY;
-  if (!proxy || proxy === localProxyConfigured) return;
-  neonConfig.wsProxy = (host, port) => `${proxy}/v1?address=${host}:${port}`;
-  neonConfig.useSecureWebSocket = false;
-  neonConfig.pipelineTLS = false;
-  neonConfig.pipelineConnect = false;
-  localProxyConfigured = proxy;
+  if (proxy && proxy !== localProxyConfigured) {
+    neonConfig.wsProxy = (host, port) => `${proxy}/v1?address=${host}:${port}`;
+    neonConfig.useSecureWebSocket = false;
+    neonConfig.pipelineTLS = false;
+    neonConfig.pipelineConnect = false;
+    localProxyConfigured = proxy;
+  }
+  const endpoint = config.NEON_LOCAL_HTTP;
+  if (endpoint && endpoint !== localHttpConfigured) {
+    neonConfig.fetchEndpoint = () => endpoint;
+    localHttpConfigured = endpoint;
+  }
 }
 
 export interface DatabaseHandle {
   db: Database;
+  http: HttpDatabase;
   close(): Promise<void>;
 }
 
@@ -45,7 +64,41 @@ export function openDatabase(config: Config): DatabaseHandle {
   });
   // An idle client that loses its socket after the response must not crash the isolate.
   pool.on("error", () => {});
-  return { db: drizzle({ client: pool, schema }), close: () => pool.end().catch(() => {}) };
+  return {
+    db: drizzle({ client: pool, schema }),
+    http: drizzleHttp({ client: neon(config.DATABASE_URL), schema }),
+    close: () => pool.end().catch(() => {}),
+  };
+}
+
+const tenantSetting = (tenantId: string) => sql`select set_config('app.tenant_id', ${tenantId}, true)`;
+const systemSetting = sql`select set_config('app.scope', 'system', true)`;
+
+/**
+ * One statement pinned to one tenant in ONE round trip: the RLS setting and the statement
+ * travel in the same HTTP batch (a transaction on Neon's side). Work that needs locks or
+ * several dependent statements uses `withTenant`.
+ */
+export function batchAsTenant<Q extends BatchItem<"pg">>(
+  http: HttpDatabase,
+  tenantId: string,
+  query: (db: HttpDatabase) => Q,
+) {
+  return batchWith(http, tenantSetting(tenantId), query);
+}
+
+/** `batchAsTenant` for explicit cross-tenant reads (tenant lookup, membership checks). */
+export function batchAsSystem<Q extends BatchItem<"pg">>(http: HttpDatabase, query: (db: HttpDatabase) => Q) {
+  return batchWith(http, systemSetting, query);
+}
+
+async function batchWith<Q extends BatchItem<"pg">>(
+  http: HttpDatabase,
+  setting: SQL,
+  query: (db: HttpDatabase) => Q,
+): Promise<BatchResponse<[Q]>[0]> {
+  const [, result] = await guard(() => http.batch([http.execute(setting), query(http)] as const));
+  return result as BatchResponse<[Q]>[0];
 }
 
 /** Runs `fn` in one transaction whose row-level security is pinned to `tenantId`. */

@@ -12,6 +12,7 @@ export const requestContext = () =>
     setLogLevel(config.LOG_LEVEL);
     const handle = openDatabase(config);
     c.set("db", handle.db);
+    c.set("http", handle.http);
     try {
       await next();
     } finally {

@@ -31,8 +31,8 @@ export const guard = (access: Access, feature?: Feature) =>
   createMiddleware<AppBindings>(async (c, next) => {
     if (access.kind === "public") return next();
     if (access.kind === "system" && access.metricsToken && presentsMetricsToken(c)) return next();
-    const db = c.get("db");
-    const principal = await authenticate(db, c.get("config"), {
+    const http = c.get("http");
+    const principal = await authenticate(http, c.get("config"), {
       authorization: c.req.header("authorization"),
       apiKey: c.req.header("x-api-key"),
     });
@@ -41,7 +41,7 @@ export const guard = (access: Access, feature?: Feature) =>
     const limits: LimitDecision[] = [];
 
     if (access.kind === "tenant") {
-      const decision = await resolveTenant(db, principal, selectorsOf(c, access), {
+      const decision = await resolveTenant(http, principal, selectorsOf(c, access), {
         readOnly: READ_METHODS.has(c.req.method) || access.allowSuspended === true,
         systemSeesDeleted: access.systemSeesDeleted,
       });
@@ -60,7 +60,7 @@ export const guard = (access: Access, feature?: Feature) =>
     } else {
       await checkGlobalAccess(c, principal, access.kind);
     }
-    if (principal.kind === "api_key") afterResponse(c, touchLastUsed(db, principal));
+    if (principal.kind === "api_key") afterResponse(c, touchLastUsed(http, principal));
     c.set("rateLimits", limits);
     await next();
     if (limits.length > 0)
@@ -98,7 +98,7 @@ async function checkGlobalAccess(
     if (kind === "system") throw new Problem("forbidden", "API keys cannot act as a system admin.");
     return;
   }
-  const user = await loadUserAccess(c.get("db"), principal.userId, null);
+  const user = await loadUserAccess(c.get("http"), principal.userId, null);
   if (!user.exists) throw new Problem("invalid_token", "The token's user no longer exists.");
   if (kind === "system" && !user.isSystemAdmin)
     throw new Problem("forbidden", "This route is for system admins.");

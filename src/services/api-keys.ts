@@ -3,12 +3,12 @@
  * that tenant's RLS scope), the first characters of the secret are a public lookup prefix,
  * and only the SHA-256 of the whole key is stored, compared in constant time.
  */
-import { and, eq, isNull } from "drizzle-orm";
-import { type Database, type Tx, withTenant } from "../db/client";
+import { and, eq, isNull, or, sql } from "drizzle-orm";
+import { batchAsTenant, type HttpDatabase, type Queryable, type Tx } from "../db/client";
 import { apiKeys, type Role } from "../db/schema";
 import { clock } from "../lib/clock";
 import { constantTimeEqual, randomBase62, sha256Hex, utf8 } from "../lib/encoding";
-import { keyset, type PageQuery, toPage } from "../lib/pagination";
+import { keyset, type PageQuery } from "../lib/pagination";
 import { Problem } from "../lib/problem";
 import { AUTH_CACHE_TTL_MS, TtlCache } from "../lib/ttl-cache";
 import { type AuditContext, recordAudit } from "./audit";
@@ -94,15 +94,15 @@ export async function createApiKey(
   return { ...presentApiKey(row), key: fresh.key };
 }
 
-export async function listApiKeys(tx: Tx, tenantId: string, query: PageQuery) {
+/** The query for a page of live keys, unexecuted (for a one-round-trip batch). */
+export function apiKeysQuery(db: Queryable, tenantId: string, query: PageQuery) {
   const page = keyset(apiKeys, query);
-  const rows = await tx
+  return db
     .select()
     .from(apiKeys)
     .where(and(eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt), page.after))
     .orderBy(...page.orderBy)
     .limit(page.take);
-  return toPage(rows, query.limit, presentApiKey);
 }
 
 export async function revokeApiKey(tx: Tx, audit: AuditContext, tenantId: string, id: string): Promise<void> {
@@ -172,7 +172,7 @@ function forgetHashes(...hashes: Array<string | null>): void {
 
 /** Verifies an API key and returns its principal; any failure is 401 `invalid_token`. */
 export async function authenticateApiKey(
-  db: Database,
+  http: HttpDatabase,
   key: string,
 ): Promise<Principal & { kind: "api_key" }> {
   const parsed = parseKey(key);
@@ -180,7 +180,7 @@ export async function authenticateApiKey(
   const hash = await sha256Hex(key);
   let hit = verified.get(hash);
   if (!hit) {
-    hit = await lookUp(db, parsed, hash);
+    hit = await lookUp(http, parsed, hash);
     verified.set(hash, hit);
   }
   if (hit.validUntil !== null && hit.validUntil <= clock.now()) throw invalidKey();
@@ -194,27 +194,28 @@ export async function authenticateApiKey(
 }
 
 async function lookUp(
-  db: Database,
+  http: HttpDatabase,
   parsed: { slug: string; prefix: string },
   hash: string,
 ): Promise<VerifiedKey> {
-  const tenant = await findTenant(db, { slug: parsed.slug });
+  const tenant = await findTenant(http, { slug: parsed.slug });
   if (!tenant) throw invalidKey();
-  // The prefix of the current secret finds the row; a rotated-out secret is found by its hash.
-  const live = and(eq(apiKeys.tenantId, tenant.id), isNull(apiKeys.revokedAt));
-  const rows = await withTenant(db, tenant.id, async (tx) => {
-    const current = await tx
+  // The prefix of the current secret finds the row; a rotated-out secret is found by its
+  // previous hash. One round trip either way.
+  const rows = await batchAsTenant(http, tenant.id, (tx) =>
+    tx
       .select()
       .from(apiKeys)
-      .where(and(live, eq(apiKeys.prefix, parsed.prefix)))
-      .limit(1);
-    if (current.length > 0) return current;
-    return tx
-      .select()
-      .from(apiKeys)
-      .where(and(live, eq(apiKeys.previousKeyHash, hash)))
-      .limit(1);
-  });
+      .where(
+        and(
+          eq(apiKeys.tenantId, tenant.id),
+          isNull(apiKeys.revokedAt),
+          or(eq(apiKeys.prefix, parsed.prefix), eq(apiKeys.previousKeyHash, hash)),
+        ),
+      )
+      .orderBy(sql`${apiKeys.prefix} = ${parsed.prefix} desc`)
+      .limit(1),
+  );
   const row = rows[0];
   if (!row) throw invalidKey();
   const now = clock.now();
@@ -239,10 +240,13 @@ async function lookUp(
 }
 
 /** Records use without a write per request: at most once a minute per key and isolate. */
-export async function touchLastUsed(db: Database, principal: Principal & { kind: "api_key" }): Promise<void> {
+export async function touchLastUsed(
+  http: HttpDatabase,
+  principal: Principal & { kind: "api_key" },
+): Promise<void> {
   if (lastUsedWrites.get(principal.keyId)) return;
   lastUsedWrites.set(principal.keyId, true);
-  await withTenant(db, principal.tenant.id, (tx) =>
+  await batchAsTenant(http, principal.tenant.id, (tx) =>
     tx
       .update(apiKeys)
       .set({ lastUsedAt: new Date(clock.now()) })

@@ -1,8 +1,8 @@
 /** Reading the audit trail of one tenant, with filters and keyset pagination. */
 import { and, eq, gte } from "drizzle-orm";
-import type { Tx } from "../db/client";
+import type { Queryable } from "../db/client";
 import { auditEvents } from "../db/schema";
-import { keyset, type PageQuery, toPage } from "../lib/pagination";
+import { keyset, type PageQuery } from "../lib/pagination";
 
 export interface AuditFilters extends PageQuery {
   action?: string;
@@ -28,9 +28,10 @@ export function presentAuditEvent(row: AuditRow) {
   };
 }
 
-export async function listAuditEvents(tx: Tx, tenantId: string, filters: AuditFilters) {
+/** The query for a page of the tenant's audit events, unexecuted. */
+export function auditEventsQuery(db: Queryable, tenantId: string, filters: AuditFilters) {
   const page = keyset(auditEvents, filters);
-  const rows = await tx
+  return db
     .select()
     .from(auditEvents)
     .where(
@@ -44,5 +45,4 @@ export async function listAuditEvents(tx: Tx, tenantId: string, filters: AuditFi
     )
     .orderBy(...page.orderBy)
     .limit(page.take);
-  return toPage(rows, filters.limit, presentAuditEvent);
 }

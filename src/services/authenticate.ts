@@ -2,7 +2,7 @@
  * Turns the request's credential into a principal: `Authorization: Bearer <jwt>`,
  * `Authorization: Bearer uk_…` or `X-API-Key: uk_…`. Exactly one credential per request.
  */
-import type { Database } from "../db/client";
+import type { HttpDatabase } from "../db/client";
 import type { Config } from "../env";
 import { verifyAccessToken } from "../lib/jwt";
 import { Problem } from "../lib/problem";
@@ -12,7 +12,7 @@ import type { Principal } from "./principal";
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 export async function authenticate(
-  db: Database,
+  http: HttpDatabase,
   config: Config,
   headers: { authorization?: string; apiKey?: string },
 ): Promise<Principal | undefined> {
@@ -23,10 +23,10 @@ export async function authenticate(
   }
   // `return await`, not `return`: workerd reports a rejection as unhandled if no handler is
   // attached in the same tick, and a bare `return` attaches it one microtask later.
-  if (apiKey !== undefined) return await authenticateApiKey(db, apiKey.trim());
+  if (apiKey !== undefined) return await authenticateApiKey(http, apiKey.trim());
   const token = BEARER.exec(authorization ?? "")?.[1];
   if (!token) throw invalid("The Authorization header must be `Bearer <token>`.");
-  if (token.startsWith("uk_")) return await authenticateApiKey(db, token);
+  if (token.startsWith("uk_")) return await authenticateApiKey(http, token);
   const claims = await verifyAccessToken(config, token);
   return {
     kind: "user",

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Database } from "../db/client";
+import type { HttpDatabase } from "../db/client";
 import type { Config } from "../env";
 import { redisFor } from "./redis";
 
@@ -13,9 +13,9 @@ export interface HealthReport {
 }
 
 /** Probes both backends in parallel, each bounded, so /health answers even when one hangs. */
-export async function checkHealth(db: Database, config: Config): Promise<HealthReport> {
+export async function checkHealth(http: HttpDatabase, config: Config): Promise<HealthReport> {
   const [dbResult, redisResult] = await Promise.all([
-    probe(() => db.execute(sql`select 1`)),
+    probe(() => http.execute(sql`select 1`)),
     probe(() => redisFor(config).ping()),
   ]);
   const healthy = dbResult === "ok" && redisResult === "ok";

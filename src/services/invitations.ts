@@ -3,11 +3,11 @@
  * tenant with a role within 7 days. Pending invitations count against the members quota.
  */
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
-import { type Database, findPgError, type Tx, withSystem } from "../db/client";
+import { type Database, findPgError, type Queryable, type Tx, withSystem } from "../db/client";
 import { invitations, type Role, tenantMemberships, tenants, users } from "../db/schema";
 import { clock } from "../lib/clock";
 import { randomBase62, sha256Hex } from "../lib/encoding";
-import { keyset, type PageQuery, toPage } from "../lib/pagination";
+import { keyset, type PageQuery } from "../lib/pagination";
 import { hashPassword } from "../lib/passwords";
 import { Problem } from "../lib/problem";
 import { type AuditContext, recordAudit } from "./audit";
@@ -91,9 +91,10 @@ export async function createInvitation(
   return { invitation: presentInvitation(row), token };
 }
 
-export async function listPendingInvitations(tx: Tx, tenantId: string, query: PageQuery) {
+/** The query for a page of pending invitations, unexecuted. */
+export function pendingInvitationsQuery(db: Queryable, tenantId: string, query: PageQuery) {
   const page = keyset(invitations, query);
-  const rows = await tx
+  return db
     .select()
     .from(invitations)
     .where(
@@ -107,7 +108,6 @@ export async function listPendingInvitations(tx: Tx, tenantId: string, query: Pa
     )
     .orderBy(...page.orderBy)
     .limit(page.take);
-  return toPage(rows, query.limit, presentInvitation);
 }
 
 export async function revokeInvitation(

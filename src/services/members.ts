@@ -1,16 +1,16 @@
 /** Tenant members: the memberships of a tenant joined with their users. */
 import { and, eq } from "drizzle-orm";
-import type { Tx } from "../db/client";
+import type { Queryable, Tx } from "../db/client";
 import { type Role, tenantMemberships, users } from "../db/schema";
 import { keyset, type PageQuery, toPage } from "../lib/pagination";
 import { Problem } from "../lib/problem";
 import { type AuditContext, recordAudit } from "./audit";
 import { forgetUserAccess } from "./user-access";
 
-/** A page of members, or the single member `onlyUserId`. */
-export async function listMembers(tx: Tx, tenantId: string, query: PageQuery, onlyUserId?: string) {
+/** The query for a page of members (or the single member `onlyUserId`), unexecuted. */
+export function membersQuery(db: Queryable, tenantId: string, query: PageQuery, onlyUserId?: string) {
   const page = keyset({ createdAt: tenantMemberships.createdAt, id: tenantMemberships.userId }, query);
-  const rows = await tx
+  return db
     .select({
       id: tenantMemberships.userId,
       createdAt: tenantMemberships.createdAt,
@@ -29,13 +29,22 @@ export async function listMembers(tx: Tx, tenantId: string, query: PageQuery, on
     )
     .orderBy(...page.orderBy)
     .limit(page.take);
-  return toPage(rows, query.limit, (row) => ({
+}
+
+type MemberRow = Awaited<ReturnType<typeof membersQuery>>[number];
+
+export function presentMember(row: MemberRow) {
+  return {
     user_id: row.id,
     email: row.email,
     name: row.name,
     role: row.role,
     joined_at: row.createdAt.toISOString(),
-  }));
+  };
+}
+
+export async function listMembers(tx: Tx, tenantId: string, query: PageQuery, onlyUserId?: string) {
+  return toPage(await membersQuery(tx, tenantId, query, onlyUserId), query.limit, presentMember);
 }
 
 /**

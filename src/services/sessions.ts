@@ -3,7 +3,7 @@
  * PBKDF2 verification against a dummy hash) and give the same answer.
  */
 import { and, asc, eq, ne, sql } from "drizzle-orm";
-import { type Database, withSystem } from "../db/client";
+import { batchAsSystem, type HttpDatabase } from "../db/client";
 import { type Role, tenantMemberships, tenants, users } from "../db/schema";
 import type { Config } from "../env";
 import { ACCESS_TOKEN_TTL_S, signAccessToken } from "../lib/jwt";
@@ -26,11 +26,11 @@ interface SessionTenant {
 }
 
 export async function login(
-  db: Database,
+  http: HttpDatabase,
   config: Config,
   input: { email: string; password: string; tenant?: string },
 ) {
-  const [user] = await withSystem(db, (tx) =>
+  const [user] = await batchAsSystem(http, (tx) =>
     tx
       .select({ id: users.id, passwordHash: users.passwordHash, isSystemAdmin: users.isSystemAdmin })
       .from(users)
@@ -41,11 +41,11 @@ export async function login(
   if (!user?.passwordHash || !valid) {
     throw new Problem("unauthenticated", "Invalid email or password.");
   }
-  return issueSession(db, config, { id: user.id, isSystemAdmin: user.isSystemAdmin }, input.tenant);
+  return issueSession(http, config, { id: user.id, isSystemAdmin: user.isSystemAdmin }, input.tenant);
 }
 
-export async function switchTenant(db: Database, config: Config, userId: string, tenant: string) {
-  const [user] = await withSystem(db, (tx) =>
+export async function switchTenant(http: HttpDatabase, config: Config, userId: string, tenant: string) {
+  const [user] = await batchAsSystem(http, (tx) =>
     tx
       .select({ id: users.id, isSystemAdmin: users.isSystemAdmin })
       .from(users)
@@ -53,11 +53,11 @@ export async function switchTenant(db: Database, config: Config, userId: string,
       .limit(1),
   );
   if (!user) throw new Problem("invalid_token", "The token's user no longer exists.");
-  return issueSession(db, config, user, tenant);
+  return issueSession(http, config, user, tenant);
 }
 
-export async function listMemberships(db: Database, userId: string): Promise<Membership[]> {
-  return withSystem(db, (tx) =>
+export async function listMemberships(http: HttpDatabase, userId: string): Promise<Membership[]> {
+  return batchAsSystem(http, (tx) =>
     tx
       .select({
         tenant_id: tenants.id,
@@ -73,13 +73,13 @@ export async function listMemberships(db: Database, userId: string): Promise<Mem
 }
 
 async function issueSession(
-  db: Database,
+  http: HttpDatabase,
   config: Config,
   user: { id: string; isSystemAdmin: boolean },
   requested: string | undefined,
 ) {
-  const memberships = await listMemberships(db, user.id);
-  const tenant = await chooseTenant(db, user, memberships, requested);
+  const memberships = await listMemberships(http, user.id);
+  const tenant = await chooseTenant(http, user, memberships, requested);
   const accessToken = await signAccessToken(config, {
     sub: user.id,
     tenant_id: tenant?.id ?? null,
@@ -98,7 +98,7 @@ async function issueSession(
 
 /** A member picks any of their tenants; a system admin may pick any live tenant. */
 async function chooseTenant(
-  db: Database,
+  http: HttpDatabase,
   user: { isSystemAdmin: boolean },
   memberships: Membership[],
   requested: string | undefined,
@@ -115,7 +115,7 @@ async function chooseTenant(
     key && memberships.find((m) => ("id" in key ? m.tenant_id === key.id : m.tenant_slug === key.slug));
   if (membership) return toSession(membership);
   if (key && user.isSystemAdmin) {
-    const found = await findTenant(db, key);
+    const found = await findTenant(http, key);
     if (found && found.status !== "deleted")
       return { id: found.id, slug: found.slug, name: found.name, role: null };
   }

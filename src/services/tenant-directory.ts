@@ -3,7 +3,7 @@
  * no database trip. The TTL bounds how long a suspension or deletion can go unnoticed.
  */
 import { eq } from "drizzle-orm";
-import { type Database, withSystem } from "../db/client";
+import { batchAsSystem, type HttpDatabase } from "../db/client";
 import { type Plan, type TenantStatus, tenants } from "../db/schema";
 import { AUTH_CACHE_TTL_MS, TtlCache } from "../lib/ttl-cache";
 
@@ -39,11 +39,11 @@ export function sameTenantKey(a: TenantKey, b: TenantKey): boolean {
   return false;
 }
 
-export async function findTenant(db: Database, key: TenantKey): Promise<ResolvedTenant | null> {
+export async function findTenant(http: HttpDatabase, key: TenantKey): Promise<ResolvedTenant | null> {
   const cacheKey = "id" in key ? `id:${key.id}` : `slug:${key.slug}`;
   return cache.getOrLoad(cacheKey, async () => {
     const where = "id" in key ? eq(tenants.id, key.id) : eq(tenants.slug, key.slug);
-    const [row] = await withSystem(db, (tx) =>
+    const [row] = await batchAsSystem(http, (tx) =>
       tx
         .select({
           id: tenants.id,

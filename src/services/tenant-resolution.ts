@@ -5,7 +5,7 @@
  * does existence (404 `tenant_not_found`, one body for unknown and deleted) or status
  * (403 `tenant_suspended`) show.
  */
-import type { Database } from "../db/client";
+import type { HttpDatabase } from "../db/client";
 import type { Role } from "../db/schema";
 import { Problem } from "../lib/problem";
 import type { CredentialTenant, Principal } from "./principal";
@@ -47,20 +47,20 @@ export function subdomainOf(host: string, baseDomain: string): string | undefine
 }
 
 export async function resolveTenant(
-  db: Database,
+  http: HttpDatabase,
   principal: Principal,
   selectors: Selectors,
   opts: { readOnly: boolean; systemSeesDeleted?: boolean },
 ): Promise<TenantDecision> {
-  const selected = await agreeOnSelector(db, selectors);
+  const selected = await agreeOnSelector(http, selectors);
   const target = selected ?? credentialKey(principal.tenant);
   if (!target)
     throw new Problem("tenant_required", "Select a tenant with its subdomain or the X-Tenant-ID header.");
 
-  const tenant = await findTenant(db, target);
+  const tenant = await findTenant(http, target);
   const access =
     principal.kind === "user"
-      ? await loadUserAccess(db, principal.userId, tenant?.id ?? null)
+      ? await loadUserAccess(http, principal.userId, tenant?.id ?? null)
       : { exists: true, isSystemAdmin: false, role: principal.role };
   if (!access.exists) throw new Problem("invalid_token", "The token's user no longer exists.");
 
@@ -78,7 +78,7 @@ export async function resolveTenant(
 }
 
 /** All selectors present must name the same tenant; returns that one (or none). */
-async function agreeOnSelector(db: Database, selectors: Selectors): Promise<TenantKey | undefined> {
+async function agreeOnSelector(http: HttpDatabase, selectors: Selectors): Promise<TenantKey | undefined> {
   const keys: TenantKey[] = [];
   if (selectors.path !== undefined) keys.push(parseSelector(selectors.path, "path"));
   if (selectors.subdomain !== undefined) keys.push({ slug: selectors.subdomain });
@@ -87,7 +87,7 @@ async function agreeOnSelector(db: Database, selectors: Selectors): Promise<Tena
   if (!first) return undefined;
   for (const other of rest) {
     if (sameTenantKey(first, other)) continue;
-    const [a, b] = await Promise.all([findTenant(db, first), findTenant(db, other)]);
+    const [a, b] = await Promise.all([findTenant(http, first), findTenant(http, other)]);
     if (!a || !b || a.id !== b.id) throw new Problem("tenant_conflict", "The tenant selectors disagree.");
   }
   return first;

@@ -4,7 +4,7 @@
  * effect within the cache TTL rather than when the token expires.
  */
 import { and, eq } from "drizzle-orm";
-import { type Database, withSystem } from "../db/client";
+import { batchAsSystem, type HttpDatabase } from "../db/client";
 import { type Role, tenantMemberships, users } from "../db/schema";
 import { AUTH_CACHE_TTL_MS, TtlCache } from "../lib/ttl-cache";
 
@@ -20,12 +20,12 @@ const NO_TENANT = "-";
 const NIL_UUID = "00000000-0000-0000-0000-000000000000";
 
 export async function loadUserAccess(
-  db: Database,
+  http: HttpDatabase,
   userId: string,
   tenantId: string | null,
 ): Promise<UserAccess> {
   return cache.getOrLoad(`${userId}:${tenantId ?? NO_TENANT}`, async () => {
-    const [row] = await withSystem(db, (tx) =>
+    const [row] = await batchAsSystem(http, (tx) =>
       tx
         .select({ isSystemAdmin: users.isSystemAdmin, role: tenantMemberships.role })
         .from(users)

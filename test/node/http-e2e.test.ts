@@ -24,6 +24,7 @@ describe("the Worker over HTTP", () => {
       bindings: {
         DATABASE_URL: backends.databaseUrl,
         NEON_LOCAL_PROXY: backends.neonProxy,
+        NEON_LOCAL_HTTP: backends.neonHttp,
         UPSTASH_REDIS_REST_URL: backends.upstashUrl,
         UPSTASH_REDIS_REST_TOKEN: backends.upstashToken,
         JWT_SECRET: randomBytes(32).toString("base64url"),

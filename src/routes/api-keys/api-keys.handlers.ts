@@ -1,6 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { withTenant } from "../../db/client";
+import { batchAsTenant, withTenant } from "../../db/client";
 import type { AppBindings } from "../../env";
+import { toPage } from "../../lib/pagination";
 import * as apiKeys from "../../services/api-keys";
 import { auditContextOf, tenancyOf, userIdOf } from "../request-context";
 import type * as routes from "./api-keys.routes";
@@ -23,10 +24,11 @@ export const create: RouteHandler<typeof routes.create, AppBindings> = async (c)
 
 export const list: RouteHandler<typeof routes.list, AppBindings> = async (c) => {
   const { tenant } = tenancyOf(c);
-  const page = await withTenant(c.get("db"), tenant.id, (tx) =>
-    apiKeys.listApiKeys(tx, tenant.id, c.req.valid("query")),
+  const query = c.req.valid("query");
+  const rows = await batchAsTenant(c.get("http"), tenant.id, (db) =>
+    apiKeys.apiKeysQuery(db, tenant.id, query),
   );
-  return c.json(page, 200);
+  return c.json(toPage(rows, query.limit, apiKeys.presentApiKey), 200);
 };
 
 export const remove: RouteHandler<typeof routes.remove, AppBindings> = async (c) => {

@@ -1,14 +1,14 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { withTenant } from "../../db/client";
+import { batchAsTenant } from "../../db/client";
 import type { AppBindings } from "../../env";
-import { listAuditEvents } from "../../services/audit-events";
+import { toPage } from "../../lib/pagination";
+import { auditEventsQuery, presentAuditEvent } from "../../services/audit-events";
 import { tenancyOf } from "../request-context";
 import type * as routes from "./audit-events.routes";
 
 export const list: RouteHandler<typeof routes.list, AppBindings> = async (c) => {
   const { tenant } = tenancyOf(c);
-  const page = await withTenant(c.get("db"), tenant.id, (tx) =>
-    listAuditEvents(tx, tenant.id, c.req.valid("query")),
-  );
-  return c.json(page, 200);
+  const query = c.req.valid("query");
+  const rows = await batchAsTenant(c.get("http"), tenant.id, (db) => auditEventsQuery(db, tenant.id, query));
+  return c.json(toPage(rows, query.limit, presentAuditEvent), 200);
 };

@@ -16,7 +16,7 @@ export const login: RouteHandler<typeof routes.login, AppBindings> = async (c) =
     checkLimit(config, PUBLIC_POLICIES.loginEmail, await sha256Hex(body.email.toLowerCase())),
   ]);
   for (const decision of decisions) enforce(decision);
-  const session = await sessions.login(c.get("db"), config, body);
+  const session = await sessions.login(c.get("http"), config, body);
   return c.json(session, 200);
 };
 
@@ -25,7 +25,7 @@ export const switchTenant: RouteHandler<typeof routes.switchTenant, AppBindings>
   if (principal.kind !== "user")
     throw new Problem("forbidden", "API keys belong to one tenant and cannot switch.");
   const session = await sessions.switchTenant(
-    c.get("db"),
+    c.get("http"),
     c.get("config"),
     principal.userId,
     c.req.valid("json").tenant,

@@ -4,7 +4,7 @@ import { checkHealth } from "../../services/health";
 import type { health, live } from "./health.routes";
 
 export const getHealth: RouteHandler<typeof health, AppBindings> = async (c) => {
-  const report = await checkHealth(c.get("db"), c.get("config"));
+  const report = await checkHealth(c.get("http"), c.get("config"));
   return c.json(report, report.status === "ok" ? 200 : 503);
 };
 

@@ -1,7 +1,8 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { withTenant } from "../../db/client";
+import { batchAsTenant, withTenant } from "../../db/client";
 import type { AppBindings } from "../../env";
 import { ACCESS_TOKEN_TTL_S, signAccessToken } from "../../lib/jwt";
+import { toPage } from "../../lib/pagination";
 import * as invitations from "../../services/invitations";
 import { checkLimit, enforce, PUBLIC_POLICIES } from "../../services/rate-limit";
 import { auditContextOf, clientIpOf, tenancyOf, userIdOf } from "../request-context";
@@ -23,10 +24,11 @@ export const create: RouteHandler<typeof routes.create, AppBindings> = async (c)
 
 export const list: RouteHandler<typeof routes.list, AppBindings> = async (c) => {
   const { tenant } = tenancyOf(c);
-  const page = await withTenant(c.get("db"), tenant.id, (tx) =>
-    invitations.listPendingInvitations(tx, tenant.id, c.req.valid("query")),
+  const query = c.req.valid("query");
+  const rows = await batchAsTenant(c.get("http"), tenant.id, (db) =>
+    invitations.pendingInvitationsQuery(db, tenant.id, query),
   );
-  return c.json(page, 200);
+  return c.json(toPage(rows, query.limit, invitations.presentInvitation), 200);
 };
 
 export const remove: RouteHandler<typeof routes.remove, AppBindings> = async (c) => {

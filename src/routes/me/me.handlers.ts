@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
-import { withSystem } from "../../db/client";
+import { batchAsSystem } from "../../db/client";
 import { users } from "../../db/schema";
 import type { AppBindings } from "../../env";
 import { Problem } from "../../lib/problem";
@@ -12,9 +12,9 @@ import { principalOf } from "../request-context";
 import type * as routes from "./me.routes";
 
 export const me: RouteHandler<typeof routes.me, AppBindings> = async (c) => {
-  const db = c.get("db");
+  const http = c.get("http");
   const principal = principalOf(c);
-  const credentialTenant = principal.tenant ? await findTenant(db, { id: principal.tenant.id }) : null;
+  const credentialTenant = principal.tenant ? await findTenant(http, { id: principal.tenant.id }) : null;
   const tenant =
     credentialTenant && credentialTenant.status !== "deleted"
       ? {
@@ -40,7 +40,7 @@ export const me: RouteHandler<typeof routes.me, AppBindings> = async (c) => {
       200,
     );
   }
-  const [user] = await withSystem(db, (tx) =>
+  const [user] = await batchAsSystem(http, (tx) =>
     tx
       .select({ id: users.id, email: users.email, name: users.name, is_system_admin: users.isSystemAdmin })
       .from(users)
@@ -48,7 +48,7 @@ export const me: RouteHandler<typeof routes.me, AppBindings> = async (c) => {
       .limit(1),
   );
   if (!user) throw new Problem("invalid_token", "The token's user no longer exists.");
-  const access = tenant ? await loadUserAccess(db, user.id, tenant.id) : null;
+  const access = tenant ? await loadUserAccess(http, user.id, tenant.id) : null;
   return c.json(
     {
       auth: "jwt" as const,
@@ -56,7 +56,7 @@ export const me: RouteHandler<typeof routes.me, AppBindings> = async (c) => {
       api_key: null,
       tenant,
       role: access?.role ?? null,
-      memberships: await listMemberships(db, user.id),
+      memberships: await listMemberships(http, user.id),
     },
     200,
   );

@@ -1,17 +1,17 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { withTenant } from "../../db/client";
+import { batchAsTenant, withTenant } from "../../db/client";
 import type { AppBindings } from "../../env";
+import { toPage } from "../../lib/pagination";
 import { Problem } from "../../lib/problem";
-import { changeRole, listMembers, removeMember } from "../../services/members";
+import { changeRole, membersQuery, presentMember, removeMember } from "../../services/members";
 import { auditContextOf, tenancyOf } from "../request-context";
 import type * as routes from "./members.routes";
 
 export const list: RouteHandler<typeof routes.list, AppBindings> = async (c) => {
   const { tenant } = tenancyOf(c);
-  const page = await withTenant(c.get("db"), tenant.id, (tx) =>
-    listMembers(tx, tenant.id, c.req.valid("query")),
-  );
-  return c.json(page, 200);
+  const query = c.req.valid("query");
+  const rows = await batchAsTenant(c.get("http"), tenant.id, (db) => membersQuery(db, tenant.id, query));
+  return c.json(toPage(rows, query.limit, presentMember), 200);
 };
 
 export const patch: RouteHandler<typeof routes.patch, AppBindings> = async (c) => {

@@ -428,6 +428,20 @@ describe("provisioning pipeline", () => {
       );
     });
 
+    it("shows a deleted tenant's jobs to system admins only", async () => {
+      const { tenant, users } = await tenantWithRoles(db.admin);
+      const job = await insertJob(db.admin, tenant.id, "deprovision");
+      await db.admin.query("update tenants set status = 'deleted', deleted_at = now() where id = $1", [
+        tenant.id,
+      ]);
+      expect((await jobsOf(tenant.id)).map((j) => j.id)).toEqual([job.id]);
+      await expectProblem(
+        await api(`/api/v1/tenants/${tenant.id}/provisioning`, { headers: bearer(users.admin.token) }),
+        404,
+        "tenant_not_found",
+      );
+    });
+
     it("shows nothing of other tenants' jobs", async () => {
       const a = await createTenant(db.admin);
       const b = await createTenant(db.admin);

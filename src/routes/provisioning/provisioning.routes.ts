@@ -25,7 +25,8 @@ export const ProvisioningJobSchema = z
   .openapi("ProvisioningJob");
 
 export const list = defineRoute({
-  access: { kind: "tenant", role: "admin", tenantParam: "id" },
+  // System admins also follow a deleted tenant's jobs (its deprovision before the purge).
+  access: { kind: "tenant", role: "admin", tenantParam: "id", systemSeesDeleted: true },
   method: "get",
   path: "/api/v1/tenants/{id}/provisioning",
   operationId: "listProvisioningJobs",

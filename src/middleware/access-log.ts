@@ -1,6 +1,6 @@
 /**
- * After every request: one JSON log line, and the request's metrics sent to Redis in one
- * pipeline after the response (`waitUntil`). Both use the route pattern, never the raw path,
+ * After every request: one JSON log line, and the request's metrics added to the isolate's
+ * batch, which is written to Redis after the response (`waitUntil`). Both use the route pattern, never the raw path,
  * and carry only ids — no credentials, bodies or headers.
  */
 import type { Context } from "hono";
@@ -40,17 +40,15 @@ export const accessLog = () =>
     });
     const config = c.get("config");
     if (config) {
-      afterResponse(
-        c,
-        recordRequest(config, {
-          tenantId,
-          route,
-          status: c.res.status,
-          durationMs,
-          rateLimited: problem?.code === "rate_limited",
-          quotaDenied: problem?.code === "quota_exceeded" ? String(problem.extensions.quota) : null,
-        }),
-      );
+      const flush = recordRequest(config, {
+        tenantId,
+        route,
+        status: c.res.status,
+        durationMs,
+        rateLimited: problem?.code === "rate_limited",
+        quotaDenied: problem?.code === "quota_exceeded" ? String(problem.extensions.quota) : null,
+      });
+      if (flush) afterResponse(c, flush);
     }
   });
 

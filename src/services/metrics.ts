@@ -1,6 +1,6 @@
 /**
- * Per-tenant metrics in Redis, recorded off the request path (one pipeline per request, in
- * `waitUntil`) and exposed in the Prometheus text format. Labels are tenant ids and route
+ * Per-tenant metrics in Redis, recorded off the request path (batched per isolate, one
+ * pipeline per second at most, in `waitUntil`) and exposed in the Prometheus text format. Labels are tenant ids and route
  * patterns — never raw paths — so the number of series stays bounded.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
@@ -21,6 +21,8 @@ const KEYS = {
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;
 const HOURLY_RETENTION_S = 8 * 24 * 3600;
 const HOUR_MS = 3600_000;
+/** How long an isolate gathers samples before writing them in one pipeline. */
+const FLUSH_DELAY_MS = 1_000;
 const NO_TENANT = "-";
 
 export interface RequestSample {
@@ -33,22 +35,69 @@ export interface RequestSample {
   quotaDenied: string | null;
 }
 
-export async function recordRequest(config: Config, sample: RequestSample): Promise<void> {
+/** Counters gathered in this isolate since the last flush, per field of each Redis hash. */
+interface Batch {
+  increments: Map<string, Map<string, number>>;
+  sums: Map<string, number>;
+  hourlyKeys: Set<string>;
+}
+
+/** One pending batch per Redis endpoint; the request that opened it flushes it. */
+const batches = new Map<Redis, Batch>();
+
+/**
+ * Adds a request to this isolate's batch. The first request of a batch gets the flush
+ * (to `waitUntil`): it waits `FLUSH_DELAY_MS`, then writes everything gathered meanwhile in
+ * ONE Redis pipeline, so a busy isolate makes far fewer than one metrics call per request.
+ * Returns `undefined` when an earlier request's flush will carry this sample.
+ */
+export function recordRequest(config: Config, sample: RequestSample): Promise<void> | undefined {
+  const redis = redisFor(config);
+  let batch = batches.get(redis);
+  const opened = !batch;
+  if (!batch) {
+    batch = { increments: new Map(), sums: new Map(), hourlyKeys: new Set() };
+    batches.set(redis, batch);
+  }
+  addSample(batch, sample);
+  if (!opened) return undefined;
+  return (async () => {
+    await new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS));
+    batches.delete(redis);
+    await flush(redis, batch);
+  })();
+}
+
+function addSample(batch: Batch, sample: RequestSample): void {
   const tenant = sample.tenantId ?? NO_TENANT;
   const statusClass = `${Math.floor(sample.status / 100)}xx`;
   const seconds = sample.durationMs / 1000;
   const bucket = LATENCY_BUCKETS.find((le) => seconds <= le) ?? "+Inf";
-  const p = redisFor(config).pipeline();
-  p.hincrby(KEYS.requests, `${tenant}|${sample.route}|${statusClass}`, 1);
-  p.hincrby(KEYS.latency, `${sample.route}|${bucket}`, 1);
-  p.hincrbyfloat(KEYS.latencySum, sample.route, seconds);
-  if (sample.rateLimited) p.hincrby(KEYS.rateLimited, tenant, 1);
-  if (sample.quotaDenied) p.hincrby(KEYS.quotaDenied, `${tenant}|${sample.quotaDenied}`, 1);
+  const inc = (key: string, field: string) => {
+    let fields = batch.increments.get(key);
+    if (!fields) {
+      fields = new Map();
+      batch.increments.set(key, fields);
+    }
+    fields.set(field, (fields.get(field) ?? 0) + 1);
+  };
+  inc(KEYS.requests, `${tenant}|${sample.route}|${statusClass}`);
+  inc(KEYS.latency, `${sample.route}|${bucket}`);
+  batch.sums.set(sample.route, (batch.sums.get(sample.route) ?? 0) + seconds);
+  if (sample.rateLimited) inc(KEYS.rateLimited, tenant);
+  if (sample.quotaDenied) inc(KEYS.quotaDenied, `${tenant}|${sample.quotaDenied}`);
   if (sample.tenantId) {
     const hourly = KEYS.hourly(sample.tenantId);
-    p.hincrby(hourly, String(Math.floor(clock.now() / HOUR_MS) * 3600), 1);
-    p.expire(hourly, HOURLY_RETENTION_S);
+    inc(hourly, String(Math.floor(clock.now() / HOUR_MS) * 3600));
+    batch.hourlyKeys.add(hourly);
   }
+}
+
+async function flush(redis: Redis, batch: Batch): Promise<void> {
+  const p = redis.pipeline();
+  for (const [key, fields] of batch.increments) for (const [field, n] of fields) p.hincrby(key, field, n);
+  for (const [route, seconds] of batch.sums) p.hincrbyfloat(KEYS.latencySum, route, seconds);
+  for (const key of batch.hourlyKeys) p.expire(key, HOURLY_RETENTION_S);
   await p.exec();
 }
 

@@ -272,13 +272,15 @@ export async function restoreTenant(
     // A tenant that was suspended before deletion comes back suspended.
     const status: TenantStatus = current.suspendedAt ? "suspended" : "active";
     const row = await update(tx, current.id, { status, deletedAt: null, updatedAt: new Date(clock.now()) });
+    // Jobs that arrived while the tenant was deleted were skipped: bring the namespace up to date.
+    const job = await enqueueJob(tx, current.id, "provision");
     await recordAudit(tx, audit, {
       tenantId: current.id,
       action: "tenant.restored",
       targetType: "tenant",
       targetId: current.id,
     });
-    return { row, jobs: [] };
+    return { row, jobs: [job] };
   });
 }
 

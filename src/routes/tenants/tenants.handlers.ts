@@ -78,12 +78,13 @@ export const reactivate: RouteHandler<typeof routes.reactivate, AppBindings> = a
 
 export const restore: RouteHandler<typeof routes.restore, AppBindings> = async (c) => {
   const retention = c.get("config").RETENTION_DAYS;
-  const { row } = await tenants.restoreTenant(
+  const { row, jobs } = await tenants.restoreTenant(
     c.get("db"),
     auditContextOf(c),
     c.req.valid("param").id,
     retention,
   );
+  dispatchJobs(c, jobs);
   return c.json(tenants.presentTenant(row, retention), 200);
 };
 

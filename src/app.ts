@@ -1,3 +1,4 @@
+import { createConsole } from "./console/console.index";
 import type { AppBindings } from "./env";
 import { createRouter } from "./lib/router";
 import { accessLog } from "./middleware/access-log";
@@ -42,6 +43,7 @@ export function createApp() {
     provisioningRouter,
   ])
     app.route("/", router);
+  app.route("/console", createConsole(app.fetch));
   mountDocs(app);
   app.notFound(notFound);
   app.onError(onError);

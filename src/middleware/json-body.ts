@@ -5,6 +5,8 @@ import { Problem } from "../lib/problem";
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+/** Only the API speaks JSON; the console's HTML forms post urlencoded bodies (and limit them itself). */
+const API_PREFIX = "/api/";
 const JSON_TYPE = /^application\/(?:[a-z0-9.+-]+\+)?json\s*(?:;|$)/i;
 
 /**
@@ -15,7 +17,9 @@ const JSON_TYPE = /^application\/(?:[a-z0-9.+-]+\+)?json\s*(?:;|$)/i;
  */
 export const jsonBody = () =>
   createMiddleware<AppBindings>(async (c, next) => {
-    if (!METHODS_WITH_BODY.has(c.req.method) || !c.req.raw.body) return next();
+    if (!METHODS_WITH_BODY.has(c.req.method) || !c.req.raw.body || !c.req.path.startsWith(API_PREFIX)) {
+      return next();
+    }
     const declared = Number(c.req.header("content-length") ?? "0");
     if (declared > MAX_BODY_BYTES) throw tooLarge();
     const bytes = await readCapped(c.req.raw.body);

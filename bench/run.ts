@@ -1,54 +1,154 @@
 /**
- * `npm run bench`: starts the local stack and the Worker (Miniflare over HTTP) and measures
- * routes with autocannon on loopback, bounded in time. Prints req/s, p50, p99 and the ratio
- * of each scenario to the no-backend baseline.
+ * `npm run bench`: the whole stack on loopback (Postgres + Neon stand-ins, Redis + Upstash
+ * adapter, the Worker over HTTP through Miniflare), measured with autocannon, bounded in time.
+ * Writes bench/results.json and bench/RESULTS.md (with an SVG chart) and prints the table.
  */
 import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import { startBackends } from "../dev/backends";
-import { startWorkerServer } from "../dev/worker-server";
+import { type Backends, startBackends } from "../dev/backends";
+import { withClient } from "../dev/migrate";
+import { startWorkerServer, type WorkerServer } from "../dev/worker-server";
+import { renderChart } from "./chart";
+import { type Probe, seedTenants } from "./seed";
 
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const ROUND_TRIP_SAMPLES = 40;
+const SMALL = 100;
+const LARGE = Number(process.env.BENCH_LARGE_TENANTS ?? 10_000);
+const OUT = new URL(".", import.meta.url);
 
 interface Scenario {
   name: string;
-  path: string;
+  server: "api" | "floor";
+  method?: "GET" | "POST";
+  /** Headers and path per request: probes rotate so caches see realistic traffic. */
+  request(i: number): { path: string; headers: Record<string, string>; body?: string };
 }
 
-const SCENARIOS: Scenario[] = [
-  { name: "baseline (GET /health/live, no backend)", path: "/health/live" },
-  { name: "health (GET /health, 1 Postgres + 1 Redis)", path: "/health" },
-];
-
-interface Row {
+export interface Row {
   scenario: string;
   rps: number;
   p50: number;
   p99: number;
   errors: number;
-  non2xx: number;
+  pgTrips: number | null;
+  redisTrips: number | null;
 }
 
-async function measure(url: string, scenario: Scenario): Promise<Row> {
+function scenarios(probes: Probe[]): Scenario[] {
+  const probe = (i: number) => probes[i % probes.length] as Probe;
+  const read = "/api/v1/clusters?limit=20";
+  let writes = 0;
+  return [
+    {
+      name: "floor (1 Neon query + 1 Upstash EVAL)",
+      server: "floor",
+      request: () => ({ path: "/", headers: {} }),
+    },
+    {
+      name: "baseline GET /health/live",
+      server: "api",
+      request: () => ({ path: "/health/live", headers: {} }),
+    },
+    {
+      name: "tenant read, JWT",
+      server: "api",
+      request: (i) => ({ path: read, headers: { authorization: `Bearer ${probe(i).jwt}` } }),
+    },
+    {
+      name: "tenant read, API key",
+      server: "api",
+      request: (i) => ({ path: read, headers: { "x-api-key": probe(i).apiKey } }),
+    },
+    {
+      name: "tenant read, subdomain",
+      server: "api",
+      request: (i) => ({
+        path: read,
+        headers: { authorization: `Bearer ${probe(i).jwt}`, host: `${probe(i).slug}.localhost` },
+      }),
+    },
+    {
+      name: "tenant read, X-Tenant-ID",
+      server: "api",
+      request: (i) => ({
+        path: read,
+        headers: { authorization: `Bearer ${probe(i).jwt}`, "x-tenant-id": probe(i).slug },
+      }),
+    },
+    {
+      name: "tenant write, POST /clusters",
+      server: "api",
+      method: "POST",
+      request: (i) => ({
+        path: "/api/v1/clusters",
+        headers: { authorization: `Bearer ${probe(i).jwt}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          name: `bench-${process.pid}-${++writes}`,
+          api_server_url: "https://k8s.bench",
+          region: "eu",
+        }),
+      }),
+    },
+  ];
+}
+
+async function measure(
+  url: string,
+  scenario: Scenario,
+  seconds = DURATION_S,
+): Promise<Omit<Row, "pgTrips" | "redisTrips">> {
+  let i = 0;
   const result = await autocannon({
-    url: `${url}${scenario.path}`,
+    url,
     connections: CONNECTIONS,
-    duration: DURATION_S,
+    duration: seconds,
+    requests: [
+      {
+        method: scenario.method ?? "GET",
+        setupRequest: (req) => {
+          const r = scenario.request(i++);
+          return { ...req, path: r.path, headers: { ...req.headers, ...r.headers }, body: r.body };
+        },
+      },
+    ],
   });
   return {
     scenario: scenario.name,
     rps: Math.round(result.requests.average),
     p50: result.latency.p50,
     p99: result.latency.p99,
-    errors: result.errors,
-    non2xx: result.non2xx,
+    errors: result.errors + result.non2xx,
   };
 }
 
+/** Round trips per request, counted by the stand-ins over sequential requests. */
+async function roundTrips(backends: Backends, url: string, scenario: Scenario) {
+  backends.stats.reset();
+  for (let i = 0; i < ROUND_TRIP_SAMPLES; i++) {
+    const r = scenario.request(10_000 + i);
+    const res = await fetch(`${url}${r.path}`, {
+      method: scenario.method ?? "GET",
+      headers: r.headers,
+      body: r.body,
+    });
+    await res.arrayBuffer();
+  }
+  const { proxy, http, upstash } = backends.stats;
+  return {
+    pgTrips: round((proxy.roundTrips + http.requests) / ROUND_TRIP_SAMPLES),
+    redisTrips: round(upstash.requests / ROUND_TRIP_SAMPLES),
+  };
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
 async function main(): Promise<void> {
+  const started = Date.now();
   const runId = randomBytes(4).toString("hex");
   const backends = await startBackends({
     dataDir: join(tmpdir(), `tenantry-bench-${process.pid}-${runId}`),
@@ -58,43 +158,154 @@ async function main(): Promise<void> {
     adminEmail: "admin@bench.test",
     adminPassword: "bench-admin-password",
   });
-  const worker = await startWorkerServer({
-    bindings: {
-      DATABASE_URL: backends.databaseUrl,
-      NEON_LOCAL_PROXY: backends.neonProxy,
-      NEON_LOCAL_HTTP: backends.neonHttp,
-      UPSTASH_REDIS_REST_URL: backends.upstashUrl,
-      UPSTASH_REDIS_REST_TOKEN: backends.upstashToken,
-      JWT_SECRET: randomBytes(32).toString("base64url"),
-      MASTER_KEY: randomBytes(32).toString("base64"),
-      PROVISIONER_SECRET: randomBytes(32).toString("base64url"),
-      PROVISIONER_URL: "http://127.0.0.1:1",
-      LOG_LEVEL: "warn",
-    },
-  });
+  const secrets = {
+    JWT_SECRET: randomBytes(32).toString("base64url"),
+    MASTER_KEY: randomBytes(32).toString("base64"),
+    PROVISIONER_SECRET: randomBytes(32).toString("base64url"),
+  };
+  const bindings = {
+    DATABASE_URL: backends.databaseUrl,
+    NEON_LOCAL_PROXY: backends.neonProxy,
+    NEON_LOCAL_HTTP: backends.neonHttp,
+    UPSTASH_REDIS_REST_URL: backends.upstashUrl,
+    UPSTASH_REDIS_REST_TOKEN: backends.upstashToken,
+    PROVISIONER_URL: "http://127.0.0.1:1",
+    LOG_LEVEL: "warn",
+    ...secrets,
+  };
+  const servers: WorkerServer[] = [];
   try {
+    const probes = await seedTenants(backends.adminDatabaseUrl, secrets.JWT_SECRET, SMALL);
+    const api = await startWorkerServer({ bindings });
+    servers.push(api);
+    const floor = await startWorkerServer({
+      bindings: { ...bindings, FLOOR_TENANT_ID: (probes[0] as Probe).id },
+      entry: "bench/floor-worker.ts",
+    });
+    servers.push(floor);
+
     const rows: Row[] = [];
-    for (const scenario of SCENARIOS) {
-      await measure(worker.url, scenario); // warm-up: JIT, connection setup
-      rows.push(await measure(worker.url, scenario));
+    for (const scenario of scenarios(probes)) {
+      const url = scenario.server === "api" ? api.url : floor.url;
+      await measure(url, scenario, 1); // warm-up: JIT, caches, connections
+      const timing = await measure(url, scenario);
+      rows.push({ ...timing, ...(await roundTrips(backends, url, scenario)) });
+      console.log(`  ${scenario.name}: ${timing.rps} req/s, p50 ${timing.p50} ms, p99 ${timing.p99} ms`);
     }
-    const baseline = rows[0] as Row;
-    console.log(`\n${CONNECTIONS} connections, ${DURATION_S} s per scenario, loopback\n`);
-    console.table(
-      rows.map((r) => ({
-        scenario: r.scenario,
-        "req/s": r.rps,
-        "p50 ms": r.p50,
-        "p99 ms": r.p99,
-        "p50 ÷ baseline": (r.p50 / Math.max(baseline.p50, 0.001)).toFixed(2),
-        "baseline req/s ÷ req/s": (baseline.rps / Math.max(r.rps, 1)).toFixed(2),
-        errors: r.errors + r.non2xx,
-      })),
-    );
+
+    const readJwt = scenarios(probes)[2] as Scenario;
+    const small = await measure(api.url, readJwt);
+    const seedStart = Date.now();
+    await seedTenants(backends.adminDatabaseUrl, secrets.JWT_SECRET, LARGE - SMALL, SMALL);
+    const seedSeconds = round((Date.now() - seedStart) / 1000);
+    await withClient(backends.adminDatabaseUrl, (client) => client.query("analyze"));
+    await measure(api.url, readJwt, 1);
+    const large = await measure(api.url, readJwt);
+    const scale: Scale = {
+      tenants_small: SMALL,
+      tenants_large: LARGE,
+      clusters_per_tenant: 10,
+      seed_seconds: seedSeconds,
+      small: { p50: small.p50, p99: small.p99, rps: small.rps },
+      large: { p50: large.p50, p99: large.p99, rps: large.rps },
+    };
+    const report = summarise(rows, scale, Date.now() - started);
+    await writeFile(new URL("results.json", OUT), `${JSON.stringify(report, null, 2)}\n`);
+    await writeFile(new URL("RESULTS.md", OUT), renderMarkdown(report));
+    await writeFile(new URL("chart.svg", OUT), renderChart(rows));
+    printReport(report);
   } finally {
-    await worker.stop();
+    for (const server of servers) await server.stop();
     await backends.stop();
   }
+}
+
+type Report = ReturnType<typeof summarise>;
+
+interface Scale {
+  tenants_small: number;
+  tenants_large: number;
+  clusters_per_tenant: number;
+  seed_seconds: number;
+  small: { p50: number; p99: number; rps: number };
+  large: { p50: number; p99: number; rps: number };
+}
+
+function summarise(rows: Row[], scale: Scale, ms: number) {
+  const by = (prefix: string) => rows.find((r) => r.scenario.startsWith(prefix)) as Row;
+  const floor = by("floor");
+  const baseline = by("baseline");
+  const read = by("tenant read, JWT");
+  const ratios = {
+    tenant_read_p50_over_floor_p50: round(read.p50 / Math.max(floor.p50, 0.01)),
+    baseline_rps_over_tenant_read_rps: round(baseline.rps / Math.max(read.rps, 1)),
+    large_p50_over_small_p50: round(scale.large.p50 / Math.max(scale.small.p50, 0.01)),
+  };
+  return {
+    date: new Date().toISOString(),
+    machine: { connections: CONNECTIONS, seconds_per_scenario: DURATION_S },
+    scenarios: rows,
+    scale,
+    ratios,
+    goals: {
+      tenant_read_p50_over_floor_p50: { goal: "<= 1.25", met: ratios.tenant_read_p50_over_floor_p50 <= 1.25 },
+      large_p50_over_small_p50: { goal: "<= 1.1", met: ratios.large_p50_over_small_p50 <= 1.1 },
+      round_trips_per_read: {
+        goal: "1 Postgres + <= 1 Redis",
+        met: read.pgTrips !== null && read.pgTrips <= 1 && read.redisTrips !== null && read.redisTrips <= 1,
+      },
+    },
+    total_seconds: round(ms / 1000),
+  };
+}
+
+function renderMarkdown(report: Report): string {
+  const lines = [
+    "# Benchmark results",
+    "",
+    `Run ${report.date} on this machine (2 cores), ${report.machine.connections} connections, ${report.machine.seconds_per_scenario} s per scenario, all on loopback. Reproduce with \`npm run bench\`.`,
+    "",
+    "| scenario | req/s | p50 ms | p99 ms | errors | Postgres trips/req | Redis trips/req |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+    ...report.scenarios.map(
+      (r) =>
+        `| ${r.scenario} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.pgTrips ?? "–"} | ${r.redisTrips ?? "–"} |`,
+    ),
+    "",
+    `Scale: tenant read (JWT) with ${report.scale.tenants_small} tenants p50 ${report.scale.small.p50} ms / p99 ${report.scale.small.p99} ms; with ${report.scale.tenants_large} tenants × 10 clusters p50 ${report.scale.large.p50} ms / p99 ${report.scale.large.p99} ms.`,
+    "",
+    "| ratio | value | goal | met |",
+    "|---|---:|---|---|",
+    `| tenant read p50 ÷ floor p50 | ${report.ratios.tenant_read_p50_over_floor_p50} | ≤ 1.25 | ${report.goals.tenant_read_p50_over_floor_p50.met ? "yes" : "no"} |`,
+    `| baseline req/s ÷ tenant read req/s | ${report.ratios.baseline_rps_over_tenant_read_rps} | – | – |`,
+    `| ${report.scale.tenants_large}-tenant p50 ÷ ${report.scale.tenants_small}-tenant p50 | ${report.ratios.large_p50_over_small_p50} | ≤ 1.1 | ${report.goals.large_p50_over_small_p50.met ? "yes" : "no"} |`,
+    `| round trips per tenant read | see table | 1 Postgres + ≤ 1 Redis | ${report.goals.round_trips_per_read.met ? "yes" : "no"} |`,
+    "",
+    "![latency by scenario](chart.svg)",
+    "",
+  ];
+  return lines.join("\n");
+}
+
+function printReport(report: Report): void {
+  console.log(
+    `\n${report.machine.connections} connections, ${report.machine.seconds_per_scenario} s per scenario, loopback\n`,
+  );
+  console.table(
+    report.scenarios.map((r) => ({
+      scenario: r.scenario,
+      "req/s": r.rps,
+      "p50 ms": r.p50,
+      "p99 ms": r.p99,
+      errors: r.errors,
+      "pg trips": r.pgTrips,
+      "redis trips": r.redisTrips,
+    })),
+  );
+  console.log("scale:", JSON.stringify(report.scale));
+  console.log("ratios:", JSON.stringify(report.ratios));
+  console.log("goals:", JSON.stringify(report.goals));
+  console.log(`total ${report.total_seconds} s; wrote bench/results.json, bench/RESULTS.md, bench/chart.svg`);
 }
 
 await main();

@@ -19,11 +19,11 @@ export interface WorkerServer {
   stop(): Promise<void>;
 }
 
-/** Bundles `src/index.ts` the way wrangler does (ESM, workerd conditions). */
-export async function bundleWorker(outDir: string): Promise<string> {
+/** Bundles a Worker entry (default `src/index.ts`) the way wrangler does (ESM, workerd conditions). */
+export async function bundleWorker(outDir: string, entry = "src/index.ts"): Promise<string> {
   const outfile = join(outDir, "worker.mjs");
   await build({
-    entryPoints: [join(ROOT, "src/index.ts")],
+    entryPoints: [join(ROOT, entry)],
     outfile,
     bundle: true,
     format: "esm",
@@ -40,9 +40,11 @@ export async function bundleWorker(outDir: string): Promise<string> {
 export async function startWorkerServer(opts: {
   bindings: Record<string, string>;
   port?: number;
+  /** Another Worker entry, relative to the repo root (the benchmark's floor Worker). */
+  entry?: string;
 }): Promise<WorkerServer> {
   const outDir = await mkdtemp(join(tmpdir(), "tenantry-worker-"));
-  const scriptPath = await bundleWorker(outDir);
+  const scriptPath = await bundleWorker(outDir, opts.entry);
   // Miniflare 5 takes a new option shape; the v4 shape below maps one-to-one to wrangler.toml.
   const options = convertV4MiniflareOptions({
     host: "127.0.0.1",

@@ -11,14 +11,18 @@ import type { Feature } from "../services/plans";
 import { defineRoute } from "./route-table";
 import { IdParam, tenantSecurity } from "./schemas";
 
-/** Free text for names and the like: trimmed, non-empty, bounded, no control characters. */
+/**
+ * Free text for names and the like: trimmed, non-empty, bounded, no control characters. A
+ * refinement rather than `.regex`: the generator would print the `u` flag into the OpenAPI
+ * `pattern`, which then matches nothing.
+ */
 export const boundedText = (max: number) =>
   z
     .string()
     .trim()
     .min(1)
     .max(max)
-    .regex(/^[^\p{Cc}]*$/u, { message: "Must not contain control characters" });
+    .refine((text) => !/\p{Cc}/u.test(text), { message: "Must not contain control characters" });
 
 /** A resource's name: 1–100 characters, unique in the tenant. */
 export const ResourceName = boundedText(100);

@@ -134,6 +134,19 @@ export function describeTenantResource(spec: ResourceSuiteSpec): void {
       expect(await again.json()).toEqual(item);
     });
 
+    it("documents a create body whose patterns accept a valid body", async () => {
+      const doc = (await (await api("/openapi.json")).json()) as {
+        components: { schemas: Record<string, { properties: Record<string, { pattern?: string }> }> };
+      };
+      const schema =
+        doc.components.schemas[`Create${spec.type.charAt(0).toUpperCase()}${spec.type.slice(1)}`];
+      const body = spec.body("documented");
+      expect(Object.keys(schema?.properties ?? {}).sort()).toEqual(Object.keys(body).sort());
+      for (const [field, { pattern }] of Object.entries(schema?.properties ?? {})) {
+        if (pattern) expect(new RegExp(pattern, "u").test(String(body[field])), field).toBe(true);
+      }
+    });
+
     it("trims the name", async () => {
       const name = fresh();
       const item = await createOk(writer, spec.body(`  ${name}  `));

@@ -91,21 +91,23 @@ export async function createInvitation(
   return { invitation: presentInvitation(row), token };
 }
 
+/** Invitations of the tenant still waiting to be accepted: neither used, revoked nor expired. */
+export function pendingFor(tenantId: string) {
+  return and(
+    eq(invitations.tenantId, tenantId),
+    isNull(invitations.acceptedAt),
+    isNull(invitations.revokedAt),
+    gt(invitations.expiresAt, new Date(clock.now())),
+  );
+}
+
 /** The query for a page of pending invitations, unexecuted. */
 export function pendingInvitationsQuery(db: Queryable, tenantId: string, query: PageQuery) {
   const page = keyset(invitations, query);
   return db
     .select()
     .from(invitations)
-    .where(
-      and(
-        eq(invitations.tenantId, tenantId),
-        isNull(invitations.acceptedAt),
-        isNull(invitations.revokedAt),
-        gt(invitations.expiresAt, new Date(clock.now())),
-        page.after,
-      ),
-    )
+    .where(and(pendingFor(tenantId), page.after))
     .orderBy(...page.orderBy)
     .limit(page.take);
 }

@@ -4,11 +4,11 @@
  * is exact and 50 concurrent creates at limit N leave exactly N rows. Plan downgrades below
  * current usage only block new creates; nothing is ever deleted to fit.
  */
-import { and, count, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, count, eq, isNull, sql } from "drizzle-orm";
 import type { Tx } from "../db/client";
 import { apiKeys, clusters, credentials, invitations, plugins, tenantMemberships } from "../db/schema";
-import { clock } from "../lib/clock";
 import { Problem } from "../lib/problem";
+import { pendingFor } from "./invitations";
 import { type CountQuota, effectiveQuotas, type PlanSubject } from "./plans";
 
 export async function countUsage(tx: Tx, tenantId: string, quota: CountQuota): Promise<number> {
@@ -18,17 +18,7 @@ export async function countUsage(tx: Tx, tenantId: string, quota: CountQuota): P
         .select({ n: count() })
         .from(tenantMemberships)
         .where(eq(tenantMemberships.tenantId, tenantId));
-      const [pending] = await tx
-        .select({ n: count() })
-        .from(invitations)
-        .where(
-          and(
-            eq(invitations.tenantId, tenantId),
-            isNull(invitations.acceptedAt),
-            isNull(invitations.revokedAt),
-            gt(invitations.expiresAt, new Date(clock.now())),
-          ),
-        );
+      const [pending] = await tx.select({ n: count() }).from(invitations).where(pendingFor(tenantId));
       return (members?.n ?? 0) + (pending?.n ?? 0);
     }
     case "api_keys": {

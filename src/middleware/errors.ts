@@ -5,7 +5,7 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { isUnavailable } from "../db/client";
+import { findPgError, isUnavailable } from "../db/client";
 import type { AppBindings } from "../env";
 import { ConfigError } from "../env";
 import { log } from "../lib/log";
@@ -55,8 +55,17 @@ function toProblem(err: unknown, _c: Context<AppBindings>): Problem {
     if (code) return new Problem(code, err.message || undefined);
   }
   if (isUnavailable(err)) return new Problem("dependency_unavailable", "A backing service is unavailable.");
+  if (UNSTORABLE_TEXT.has(findPgError(err)?.code ?? "")) {
+    return new Problem("validation_failed", "The request holds a character that cannot be stored (U+0000).");
+  }
   return new Problem("internal", "An unexpected error occurred.");
 }
+
+/**
+ * Postgres refuses U+0000 in text (22021) and in jsonb (22P05). Valid JSON and query strings
+ * can carry it, so the input is at fault, not the server: 400, not 500.
+ */
+const UNSTORABLE_TEXT = new Set(["22021", "22P05"]);
 
 /**
  * Logged for operators only: the error's class, message and stack. A failed query's

@@ -11,7 +11,7 @@ import type { LimitDecision } from "./services/rate-limit";
 import type { TenantDecision } from "./services/tenant-resolution";
 
 export interface Bindings {
-  PROVISION_QUEUE: Queue<ProvisionMessage>;
+  PROVISION_QUEUE: ProvisionQueue;
   BASE_DOMAIN: string;
   RETENTION_DAYS: string;
   /** Cron batch sizes (optional vars): tenants per purge run, jobs per reconcile run. */
@@ -38,6 +38,17 @@ export interface Bindings {
 
 export interface ProvisionMessage {
   jobId: string;
+}
+
+/**
+ * The producer side of the Cloudflare Queue binding, structurally: what the Worker uses of
+ * `Queue<ProvisionMessage>`, so Node-side code (benchmarks, scripts) can type-check too.
+ */
+export interface ProvisionQueue {
+  send(body: ProvisionMessage, options?: { contentType?: "json"; delaySeconds?: number }): Promise<unknown>;
+  sendBatch(
+    messages: Iterable<{ body: ProvisionMessage; contentType?: "json"; delaySeconds?: number }>,
+  ): Promise<unknown>;
 }
 
 export interface Variables {
@@ -72,7 +83,9 @@ const configSchema = z.object({
   JWT_SECRET: nonEmpty("JWT_SECRET").min(32, { error: "JWT_SECRET must be at least 32 characters" }),
   UPSTASH_REDIS_REST_URL: z.url({ error: "UPSTASH_REDIS_REST_URL is not set" }),
   UPSTASH_REDIS_REST_TOKEN: nonEmpty("UPSTASH_REDIS_REST_TOKEN"),
-  MASTER_KEY: nonEmpty("MASTER_KEY"),
+  MASTER_KEY: nonEmpty("MASTER_KEY").refine(isKey32, {
+    error: "MASTER_KEY must be 32 bytes, base64-encoded",
+  }),
   PROVISIONER_SECRET: nonEmpty("PROVISIONER_SECRET").min(32, {
     error: "PROVISIONER_SECRET must be at least 32 characters",
   }),
@@ -84,6 +97,14 @@ const configSchema = z.object({
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+function isKey32(value: string): boolean {
+  try {
+    return atob(value.trim()).length === 32;
+  } catch {
+    return false;
+  }
+}
 
 export class ConfigError extends Error {
   override name = "ConfigError";

@@ -99,7 +99,7 @@ describe("credential values", () => {
   });
 
   it("creates the tenant's data key with its first credential, once, under the configured master key", async () => {
-    const { tenant, users } = await tenantWithRoles(f.db.admin);
+    const { tenant, users } = await tenantWithRoles(f.db.admin, { plan: "enterprise" });
     const client = resourceClient(PATH, users.member.token);
     expect(await keyRows(tenant.id)).toEqual([]);
     await createOk(client, { name: "first", kind: "token", value: secret() });
@@ -110,7 +110,7 @@ describe("credential values", () => {
   });
 
   it("concurrent first credentials of a tenant agree on one data key", async () => {
-    const { tenant, users } = await tenantWithRoles(f.db.admin);
+    const { tenant, users } = await tenantWithRoles(f.db.admin, { plan: "enterprise" });
     const client = resourceClient(PATH, users.member.token);
     const values = Array.from({ length: 8 }, secret);
     const created = await Promise.all(
@@ -168,7 +168,7 @@ describe("credential values", () => {
   });
 
   it("404 for revealing an unknown, deleted or other tenant's credential", async () => {
-    const other = await tenantWithRoles(f.db.admin);
+    const other = await tenantWithRoles(f.db.admin, { plan: "enterprise" });
     const theirs = await createOk(resourceClient(PATH, other.users.member.token), {
       name: "theirs",
       kind: "token",
@@ -199,7 +199,7 @@ describe("credential values", () => {
     const original = await createOk(member(), { name: f.next(), kind: "token", value });
     // Give tenant B the very data key of tenant A, properly wrapped for B, so that only the
     // tenant id in the value's authenticated data can tell the two tenants apart.
-    const b: Populated = await tenantWithRoles(f.db.admin);
+    const b: Populated = await tenantWithRoles(f.db.admin, { plan: "enterprise" });
     const master = await importMasterKey(env.MASTER_KEY);
     const [aKey] = await keyRows(f.tenant.tenant.id);
     if (!aKey) throw new Error("tenant A has no data key");
@@ -229,7 +229,7 @@ describe("credential values", () => {
 
   it("a wrapped data key copied to another tenant does not unwrap there", async () => {
     await createOk(member(), { name: f.next(), kind: "token", value: secret() });
-    const c = await tenantWithRoles(f.db.admin);
+    const c = await tenantWithRoles(f.db.admin, { plan: "enterprise" });
     await f.db.admin.query(
       `insert into tenant_keys (tenant_id, wrapped_key, wrap_iv, master_key_id)
        select $1, wrapped_key, wrap_iv, master_key_id from tenant_keys where tenant_id = $2`,

@@ -33,6 +33,41 @@ describe("count quotas", () => {
     expect(rows[0]?.n).toBe("7");
   });
 
+  it("clusters, plugins and credentials are counted race-free too", async () => {
+    const f = await tenantWithRoles(db.admin);
+    await db.admin.query("update tenants set quota_overrides = $2 where id = $1", [
+      f.tenant.id,
+      JSON.stringify({ clusters: 3, plugins: 2, credentials: 1 }),
+    ]);
+    const bodies: Record<string, (i: number) => Record<string, unknown>> = {
+      clusters: (i) => ({ name: `c${i}`, api_server_url: "https://k8s.example", region: "eu" }),
+      plugins: (i) => ({ name: `p${i}`, version: "1.0.0" }),
+      credentials: (i) => ({ name: `s${i}`, kind: "token", value: "v" }),
+    };
+    const limits: Record<string, number> = { clusters: 3, plugins: 2, credentials: 1 };
+    for (const [resource, body] of Object.entries(bodies)) {
+      const responses = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          api(`/api/v1/${resource}`, jsonInit("POST", body(i), bearer(f.users.admin.token))),
+        ),
+      );
+      expect(
+        responses.filter((r) => r.status === 201),
+        resource,
+      ).toHaveLength(limits[resource] as number);
+      const refused = responses.filter((r) => r.status === 429);
+      expect(refused, resource).toHaveLength(12 - (limits[resource] as number));
+      expect(await expectProblem(refused[0] as Response, 429, "quota_exceeded")).toMatchObject({
+        quota: resource,
+      });
+      const { rows } = await db.admin.query<{ n: number }>(
+        `select count(*)::int as n from ${resource} where tenant_id = $1`,
+        [f.tenant.id],
+      );
+      expect(rows[0]?.n, resource).toBe(limits[resource]);
+    }
+  });
+
   it("a plan downgrade below usage blocks new creates and deletes nothing", async () => {
     const f = await tenantWithRoles(db.admin);
     await db.admin.query("update tenants set plan = 'basic' where id = $1", [f.tenant.id]);

@@ -77,7 +77,9 @@ describe("per-tenant rate limiting", () => {
     expect((await members(f)).status).toBe(429);
     const sys = await createUser(db.admin, { isSystemAdmin: true });
     const sysToken = await tokenFor(sys, null, { isSystemAdmin: true });
-    const res = await api("/api/v1/members", { headers: { ...bearer(sysToken), "x-tenant-id": f.tenant.id } });
+    const res = await api("/api/v1/members", {
+      headers: { ...bearer(sysToken), "x-tenant-id": f.tenant.id },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("ratelimit")).toBeNull();
     expect((await members(f)).status).toBe(429);

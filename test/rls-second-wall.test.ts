@@ -41,8 +41,8 @@ describe("RLS as the second wall behind the repositories", () => {
   const owned: Record<string, Record<string, string[]>> = {};
 
   beforeAll(async () => {
-    a = await tenantWithRoles(db.admin);
-    b = await tenantWithRoles(db.admin);
+    a = await tenantWithRoles(db.admin, { plan: "enterprise" });
+    b = await tenantWithRoles(db.admin, { plan: "enterprise" });
     for (const tenant of [a, b]) {
       owned[tenant.tenant.id] = {};
       for (const { path, body } of RESOURCES) {

@@ -84,7 +84,9 @@ describe("role matrix", () => {
       // change what the next route sees. Denied callers go first for the same reason.
       const tenant = await createTenant(db.admin, { plan: "enterprise" });
       const creds = await credentials(tenant);
-      const ordered = [...CALLERS].sort((x, y) => Number(allowed(entry.access, x)) - Number(allowed(entry.access, y)));
+      const ordered = [...CALLERS].sort(
+        (x, y) => Number(allowed(entry.access, x)) - Number(allowed(entry.access, y)),
+      );
       for (const caller of ordered) {
         cases += 1;
         const headers: Record<string, string> = { ...creds[caller.name], "x-tenant-id": tenant.slug };
@@ -105,7 +107,7 @@ describe("role matrix", () => {
     console.info(`role matrix: ${ROUTE_TABLE.length} routes × ${CALLERS.length} callers = ${cases} cases`);
     expect(failures).toEqual([]);
     expect(cases).toBe(ROUTE_TABLE.length * CALLERS.length);
-  });
+  }, 240_000);
 
   it("declares every API route in the table (nothing mounted outside it)", async () => {
     const res = await api("/openapi.json");

@@ -106,7 +106,9 @@ export function withTenant<T>(db: Database, tenantId: string, fn: (tx: Tx) => Pr
   return guard(() =>
     db.transaction(async (tx) => {
       await tx.execute(sql`select set_config('app.tenant_id', ${tenantId}, true)`);
-      return fn(tx);
+      // `return await`: a callback that fails before its first query must be handled in this
+      // tick, or workerd reports the rejection as unhandled.
+      return await fn(tx);
     }),
   );
 }
@@ -116,7 +118,7 @@ export function withSystem<T>(db: Database, fn: (tx: Tx) => Promise<T>): Promise
   return guard(() =>
     db.transaction(async (tx) => {
       await tx.execute(sql`select set_config('app.scope', 'system', true)`);
-      return fn(tx);
+      return await fn(tx);
     }),
   );
 }

@@ -12,6 +12,7 @@ export interface ClusterInput {
 export const clusterService = namedResource({
   table: clusters,
   type: "cluster",
+  quota: "clusters",
   present: (row) => ({ api_server_url: row.apiServerUrl, region: row.region, labels: row.labels }),
   columns: (input: Partial<ClusterInput>) => ({
     apiServerUrl: input.api_server_url,

@@ -4,6 +4,7 @@
  * The tenant's data key is created on its first credential, race-free: concurrent first
  * creates insert with `on conflict do nothing` and all of them then read the one that won.
  */
+
 import { eq, getTableColumns } from "drizzle-orm";
 import type { Tx } from "../db/client";
 import { type CREDENTIAL_KINDS, credentials, tenantKeys } from "../db/schema";
@@ -18,6 +19,7 @@ import {
   type WebCryptoKey,
   wrapDataKey,
 } from "./crypto";
+import { enforceCountQuota } from "./quotas";
 import { auditResource, ownedRows, type TenantResourceService, type WriteContext } from "./tenant-resources";
 import { uniqueName } from "./unique-names";
 
@@ -50,6 +52,7 @@ export const credentialService: TenantResourceService<Credential, CredentialInpu
 };
 
 async function createCredential(tx: Tx, write: WriteContext, input: CredentialInput): Promise<Credential> {
+  await enforceCountQuota(tx, write.tenant, "credentials");
   const tenantId = write.tenant.id;
   // The id is chosen here because it is part of the ciphertext's authenticated data.
   const id = crypto.randomUUID();

@@ -11,6 +11,7 @@ export interface PluginInput {
 export const pluginService = namedResource({
   table: plugins,
   type: "plugin",
+  quota: "plugins",
   present: (row) => ({ version: row.version, config: row.config }),
   columns: (input: Partial<PluginInput>) => ({ version: input.version, config: input.config }),
 });

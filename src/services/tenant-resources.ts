@@ -13,6 +13,8 @@ import { clock } from "../lib/clock";
 import { keyset, type PageQuery, toPage } from "../lib/pagination";
 import { Problem } from "../lib/problem";
 import { type AuditContext, recordAudit } from "./audit";
+import type { CountQuota } from "./plans";
+import { enforceCountQuota } from "./quotas";
 import type { ResolvedTenant } from "./tenant-directory";
 import { uniqueName } from "./unique-names";
 
@@ -128,6 +130,8 @@ type PlainTable = typeof clusters | typeof plugins;
 interface NamedResourceSpec<T extends PlainTable, Input extends { name: string }, Fields> {
   table: T;
   type: string;
+  /** The count quota a create must fit in. */
+  quota: CountQuota;
   present(row: SelectResultFields<T["_"]["columns"]>): Fields;
   /** The resource's own API input → column values; drizzle leaves undefined (absent) fields untouched. */
   columns(input: Partial<Input>): Partial<T["$inferInsert"]>;
@@ -159,6 +163,7 @@ export function namedResource<T extends PlainTable, Input extends { name: string
     remove: rows.remove,
 
     async create(tx, write, input) {
+      await enforceCountQuota(tx, write.tenant, spec.quota);
       const values = { ...spec.columns(input), name: input.name, tenantId: write.tenant.id };
       const [row] = await uniqueName(
         tx

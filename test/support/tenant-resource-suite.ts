@@ -61,7 +61,7 @@ export function useMemberClient(path: string) {
     next: () => `item-${++count}`,
   };
   beforeAll(async () => {
-    fixture.tenant = await tenantWithRoles(db.admin);
+    fixture.tenant = await tenantWithRoles(db.admin, { plan: "enterprise" });
     fixture.client = resourceClient(path, fixture.tenant.users.member.token);
   });
   afterAll(() => db.end());
@@ -107,8 +107,8 @@ export function describeTenantResource(spec: ResourceSuiteSpec): void {
     };
 
     beforeAll(async () => {
-      a = await tenantWithRoles(db.admin);
-      b = await tenantWithRoles(db.admin);
+      a = await tenantWithRoles(db.admin, { plan: "enterprise" });
+      b = await tenantWithRoles(db.admin, { plan: "enterprise" });
       writer = resourceClient(spec.path, a.users.member.token);
     });
 
@@ -238,7 +238,7 @@ export function describeTenantResource(spec: ResourceSuiteSpec): void {
     });
 
     it("pages by cursor through every row once, in creation order", async () => {
-      const tenant = await tenantWithRoles(db.admin);
+      const tenant = await tenantWithRoles(db.admin, { plan: "enterprise" });
       const client = resourceClient(spec.path, tenant.users.member.token);
       const created: string[] = [];
       for (let i = 0; i < 5; i++) created.push((await createOk(client, spec.body(`page-${i}`))).id);

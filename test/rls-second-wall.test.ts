@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
-import { getTableName, sql } from "drizzle-orm";
+import { eq, getTableName, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findPgError, openDatabase, type Tx, withTenant } from "../src/db/client";
+import { batchAsTenant, findPgError, openDatabase, type Tx, withTenant } from "../src/db/client";
 import { clusters, credentials, plugins, tenantKeys } from "../src/db/schema";
 import { loadConfig } from "../src/env";
 import { clusterService } from "../src/services/clusters";
@@ -114,18 +114,29 @@ describe("RLS as the second wall behind the repositories", () => {
     });
   }
 
-  it("a repository asked for tenant B's rows inside tenant A's transaction finds nothing", async () => {
+  it("a one-round-trip read pinned to A finds nothing when it asks for tenant B's rows", async () => {
+    for (const table of [clusters, plugins, credentials]) {
+      const rows = await batchAsTenant(runtime.http, a.tenant.id, (db) =>
+        db.select({ id: table.id }).from(table).where(eq(table.tenantId, b.tenant.id)),
+      );
+      expect(rows, getTableName(table)).toEqual([]);
+      const unfiltered = await batchAsTenant(runtime.http, a.tenant.id, (db) =>
+        db.select({ tenantId: table.tenantId }).from(table),
+      );
+      expect(new Set(unfiltered.map((r) => r.tenantId)), getTableName(table)).toEqual(new Set([a.tenant.id]));
+    }
+    // The repositories read through the same path: B's ids are not found under A's pin.
     const services = [clusterService, pluginService, credentialService];
-    const pages = await withTenant(runtime.db, a.tenant.id, (tx) =>
-      Promise.all(services.map((service) => service.list(tx, b.tenant.id, { limit: 100 }))),
-    );
-    expect(pages.map((page) => page.data)).toEqual([[], [], []]);
     const [theirCredential] = idsOf(b, "/api/v1/credentials");
+    const pinnedToA = await Promise.all(
+      services.map((service) => service.list(runtime.http, a.tenant.id, { limit: 100 })),
+    );
+    for (const page of pinnedToA) expect(page.data.map((item) => item.id)).not.toContain(theirCredential);
     await expect(
-      withTenant(runtime.db, a.tenant.id, (tx) =>
-        credentialService.get(tx, b.tenant.id, theirCredential ?? ""),
-      ),
-    ).rejects.toMatchObject({ code: "not_found" });
+      credentialService.get(runtime.http, a.tenant.id, theirCredential ?? ""),
+    ).rejects.toMatchObject({
+      code: "not_found",
+    });
   });
 
   it("tenant_keys: another tenant's wrapped data key is invisible", async () => {

@@ -66,11 +66,11 @@ export function crudHandlers<Item, Create extends object, Update extends object 
   const { update } = service;
   return {
     list: async (c) =>
-      c.json(await inTenant(c, (tx, w) => service.list(tx, w.tenant.id, c.req.valid("query"))), 200),
+      c.json(await service.list(c.get("http"), tenancyOf(c).tenant.id, c.req.valid("query")), 200),
     create: async (c) =>
       c.json(await inTenant(c, (tx, w) => service.create(tx, w, c.req.valid("json"))), 201),
     getOne: async (c) =>
-      c.json(await inTenant(c, (tx, w) => service.get(tx, w.tenant.id, c.req.valid("param").id)), 200),
+      c.json(await service.get(c.get("http"), tenancyOf(c).tenant.id, c.req.valid("param").id), 200),
     remove: async (c) => {
       await inTenant(c, (tx, w) => service.remove(tx, w, c.req.valid("param").id));
       return c.body(null, 204);

@@ -6,7 +6,7 @@
  */
 import { and, eq, getTableColumns } from "drizzle-orm";
 import type { SelectResultFields } from "drizzle-orm/query-builders/select.types";
-import type { Tx } from "../db/client";
+import { batchAsTenant, type HttpDatabase, type Tx } from "../db/client";
 import type { clusters, credentials, plugins } from "../db/schema";
 import type { Config } from "../env";
 import { clock } from "../lib/clock";
@@ -36,8 +36,9 @@ export interface Page<Item> {
  * Function properties, not methods, so that inputs are checked strictly against the routes' schemas.
  */
 export interface TenantResourceService<Item, Create, Update = never> {
-  list: (tx: Tx, tenantId: string, query: PageQuery) => Promise<Page<Item>>;
-  get: (tx: Tx, tenantId: string, id: string) => Promise<Item>;
+  /** Reads take the HTTP database: one round trip each (RLS setting + query in one batch). */
+  list: (http: HttpDatabase, tenantId: string, query: PageQuery) => Promise<Page<Item>>;
+  get: (http: HttpDatabase, tenantId: string, id: string) => Promise<Item>;
   create: (tx: Tx, write: WriteContext, input: Create) => Promise<Item>;
   update?: (tx: Tx, write: WriteContext, id: string, input: Update) => Promise<Item>;
   remove: (tx: Tx, write: WriteContext, id: string) => Promise<void>;
@@ -97,19 +98,23 @@ export function ownedRows<S extends KeyColumns, Fields>(spec: OwnedRowsSpec<S, F
     missing,
     one,
 
-    async list(tx: Tx, tenantId: string, query: PageQuery): Promise<Page<OwnedItem<Fields>>> {
+    async list(http: HttpDatabase, tenantId: string, query: PageQuery): Promise<Page<OwnedItem<Fields>>> {
       const page = keyset(table, query);
-      const rows = await tx
-        .select(selection)
-        .from(table)
-        .where(and(eq(table.tenantId, tenantId), page.after))
-        .orderBy(...page.orderBy)
-        .limit(page.take);
+      const rows = await batchAsTenant(http, tenantId, (db) =>
+        db
+          .select(selection)
+          .from(table)
+          .where(and(eq(table.tenantId, tenantId), page.after))
+          .orderBy(...page.orderBy)
+          .limit(page.take),
+      );
       return toPage(rows as Row[], query.limit, present);
     },
 
-    async get(tx: Tx, tenantId: string, id: string): Promise<OwnedItem<Fields>> {
-      const [row] = await tx.select(selection).from(table).where(one(tenantId, id));
+    async get(http: HttpDatabase, tenantId: string, id: string): Promise<OwnedItem<Fields>> {
+      const [row] = await batchAsTenant(http, tenantId, (db) =>
+        db.select(selection).from(table).where(one(tenantId, id)),
+      );
       if (!row) throw missing();
       return present(row as Row);
     },

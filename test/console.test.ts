@@ -1,0 +1,323 @@
+import { env } from "cloudflare:workers";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { friendly } from "../src/console/messages";
+import { clock } from "../src/lib/clock";
+import { hashPassword } from "../src/lib/passwords";
+import { PROBLEM_CODES, type ProblemCode } from "../src/lib/problem";
+import { pools } from "./support/db";
+import { addMember, api, createTenant, createUser, type TestTenant, type TestUser } from "./support/fixtures";
+
+/**
+ * The console's server side through the Worker's real fetch entry: session cookie, CSRF,
+ * sign-in, and that every page inherits the API's rules (RBAC, isolation, quotas, rate
+ * limits) with friendly messages. The browser flows are in test/node/console.test.ts.
+ */
+const PASSWORD = "console password 123";
+const COOKIE = "__Host-tenantry_console";
+const admin = () => ({ email: env.TEST_ADMIN_EMAIL, password: env.TEST_ADMIN_PASSWORD });
+
+/** A minimal browser: keeps the session cookie and reads the CSRF token from the last page. */
+class ConsoleBrowser {
+  cookie = "";
+  csrf = "";
+  /** Each browser gets its own address, so per-IP sign-in limits never leak between tests. */
+  readonly ip = `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+
+  async get(path: string): Promise<Response> {
+    return this.keep(await api(path, { headers: this.headers(), redirect: "manual" }));
+  }
+
+  async post(
+    path: string,
+    form: Record<string, string>,
+    opts: { csrf?: string | null } = {},
+  ): Promise<Response> {
+    const body = new URLSearchParams(form);
+    const csrf = opts.csrf === undefined ? this.csrf : opts.csrf;
+    if (csrf !== null) body.set("_csrf", csrf);
+    return this.keep(
+      await api(path, {
+        method: "POST",
+        headers: { ...this.headers(), "content-type": "application/x-www-form-urlencoded" },
+        body: body.toString(),
+        redirect: "manual",
+      }),
+    );
+  }
+
+  /** Signs in and follows the redirect, like a browser, so the next form has the new token. */
+  async signIn(email: string, password: string): Promise<Response> {
+    await this.get("/console");
+    const res = await this.post("/console/sign-in", { email, password });
+    return this.get(res.headers.get("location") ?? "/console");
+  }
+
+  private headers(): Record<string, string> {
+    return { "cf-connecting-ip": this.ip, ...(this.cookie ? { cookie: this.cookie } : {}) };
+  }
+
+  private async keep(res: Response): Promise<Response> {
+    const set = res.headers.get("set-cookie");
+    if (set?.startsWith(`${COOKIE}=`)) {
+      const value = set.split(";")[0] ?? "";
+      this.cookie = value.endsWith("=") ? "" : value;
+    }
+    if (res.headers.get("content-type")?.startsWith("text/html")) {
+      const html = await res.clone().text();
+      this.csrf = /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? this.csrf;
+    }
+    return res;
+  }
+}
+
+describe("admin console", () => {
+  const db = pools();
+  let tenant: TestTenant;
+  let other: TestTenant;
+  let tenantAdmin: TestUser;
+  let viewer: TestUser;
+
+  beforeAll(async () => {
+    tenant = await createTenant(db.admin);
+    other = await createTenant(db.admin);
+    const passwordHash = await hashPassword(PASSWORD);
+    tenantAdmin = await createUser(db.admin, { passwordHash });
+    viewer = await createUser(db.admin, { passwordHash });
+    await addMember(db.admin, tenant, tenantAdmin, "admin");
+    await addMember(db.admin, tenant, viewer, "viewer");
+  });
+
+  afterEach(() => {
+    clock.offsetMs = 0;
+  });
+  afterAll(() => db.end());
+
+  describe("session and CSRF", () => {
+    it("serves the sign-in page with a __Host- session cookie: HttpOnly, Secure, SameSite=Strict", async () => {
+      const res = await api("/console");
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toContain("text/html");
+      expect(res.headers.get("cache-control")).toBe("no-store");
+      expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
+      expect(res.headers.get("x-frame-options")).toBe("DENY");
+      const cookie = res.headers.get("set-cookie") ?? "";
+      expect(cookie).toMatch(new RegExp(`^${COOKIE}=`));
+      expect(cookie).toContain("HttpOnly");
+      expect(cookie).toContain("Secure");
+      expect(cookie).toContain("SameSite=Strict");
+      expect(cookie).toContain("Path=/");
+      const html = await res.text();
+      expect(html).toMatch(/^<!doctype html>/);
+      expect(html).toContain('<label for="email">Email</label>');
+    });
+
+    it("refuses posts without the session's token (403 page, not the API's 415)", async () => {
+      const browser = new ConsoleBrowser();
+      await browser.get("/console");
+      const form = admin();
+      for (const csrf of [null, "", "forged-token-forged-token-forged-token"]) {
+        const res = await browser.post("/console/sign-in", form, { csrf });
+        expect(res.status).toBe(403);
+        expect(await res.text()).toContain("This form has expired or did not come from the console.");
+      }
+      const crossSite = await api("/console/sign-in", {
+        method: "POST",
+        headers: {
+          cookie: browser.cookie,
+          "sec-fetch-site": "cross-site",
+          "content-type": "application/x-www-form-urlencoded",
+        },
+        body: new URLSearchParams({ ...form, _csrf: browser.csrf }).toString(),
+        redirect: "manual",
+      });
+      expect(crossSite.status).toBe(403);
+    });
+
+    it("a token from another session is worthless, and a tampered cookie starts a new session", async () => {
+      const alice = new ConsoleBrowser();
+      const mallory = new ConsoleBrowser();
+      await alice.get("/console");
+      await mallory.get("/console");
+      expect(alice.csrf).not.toBe(mallory.csrf);
+      const res = await alice.post("/console/sign-in", admin(), { csrf: mallory.csrf });
+      expect(res.status).toBe(403);
+
+      const tampered = new ConsoleBrowser();
+      tampered.cookie = alice.cookie.replace(/%22csrf%22%3A%22./, "%22csrf%22%3A%22Z");
+      const fresh = await tampered.get("/console");
+      expect(fresh.headers.get("set-cookie")).toMatch(new RegExp(`^${COOKIE}=`));
+      expect(tampered.csrf).not.toBe(alice.csrf);
+    });
+
+    it("signs a system admin in, rotating the token, and lands on the tenant list", async () => {
+      const browser = new ConsoleBrowser();
+      await browser.get("/console");
+      const before = browser.csrf;
+      const res = await browser.post("/console/sign-in", admin());
+      expect(res.status).toBe(303);
+      expect(res.headers.get("location")).toBe("/console/tenants");
+      const list = await browser.get(`/console/tenants?q=${tenant.slug}`);
+      expect(list.status).toBe(200);
+      expect(browser.csrf).not.toBe(before);
+      const html = await list.text();
+      expect(html).toContain(`data-tenant="${tenant.slug}"`);
+      // Usage against the free plan's quotas: the admin and the viewer of 5 seats.
+      expect(html).toMatch(/data-quota="members">.*?aria-label="Members: 2 of 5".*?2 \/ 5/);
+    });
+
+    it("says a wrong password plainly, and follows only console paths after sign-in", async () => {
+      const browser = new ConsoleBrowser();
+      await browser.get("/console");
+      const wrong = await browser.post("/console/sign-in", { email: tenantAdmin.email, password: "nope" });
+      expect(wrong.status).toBe(401);
+      expect(await wrong.text()).toContain("The email or password is not right.");
+
+      for (const next of ["https://evil.example/", "//evil.example/console/", "/api/v1/me"]) {
+        const elsewhere = new ConsoleBrowser();
+        await elsewhere.get("/console");
+        const res = await elsewhere.post("/console/sign-in", { ...login(tenantAdmin), next });
+        expect(res.headers.get("location"), next).toBe(`/console/tenants/${tenant.slug}`);
+      }
+      const res = await browser.post("/console/sign-in", {
+        ...login(tenantAdmin),
+        next: "/console/no-tenant",
+      });
+      expect(res.headers.get("location")).toBe("/console/no-tenant");
+    });
+
+    it("sends an expired session back to sign-in, keeping where it was going", async () => {
+      const browser = new ConsoleBrowser();
+      await browser.signIn(tenantAdmin.email, PASSWORD);
+      clock.offsetMs = 3_601_000;
+      const res = await browser.get(`/console/tenants/${tenant.slug}`);
+      expect(res.status).toBe(303);
+      expect(res.headers.get("location")).toBe(
+        `/console?next=${encodeURIComponent(`/console/tenants/${tenant.slug}`)}&notice=expired`,
+      );
+      const page = await browser.get(res.headers.get("location") ?? "");
+      expect(await page.text()).toContain("Your session expired.");
+    });
+
+    it("signs out", async () => {
+      const browser = new ConsoleBrowser();
+      await browser.signIn(tenantAdmin.email, PASSWORD);
+      const res = await browser.post("/console/sign-out", {});
+      expect(res.status).toBe(303);
+      expect(browser.cookie).toBe("");
+      expect((await browser.get(`/console/tenants/${tenant.slug}`)).status).toBe(303);
+    });
+  });
+
+  describe("the API's rules, unchanged", () => {
+    it("a tenant admin sees their tenant, with the hour's API budget", async () => {
+      const browser = new ConsoleBrowser();
+      await browser.signIn(tenantAdmin.email, PASSWORD);
+      const res = await browser.get(`/console/tenants/${tenant.slug}`);
+      expect(res.status).toBe(200);
+      const html = await res.text();
+      expect(html).toContain(tenantAdmin.email);
+      expect(html).toMatch(/API budget this hour: [\d,]+ of 1,000 calls left/);
+      expect(html).not.toContain("/actions/suspend");
+    });
+
+    it("a tenant admin cannot reach another tenant, the tenant list, or lifecycle actions", async () => {
+      const browser = new ConsoleBrowser();
+      await browser.signIn(tenantAdmin.email, PASSWORD);
+      const foreign = await browser.get(`/console/tenants/${other.slug}`);
+      expect(foreign.status).toBe(403);
+      expect(await foreign.text()).toContain("Your account can only see its own tenant.");
+      expect((await browser.get(`/console/tenants/${other.slug}/provisioning`)).status).toBe(403);
+      expect((await browser.get("/console/tenants")).status).toBe(403);
+
+      const suspend = await browser.post(`/console/tenants/${tenant.slug}/actions/suspend`, { reason: "x" });
+      expect(suspend.status).toBe(403);
+      expect(await suspend.text()).toContain("This route is for system admins.");
+      const { rows } = await db.admin.query("select status from tenants where id = $1", [tenant.id]);
+      expect(rows[0]?.status).toBe("active");
+    });
+
+    it("a viewer sees members but is told why API keys and provisioning are hidden", async () => {
+      const browser = new ConsoleBrowser();
+      await browser.signIn(viewer.email, PASSWORD);
+      const res = await browser.get(`/console/tenants/${tenant.slug}`);
+      expect(res.status).toBe(200);
+      const html = await res.text();
+      expect(html).toContain(viewer.email);
+      expect(html).toContain("This route needs the admin role in the tenant.");
+    });
+
+    it("shows the quota state: a key over the plan's limit is a friendly 429", async () => {
+      const browser = new ConsoleBrowser();
+      await browser.signIn(tenantAdmin.email, PASSWORD);
+      // The free plan allows 2 API keys.
+      for (const name of ["one", "two"]) {
+        await browser.get(`/console/tenants/${tenant.slug}`);
+        const res = await browser.post(`/console/tenants/${tenant.slug}/api-keys`, { name, role: "viewer" });
+        expect(res.status).toBe(201);
+        expect(await res.text()).toMatch(new RegExp(`uk_${tenant.slug}_[0-9A-Za-z]{32,}`));
+      }
+      await browser.get(`/console/tenants/${tenant.slug}`);
+      const over = await browser.post(`/console/tenants/${tenant.slug}/api-keys`, {
+        name: "three",
+        role: "viewer",
+      });
+      expect(over.status).toBe(429);
+      const html = await over.text();
+      expect(html).toContain("Quota reached");
+      expect(html).toContain("The tenant has used 2 of 2 API keys.");
+      expect(html).toMatch(/data-quota="api_keys"[^]*2 \/ 2 \(at limit\)/);
+    });
+
+    it("shows the rate-limit state: a spent hourly budget is a friendly 429 page", async () => {
+      const limited = await createTenant(db.admin);
+      await db.admin.query(`update tenants set quota_overrides = '{"api_calls_per_hour": 3}' where id = $1`, [
+        limited.id,
+      ]);
+      const user = await createUser(db.admin, { passwordHash: await hashPassword(PASSWORD) });
+      await addMember(db.admin, limited, user, "admin");
+      const browser = new ConsoleBrowser();
+      await browser.signIn(user.email, PASSWORD);
+      let res = await browser.get(`/console/tenants/${limited.slug}`);
+      for (let i = 0; i < 3 && res.status === 200; i++)
+        res = await browser.get(`/console/tenants/${limited.slug}`);
+      expect(res.status).toBe(429);
+      const html = await res.text();
+      expect(html).toContain("Slow down");
+      expect(html).toMatch(/Too many requests for now\. Try again in \d+ (s|min)\./);
+    });
+  });
+
+  describe("pages and assets", () => {
+    it("answers unknown console paths with an HTML 404", async () => {
+      const res = await api("/console/nowhere");
+      expect(res.status).toBe(404);
+      expect(res.headers.get("content-type")).toContain("text/html");
+    });
+
+    it("serves the stylesheet and script under content-hashed, long-cached names", async () => {
+      const page = await (await api("/console")).text();
+      for (const [pattern, type] of [
+        [/href="(\/console\/assets\/console\.[0-9a-f]{8}\.css)"/, "text/css"],
+        [/src="(\/console\/assets\/console\.[0-9a-f]{8}\.js)"/, "text/javascript"],
+      ] as const) {
+        const path = pattern.exec(page)?.[1] ?? "";
+        const res = await api(path);
+        expect(res.status).toBe(200);
+        expect(res.headers.get("content-type")).toContain(type);
+        expect(res.headers.get("cache-control")).toContain("immutable");
+      }
+    });
+
+    it("has a friendly message for every problem code the API can answer with", () => {
+      for (const code of Object.keys(PROBLEM_CODES) as ProblemCode[]) {
+        const message = friendly({ type: "", title: "", status: 400, detail: "detail", code }, 30);
+        expect(message.title.length, code).toBeGreaterThan(0);
+        expect(message.message, code).not.toMatch(/undefined|null/);
+      }
+    });
+  });
+});
+
+function login(user: TestUser) {
+  return { email: user.email, password: PASSWORD };
+}

@@ -109,9 +109,13 @@ export const CsrfField: FC<{ session: ConsoleSession }> = ({ session }) => (
   <input type="hidden" name="_csrf" value={session.csrf} />
 );
 
-export const ProblemAlert: FC<{ problem: FriendlyProblem }> = ({ problem }) => (
+/** `titled={false}` when the page heading already says the title. */
+export const ProblemAlert: FC<{ problem: FriendlyProblem; titled?: boolean }> = ({
+  problem,
+  titled = true,
+}) => (
   <div class="alert error" role="alert">
-    <strong>{problem.title}</strong>
+    {titled && <strong>{problem.title}</strong>}
     <span>{problem.message}</span>
     {problem.fields.length > 0 && (
       <ul>

@@ -32,7 +32,7 @@ h2 { font-size: 1.15rem; margin: 0 0 .75rem; }
 .grid { display: grid; gap: 1rem; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: var(--radius); padding: 1rem 1.25rem; margin-bottom: 1rem; min-width: 0; }
 .panel.narrow { max-width: 460px; margin: 2rem auto; }
-.table-wrap { overflow-x: auto; }
+.table-wrap { overflow-x: auto; position: relative; }
 table { width: 100%; border-collapse: collapse; font-size: .93rem; }
 caption { text-align: left; color: var(--muted); padding-bottom: .5rem; }
 th, td { text-align: left; padding: .5rem .6rem; border-bottom: 1px solid var(--line); vertical-align: middle; }
@@ -55,7 +55,9 @@ form.inline { display: inline; }
 .field { display: flex; flex-direction: column; gap: .25rem; margin-bottom: .9rem; }
 .field label { font-weight: 600; font-size: .9rem; }
 .hint { color: var(--muted); font-size: .85rem; }
-.page-head { display: flex; flex-wrap: wrap; gap: .5rem 1rem; justify-content: space-between; align-items: flex-start; }
+.page-head { display: flex; flex-wrap: wrap; gap: .5rem 1rem; justify-content: space-between; align-items: flex-start; margin-bottom: 1rem; }
+.page-head .sub { margin-bottom: 0; }
+td time { white-space: nowrap; }
 .row { display: flex; flex-wrap: wrap; gap: .75rem; align-items: flex-end; }
 .row .field { margin-bottom: 0; }
 input, select, textarea { font: inherit; padding: .45rem .6rem; border: 1px solid #8a94a6; border-radius: 6px; background: #fff; color: var(--text); min-width: 0; }

@@ -10,7 +10,7 @@ export const ErrorPage: FC<{ session: ConsoleSession; problem: FriendlyProblem }
 }) => (
   <Layout title={problem.title} session={session}>
     <h1>{problem.title}</h1>
-    <ProblemAlert problem={problem} />
+    <ProblemAlert problem={problem} titled={false} />
     <p>
       <a href="/console">Back to the console</a>
     </p>

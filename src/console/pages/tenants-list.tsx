@@ -115,6 +115,7 @@ export const TenantsListPage: FC<TenantsListProps> = ({
                       quota="api_calls_per_hour"
                       label="API calls"
                       usage={usage?.quotas.api_calls_per_hour}
+                      compact
                     />
                   </td>
                   <td>

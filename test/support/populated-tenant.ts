@@ -1,0 +1,205 @@
+/**
+ * A tenant filled through the API itself, the way a customer would fill it: created by a
+ * system admin (first admin, admin API key, provisioning job), then a second API key, a
+ * member who accepted an invitation, a pending invitation, a cluster, a plugin and a
+ * credential. `markers` lists every id and name of it that must never show up anywhere
+ * another tenant can see, and `snapshot` reads all its rows for before/after comparisons.
+ */
+import type { Pool } from "@neondatabase/serverless";
+import { expect } from "vitest";
+import { uniqueSlug } from "./db";
+import { api, bearer, createUser, jsonInit, type TestTenant, type TestUser, tokenFor } from "./fixtures";
+
+export interface PopulatedTenant {
+  tenant: TestTenant & { name: string };
+  admin: TestUser & { token: string };
+  member: TestUser & { token: string };
+  /** The admin API key made with the tenant. */
+  adminKey: { id: string; key: string; prefix: string };
+  viewerKey: { id: string; key: string; prefix: string };
+  invitationId: string;
+  clusterId: string;
+  pluginId: string;
+  credentialId: string;
+  jobId: string;
+  /** Every id, name, email, prefix and secret of the tenant: none may leak to another tenant. */
+  markers: string[];
+}
+
+export async function systemAdminHeaders(pool: Pool): Promise<Record<string, string>> {
+  const sys = await createUser(pool, { isSystemAdmin: true });
+  return bearer(await tokenFor(sys, null, { isSystemAdmin: true }));
+}
+
+async function created<T>(res: Promise<Response>, status = 201): Promise<T> {
+  const response = await res;
+  expect(response.status, await response.clone().text()).toBe(status);
+  return (await response.json()) as T;
+}
+
+let ips = 0;
+
+export async function populateTenant(
+  sys: Record<string, string>,
+  label: string,
+  opts: { plan?: string } = {},
+): Promise<PopulatedTenant> {
+  const slug = uniqueSlug(label);
+  const name = `${label} Corp ${slug}`;
+  const made = await created<{
+    tenant: { id: string; slug: string };
+    admin: { user_id: string; email: string };
+    api_key: { id: string; key: string; prefix: string };
+    provisioning_job: { id: string };
+  }>(
+    api(
+      "/api/v1/tenants",
+      jsonInit(
+        "POST",
+        { name, slug, plan: opts.plan ?? "enterprise", admin_email: `${slug}-owner@example.test` },
+        sys,
+      ),
+    ),
+  );
+  const tenant = { id: made.tenant.id, slug, name };
+  const adminUser = { id: made.admin.user_id, email: made.admin.email };
+  const admin = { ...adminUser, token: await tokenFor(adminUser, tenant) };
+  const asAdmin = (path: string, body: unknown) => api(path, jsonInit("POST", body, bearer(admin.token)));
+
+  const viewerKey = await created<{ id: string; key: string; prefix: string }>(
+    asAdmin("/api/v1/api-keys", { name: `${slug}-viewer-key`, role: "viewer" }),
+  );
+  const memberEmail = `${slug}-member@example.test`;
+  const invite = await created<{ token: string }>(
+    asAdmin("/api/v1/invitations", { email: memberEmail, role: "member" }),
+  );
+  ips += 1;
+  const accepted = await created<{ user_id: string }>(
+    api(
+      "/api/v1/invitations/accept",
+      jsonInit(
+        "POST",
+        { token: invite.token, name: `${slug} member`, password: `pw-${crypto.randomUUID()}` },
+        { "cf-connecting-ip": `198.51.100.${ips % 250}` },
+      ),
+    ),
+    200,
+  );
+  const memberUser = { id: accepted.user_id, email: memberEmail };
+  const member = { ...memberUser, token: await tokenFor(memberUser, tenant) };
+  const pendingEmail = `${slug}-pending@example.test`;
+  const pending = await created<{ invitation: { id: string } }>(
+    asAdmin("/api/v1/invitations", { email: pendingEmail, role: "viewer" }),
+  );
+  const cluster = await created<{ id: string }>(
+    asAdmin("/api/v1/clusters", {
+      name: `${slug}-cluster`,
+      api_server_url: `https://${slug}.k8s.example.com:6443`,
+      region: `${slug}-region`.slice(0, 50),
+      labels: { owner: slug.slice(0, 60) },
+    }),
+  );
+  const plugin = await created<{ id: string }>(
+    asAdmin("/api/v1/plugins", { name: `${slug}-plugin`, version: "1.2.3", config: { owner: slug } }),
+  );
+  const secretValue = `${slug}-secret-${crypto.randomUUID()}`;
+  const credential = await created<{ id: string }>(
+    asAdmin("/api/v1/credentials", { name: `${slug}-credential`, kind: "token", value: secretValue }),
+  );
+  // A second row of each, so every list has a second page (and a cursor to steal).
+  const seconds = await Promise.all([
+    created<{ id: string }>(
+      asAdmin("/api/v1/clusters", {
+        name: `${slug}-cluster-2`,
+        api_server_url: "https://k8s-2.example.com",
+        region: "eu-2",
+      }),
+    ),
+    created<{ id: string }>(asAdmin("/api/v1/plugins", { name: `${slug}-plugin-2`, version: "2.0.0" })),
+    created<{ id: string }>(
+      asAdmin("/api/v1/credentials", {
+        name: `${slug}-credential-2`,
+        kind: "password",
+        value: `${secretValue}-2`,
+      }),
+    ),
+    created<{ invitation: { id: string } }>(
+      asAdmin("/api/v1/invitations", { email: `${slug}-pending-2@example.test`, role: "member" }),
+    ),
+  ]);
+
+  return {
+    tenant,
+    admin,
+    member,
+    adminKey: made.api_key,
+    viewerKey,
+    invitationId: pending.invitation.id,
+    clusterId: cluster.id,
+    pluginId: plugin.id,
+    credentialId: credential.id,
+    jobId: made.provisioning_job.id,
+    markers: [
+      tenant.id,
+      slug,
+      name,
+      admin.id,
+      admin.email,
+      member.id,
+      member.email,
+      made.api_key.id,
+      made.api_key.prefix,
+      made.api_key.key,
+      viewerKey.id,
+      viewerKey.prefix,
+      viewerKey.key,
+      pending.invitation.id,
+      pendingEmail,
+      invite.token,
+      cluster.id,
+      plugin.id,
+      credential.id,
+      secretValue,
+      made.provisioning_job.id,
+      ...seconds.map((row) => ("invitation" in row ? row.invitation.id : row.id)),
+      `${slug}-pending-2@example.test`,
+    ],
+  };
+}
+
+/** The markers of `victim` that appear in `text`. */
+export function leaked(text: string, victim: { markers: string[] }): string[] {
+  const lower = text.toLowerCase();
+  return victim.markers.filter((marker) => lower.includes(marker.toLowerCase()));
+}
+
+/**
+ * Columns that legitimately move on their own (the provisioning pipeline, last-use hints);
+ * everything else of a tenant must be exactly as it was.
+ */
+const VOLATILE: Record<string, string[]> = {
+  tenants: [],
+  tenant_memberships: [],
+  invitations: [],
+  api_keys: ["last_used_at"],
+  clusters: [],
+  plugins: [],
+  credentials: [],
+  tenant_keys: [],
+  provisioning_jobs: ["status", "attempts", "last_error", "result", "sent_at", "completed_at", "updated_at"],
+};
+
+/** Every row the tenant owns (read as the owner, past RLS), minus the volatile columns. */
+export async function snapshot(pool: Pool, tenantId: string): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {};
+  for (const [table, volatile] of Object.entries(VOLATILE)) {
+    const key = table === "tenants" ? "id" : "tenant_id";
+    const drop = volatile.map((column) => ` - '${column}'`).join("");
+    const { rows } = await pool.query<{ row: unknown }>(
+      `select to_jsonb(t)${drop} as row from ${table} t where ${key} = $1 order by to_jsonb(t)::text`,
+      [tenantId],
+    );
+    out[table] = rows.map((r) => r.row);
+  }
+  return out;
+}

@@ -17,9 +17,11 @@ import { type Principal, roleAtLeast } from "../services/principal";
 import {
   apiKeyPolicy,
   checkLimit,
+  countCredentialFailure,
   enforceAll,
   type LimitDecision,
   rateLimitHeaders,
+  refuseBlockedAddress,
   tenantPolicy,
 } from "../services/rate-limit";
 import { resolveTenant, subdomainOf } from "../services/tenant-resolution";
@@ -32,10 +34,7 @@ export const guard = (access: Access, feature?: Feature) =>
     if (access.kind === "public") return next();
     if (access.kind === "system" && access.metricsToken && presentsMetricsToken(c)) return next();
     const http = c.get("http");
-    const principal = await authenticate(http, c.get("config"), {
-      authorization: c.req.header("authorization"),
-      apiKey: c.req.header("x-api-key"),
-    });
+    const principal = await authenticateMetered(c);
     if (!principal) throw unauthenticated();
     c.set("principal", principal);
     const limits: LimitDecision[] = [];
@@ -102,6 +101,26 @@ async function checkGlobalAccess(
   if (!user.exists) throw new Problem("invalid_token", "The token's user no longer exists.");
   if (kind === "system" && !user.isSystemAdmin)
     throw new Problem("forbidden", "This route is for system admins.");
+}
+
+/**
+ * `authenticate`, with failed credentials metered per client address (Cloudflare's
+ * `CF-Connecting-IP`; without one there is no address to meter).
+ */
+async function authenticateMetered(c: Context<AppBindings>): Promise<Principal | undefined> {
+  const ip = c.req.header("cf-connecting-ip");
+  if (ip) refuseBlockedAddress(ip);
+  try {
+    return await authenticate(c.get("http"), c.get("config"), {
+      authorization: c.req.header("authorization"),
+      apiKey: c.req.header("x-api-key"),
+    });
+  } catch (err) {
+    if (ip && err instanceof Problem && err.code === "invalid_token") {
+      await countCredentialFailure(c.get("config"), ip);
+    }
+    throw err;
+  }
 }
 
 function presentsMetricsToken(c: Context<AppBindings>): boolean {

@@ -176,4 +176,42 @@ export const PUBLIC_POLICIES = {
   loginIp: { name: "login-ip", limit: 10, windowSeconds: 60, kind: "fixed" },
   loginEmail: { name: "login-email", limit: 10, windowSeconds: 60, kind: "fixed" },
   acceptIp: { name: "accept-ip", limit: 10, windowSeconds: 60, kind: "fixed" },
+  credentialFailuresIp: { name: "credential-failures-ip", limit: 10, windowSeconds: 60, kind: "fixed" },
 } as const satisfies Record<string, LimitPolicy>;
+
+/** Client addresses over their budget of failed credentials, and until when (isolate-local). */
+const blockedUntil = new Map<string, number>();
+const MAX_BLOCKED = 10_000;
+
+/**
+ * Guessing API keys or tokens: only failed credentials count (10 a minute per IP, so a
+ * busy NAT of honest callers is never metered), and an address over its budget is refused
+ * before any verification for the rest of the window. Other isolates learn it on the next
+ * failure there, which the shared counter already refuses.
+ */
+export function refuseBlockedAddress(ip: string): void {
+  const until = blockedUntil.get(ip);
+  if (until === undefined) return;
+  const left = until - clock.now();
+  if (left <= 0) {
+    blockedUntil.delete(ip);
+    return;
+  }
+  enforce({
+    policy: PUBLIC_POLICIES.credentialFailuresIp,
+    allowed: false,
+    remaining: 0,
+    resetSeconds: Math.ceil(left / 1000),
+    degraded: false,
+  });
+}
+
+/** Counts one failed credential from `ip`; throws 429 once the address is over its budget. */
+export async function countCredentialFailure(config: Config, ip: string): Promise<void> {
+  const decision = await checkLimit(config, PUBLIC_POLICIES.credentialFailuresIp, ip);
+  if (!decision.allowed) {
+    if (blockedUntil.size >= MAX_BLOCKED) blockedUntil.clear();
+    blockedUntil.set(ip, clock.now() + Math.max(1, decision.resetSeconds) * 1000);
+  }
+  enforce(decision);
+}

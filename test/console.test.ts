@@ -156,6 +156,10 @@ describe("admin console", () => {
       const res = await browser.post("/console/sign-in", admin());
       expect(res.status).toBe(303);
       expect(res.headers.get("location")).toBe("/console/tenants");
+      // The session cookie lives exactly as long as the access token (one hour).
+      const maxAge = Number(/Max-Age=(\d+)/.exec(res.headers.get("set-cookie") ?? "")?.[1]);
+      expect(maxAge).toBeGreaterThan(3590);
+      expect(maxAge).toBeLessThanOrEqual(3600);
       const list = await browser.get(`/console/tenants?q=${tenant.slug}`);
       expect(list.status).toBe(200);
       expect(browser.csrf).not.toBe(before);
@@ -265,7 +269,7 @@ describe("admin console", () => {
       const html = await over.text();
       expect(html).toContain("Quota reached");
       expect(html).toContain("The tenant has used 2 of 2 API keys.");
-      expect(html).toMatch(/data-quota="api_keys"[^]*2 \/ 2 \(at limit\)/);
+      expect(html).toMatch(/data-quota="api_keys".*?2 \/ 2 \(at limit\)/);
     });
 
     it("shows the rate-limit state: a spent hourly budget is a friendly 429 page", async () => {
@@ -288,10 +292,15 @@ describe("admin console", () => {
   });
 
   describe("pages and assets", () => {
-    it("answers unknown console paths with an HTML 404", async () => {
+    it("answers unknown console paths and actions with an HTML 404", async () => {
       const res = await api("/console/nowhere");
       expect(res.status).toBe(404);
       expect(res.headers.get("content-type")).toContain("text/html");
+      const browser = new ConsoleBrowser();
+      await browser.signIn(admin().email, admin().password);
+      for (const action of ["constructor", "purge"]) {
+        expect((await browser.get(`/console/tenants/${tenant.slug}/actions/${action}`)).status).toBe(404);
+      }
     });
 
     it("serves the stylesheet and script under content-hashed, long-cached names", async () => {

@@ -75,5 +75,5 @@ export async function revoke(c: C) {
   const keyId = encodeURIComponent(c.req.param("keyId") ?? "");
   const result = await c.get("api").send("DELETE", `/api/v1/api-keys/${keyId}`, undefined, { tenant: slug });
   if (!result.ok) return failurePage(c, result);
-  return c.redirect(`/console/tenants/${slug}?notice=key_revoked#api-keys`, 303);
+  return c.redirect(`/console/tenants/${encodeURIComponent(slug)}?notice=key_revoked#api-keys`, 303);
 }

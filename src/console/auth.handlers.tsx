@@ -30,7 +30,10 @@ export async function signIn(c: C) {
   });
   if (!result.ok) {
     const problem = friendly(result.problem, result.retryAfter);
-    if (result.problem.code === "unauthenticated") problem.message = "The email or password is not right.";
+    if (result.problem.code === "unauthenticated") {
+      problem.title = "Not signed in";
+      problem.message = "The email or password is not right.";
+    }
     return renderPage(
       c,
       <SignInPage session={c.get("session")} email={email} next={next} problem={problem} />,

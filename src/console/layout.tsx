@@ -26,6 +26,8 @@ export const Layout: FC<PropsWithChildren<LayoutProps>> = ({ title, session, nav
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${title} · Tenantry console`}</title>
+        {/* No favicon request (and no 404 in the console) until there is an icon. */}
+        <link rel="icon" href="data:," />
         <link rel="stylesheet" href={STYLESHEET.path} />
         <script src={CLIENT_SCRIPT.path} defer />
       </head>

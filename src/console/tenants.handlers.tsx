@@ -189,6 +189,12 @@ const ACTIONS: Record<string, LifecycleAction> = {
   },
 };
 
+/** The action named in the path; only the four above (never an inherited property). */
+function actionOf(c: C): LifecycleAction | undefined {
+  const name = c.req.param("action") ?? "";
+  return Object.hasOwn(ACTIONS, name) ? ACTIONS[name] : undefined;
+}
+
 export async function confirmAction(c: C) {
   return lifecyclePage(c, undefined);
 }
@@ -197,11 +203,12 @@ export async function runAction(c: C) {
   const identity = identityOr(c);
   if (identity instanceof Response) return identity;
   const slug = c.req.param("slug") ?? "";
-  const action = ACTIONS[c.req.param("action") ?? ""];
+  const action = actionOf(c);
   if (!action) return notFoundPage(c);
   const call = action.call(encodeURIComponent(slug), await formOf(c));
   const result = await c.get("api").send(call.method, call.path, call.body);
-  if (result.ok) return c.redirect(`/console/tenants/${slug}?notice=${action.notice}`, 303);
+  if (result.ok)
+    return c.redirect(`/console/tenants/${encodeURIComponent(slug)}?notice=${action.notice}`, 303);
   return (
     endedSession(c, result) ??
     lifecyclePage(c, { friendly: friendly(result.problem, result.retryAfter), status: result.status })
@@ -213,7 +220,7 @@ async function lifecyclePage(c: C, problem: { friendly: FriendlyProblem; status:
   const identity = identityOr(c);
   if (identity instanceof Response) return identity;
   const slug = c.req.param("slug") ?? "";
-  const action = ACTIONS[c.req.param("action") ?? ""];
+  const action = actionOf(c);
   if (!action) return notFoundPage(c);
   const tenant = await c
     .get("api")

@@ -120,6 +120,10 @@ describe("admin console in Chromium", () => {
     const row = page.locator(`tr[data-tenant=${SLUG}]`);
     await expect.poll(() => text(row.locator("[data-quota=members] .of"))).toBe("1 / 100");
     await expect.poll(() => page.locator("tbody tr").count()).toBe(1);
+    // Filters apply as soon as a select changes.
+    await page.getByLabel("Status").selectOption("suspended");
+    await page.waitForURL(/status=suspended/);
+    await expect.poll(() => text(page.locator("#tenants-title"))).toBe("No tenants match");
   });
 
   it("creates an API key shown once, and revokes it after confirmation", async () => {

@@ -44,7 +44,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .badge.deleted, .badge.failed, .badge.dead { color: var(--danger); }
 .usage { display: grid; grid-template-columns: minmax(0, 1fr) auto; gap: .1rem .5rem; align-items: center; min-width: 130px; font-size: .85rem; }
 .usage .label { color: var(--muted); grid-column: 1 / -1; }
-.usage .of { font-variant-numeric: tabular-nums; min-width: 10ch; text-align: right; }
+.usage .of { font-variant-numeric: tabular-nums; min-width: 13ch; text-align: right; }
 meter { width: 100%; height: .7rem; }
 meter::-webkit-meter-bar { background: #e7eaf0; border: 1px solid #b8c0cc; border-radius: 4px; }
 meter::-webkit-meter-optimum-value { background: var(--ok); }

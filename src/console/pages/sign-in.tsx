@@ -31,12 +31,19 @@ export const SignInPage: FC<SignInProps> = ({ session, next, email, notice, prob
             autocomplete="username"
             required
             value={email}
-            autofocus
+            autofocus={!email}
           />
         </div>
         <div class="field">
           <label for="password">Password</label>
-          <input id="password" name="password" type="password" autocomplete="current-password" required />
+          <input
+            id="password"
+            name="password"
+            type="password"
+            autocomplete="current-password"
+            required
+            autofocus={Boolean(email)}
+          />
         </div>
         <button type="submit">Sign in</button>
       </form>

@@ -212,6 +212,41 @@ describe("admin console", () => {
     });
   });
 
+  describe("lifecycle", () => {
+    it("deletes a tenant and restores it, each after a confirmation page", async () => {
+      const doomed = await createTenant(db.admin);
+      const browser = new ConsoleBrowser();
+      await browser.signIn(admin().email, admin().password);
+      const page = `/console/tenants/${doomed.slug}`;
+
+      const confirm = await browser.get(`${page}/actions/delete`);
+      expect(confirm.status).toBe(200);
+      expect(await confirm.text()).toContain(`Delete ${doomed.slug}?`);
+      const deleted = await browser.post(`${page}/actions/delete`, {});
+      expect(deleted.status).toBe(303);
+      expect(deleted.headers.get("location")).toBe(`${page}?notice=deleted`);
+      const gone = await (await browser.get(`${page}?notice=deleted`)).text();
+      expect(gone).toContain("Tenant deleted. It can be restored until its purge date.");
+      expect(gone).toContain("purged after");
+      expect(gone).toContain(`href="${page}/actions/restore"`);
+
+      await browser.get(`${page}/actions/restore`);
+      const restored = await browser.post(`${page}/actions/restore`, {});
+      expect(restored.headers.get("location")).toBe(`${page}?notice=restored`);
+      const { rows } = await db.admin.query("select status from tenants where id = $1", [doomed.id]);
+      expect(rows[0]?.status).toBe("active");
+    });
+
+    it("refuses to delete the default tenant with the API's reason", async () => {
+      const browser = new ConsoleBrowser();
+      await browser.signIn(admin().email, admin().password);
+      await browser.get("/console/tenants/default/actions/delete");
+      const res = await browser.post("/console/tenants/default/actions/delete", {});
+      expect(res.status).toBe(409);
+      expect(await res.text()).toContain("The default tenant cannot be deleted.");
+    });
+  });
+
   describe("the API's rules, unchanged", () => {
     it("a tenant admin sees their tenant, with the hour's API budget", async () => {
       const browser = new ConsoleBrowser();

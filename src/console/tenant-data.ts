@@ -50,10 +50,12 @@ export async function loadTenantDetail(
   const tenant = await api.get<Tenant>(tenantPath, { tenant: slug });
   if (!tenant.ok) return tenant;
   if (tenant.data.status === "deleted") {
+    // Only its provisioning (the coming deprovision) is still readable, by system admins.
     const gone: Section<never> = {
       ok: false,
       problem: { title: "Deleted", message: "Restore the tenant to see this.", fields: [] },
     };
+    const jobs = section(await loadProvisioning(api, slug));
     return {
       ok: true,
       detail: {
@@ -62,7 +64,7 @@ export async function loadTenantDetail(
         members: gone,
         invitations: gone,
         apiKeys: gone,
-        jobs: gone,
+        jobs,
         events: gone,
       },
     };

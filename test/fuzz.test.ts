@@ -1,0 +1,169 @@
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import "../src/app";
+import { ROUTE_TABLE, type RouteEntry } from "../src/routes/route-table";
+import { SQL_INJECTION } from "./support/attack";
+import { pools } from "./support/db";
+import { api, bearer } from "./support/fixtures";
+import { type Api, exampleBody, loadApi } from "./support/openapi";
+import { leaked, type PopulatedTenant, populateTenant, systemAdminHeaders } from "./support/populated-tenant";
+
+/**
+ * Random request shapes against every route of the route table: any caller, any path
+ * parameter, query, selector, content type and body (valid, mutated, random JSON, random
+ * bytes). Whatever arrives, the answer is never a 5xx, every error is problem+json, and a
+ * caller of one tenant never sees another tenant's ids or names.
+ */
+const RUNS = 1500;
+
+const printable = (max: number) => fc.string({ unit: "grapheme-ascii", maxLength: max });
+
+describe("fuzz: random requests against every route", () => {
+  const db = pools();
+  let doc: Api;
+  let sys: Record<string, string>;
+  let home: PopulatedTenant;
+  let other: PopulatedTenant;
+
+  beforeAll(async () => {
+    doc = await loadApi();
+    sys = await systemAdminHeaders(db.admin);
+    home = await populateTenant(sys, "fuzz");
+    other = await populateTenant(sys, "fuzzother");
+  });
+
+  afterAll(() => db.end());
+
+  function callers(): Record<string, Record<string, string>> {
+    return {
+      anonymous: {},
+      admin: bearer(home.admin.token),
+      member: bearer(home.member.token),
+      key: { "x-api-key": home.adminKey.key },
+      viewerKey: { authorization: `Bearer ${home.viewerKey.key}` },
+      system: sys,
+      garbage: { authorization: "Bearer not-a-token" },
+    };
+  }
+
+  /** Values for a `{param}` after `/<collection>/`: real ids of both tenants, or anything at all. */
+  function paramArb(collection: string): fc.Arbitrary<string> {
+    const real: Record<string, string[]> = {
+      tenants: [home.tenant.id, home.tenant.slug, other.tenant.id, "default"],
+      members: [home.member.id, other.member.id],
+      "api-keys": [home.viewerKey.id, other.viewerKey.id],
+      invitations: [home.invitationId, other.invitationId],
+      clusters: [home.clusterId, other.clusterId],
+      plugins: [home.pluginId, other.pluginId],
+      credentials: [home.credentialId, other.credentialId],
+    };
+    return fc.oneof(
+      fc.constantFrom(...(real[collection] ?? ["x"])),
+      fc.uuid(),
+      fc.string({ maxLength: 80 }),
+      fc.constantFrom(...SQL_INJECTION),
+    );
+  }
+
+  function bodyArb(entry: RouteEntry): fc.Arbitrary<BodyInit | undefined> {
+    const op = doc.operations.find((o) => o.method === entry.method && o.path === entry.path);
+    const valid = op?.body ? exampleBody(doc, op.body) : {};
+    const fields = Object.keys(op?.body?.properties ?? { name: {} });
+    const mutated = fc
+      .tuple(
+        fc.constantFrom(...fields, "tenant_id", "__proto__", "role"),
+        fc.jsonValue({ maxDepth: 3 }),
+        fc.boolean(),
+      )
+      .map(([field, value, drop]) => {
+        const body: Record<string, unknown> = { ...valid };
+        if (drop) delete body[field];
+        else Object.defineProperty(body, field, { value, enumerable: true });
+        return JSON.stringify(body);
+      });
+    return fc.oneof(
+      fc.constant(undefined),
+      { arbitrary: fc.constant(JSON.stringify(valid)), weight: 3 },
+      { arbitrary: mutated, weight: 3 },
+      fc.json({ maxDepth: 4 }),
+      fc.uint8Array({ maxLength: 300 }),
+      fc.string({ maxLength: 200 }),
+    );
+  }
+
+  function requestArb() {
+    return fc.constantFrom(...ROUTE_TABLE).chain((entry) => {
+      const params = [...entry.path.matchAll(/\/([^/{]+)\/\{[^}]+\}/g)].map((m) => paramArb(m[1] ?? ""));
+      return fc.record({
+        entry: fc.constant(entry),
+        params: fc.tuple(...params),
+        caller: fc.constantFrom(...Object.keys(callers())),
+        query: fc.dictionary(
+          fc.oneof(
+            fc.constantFrom("limit", "cursor", "q", "status", "plan", "tenant", "action", "actor", "since"),
+            printable(8),
+          ),
+          fc.oneof(printable(60), fc.integer().map(String), fc.constantFrom(...SQL_INJECTION)),
+          { maxKeys: 3 },
+        ),
+        selector: fc.option(
+          fc.oneof(fc.constantFrom(home.tenant.slug, other.tenant.slug, other.tenant.id), printable(50)),
+          { nil: undefined },
+        ),
+        host: fc.constantFrom(
+          "localhost",
+          `${home.tenant.slug}.localhost`,
+          `${other.tenant.slug}.localhost`,
+          "evil.com",
+        ),
+        contentType: fc.oneof(
+          { arbitrary: fc.constant("application/json"), weight: 6 },
+          fc.constantFrom("text/plain", "application/merge-patch+json", undefined),
+        ),
+        body: bodyArb(entry),
+      });
+    });
+  }
+
+  it(`never answers 5xx or a non-problem error, and never leaks across tenants (${RUNS} random requests)`, async () => {
+    const statuses = new Map<number, number>();
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(requestArb(), async (r) => {
+        runs += 1;
+        let i = 0;
+        const path = r.entry.path.replace(/\{[^}]+\}/g, () => encodeURIComponent(r.params[i++] ?? ""));
+        const query = new URLSearchParams(r.query).toString();
+        const headers: Record<string, string> = { ...callers()[r.caller] };
+        if (r.selector !== undefined) headers["x-tenant-id"] = r.selector;
+        if (r.contentType) headers["content-type"] = r.contentType;
+        const withBody = r.body !== undefined && !["GET", "HEAD"].includes(r.entry.method);
+        const res = await api(query ? `${path}?${query}` : path, {
+          method: r.entry.method,
+          host: r.host,
+          headers,
+          body: withBody ? r.body : undefined,
+        });
+        const text = new TextDecoder().decode(await res.arrayBuffer());
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        const label = `${r.entry.method} ${path}?${query} as ${r.caller}: ${res.status} ${text.slice(0, 300)}`;
+        expect(res.status, label).toBeLessThan(500);
+        expect(res.headers.get("x-request-id"), label).toBeTruthy();
+        if (res.status >= 400) {
+          expect(res.headers.get("content-type"), label).toBe("application/problem+json");
+          const problem = JSON.parse(text) as { code?: unknown; status?: unknown };
+          expect(typeof problem.code, label).toBe("string");
+          expect(problem.status, label).toBe(res.status);
+        }
+        if (r.caller !== "system") expect(leaked(text, other), label).toEqual([]);
+      }),
+      { numRuns: RUNS, endOnFailure: true },
+    );
+    const summary = [...statuses.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`);
+    console.info(
+      `fuzz: ${runs} random requests over ${ROUTE_TABLE.length} routes; statuses ${summary.join(" ")}`,
+    );
+    expect(runs).toBeGreaterThanOrEqual(RUNS);
+    expect([...statuses.keys()].some((s) => s < 300)).toBe(true);
+  });
+});

@@ -290,8 +290,10 @@ describe("scheduled work", () => {
     it("re-sends stale jobs oldest first in bounded batches, never a fresh one, never twice", async () => {
       const t = await tenant();
       const stale: string[] = [];
+      // Older than any other test's jobs (files share the database), so "oldest first"
+      // picks exactly these whatever else is stale at the moment.
       for (let i = 0; i < 3; i++) {
-        const at = `2000-01-01T00:00:0${i}Z`;
+        const at = `1800-01-01T00:00:0${i}Z`;
         stale.push((await insertJob(db.admin, t.id, "update_quota", { created_at: at, updated_at: at })).id);
       }
       const sent = await insertJob(db.admin, t.id, "resume", {

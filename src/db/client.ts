@@ -137,8 +137,10 @@ const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/;
 
 export function isUnavailable(err: unknown): boolean {
   if (err instanceof Problem) return false;
-  const pgError = findPgError(err);
-  if (pgError) return UNAVAILABLE_SQLSTATE.test(pgError.code ?? "");
+  // A SQL-over-HTTP failure that never reached Postgres (the endpoint could not connect)
+  // is a NeonDbError without a SQLSTATE: only its message says what happened.
+  const code = findPgError(err)?.code;
+  if (code) return UNAVAILABLE_SQLSTATE.test(code);
   return CONNECTION_FAILURE.test(describe(err));
 }
 

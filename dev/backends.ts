@@ -33,6 +33,12 @@ export interface Backends {
     reset(): void;
   };
   seeded: { tenantId: string; userId: string };
+  /**
+   * Crashes Postgres (immediate shutdown: in-flight statements die, nothing is checkpointed)
+   * and starts it again on the same port and data, for fault tests. Resolves once it accepts
+   * connections again; `during` runs while it is down.
+   */
+  restartPostgres(during?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -55,8 +61,8 @@ export async function startBackends(opts: BackendOptions): Promise<Backends> {
     for (const stop of stops.reverse()) await stop().catch(() => {});
   };
   try {
-    const postgres = await startPostgres({ dataDir: opts.dataDir, persistent: opts.persistent });
-    stops.push(postgres.stop);
+    let postgres = await startPostgres({ dataDir: opts.dataDir, persistent: opts.persistent });
+    stops.push(() => postgres.stop());
     log("postgres", `listening on port ${postgres.port}`);
 
     const appPassword = randomBytes(18).toString("base64url");
@@ -105,6 +111,16 @@ export async function startBackends(opts: BackendOptions): Promise<Backends> {
         },
       },
       seeded,
+      restartPostgres: async (during) => {
+        await postgres.crash();
+        await during?.();
+        postgres = await startPostgres({
+          dataDir: opts.dataDir,
+          port: postgres.port,
+          persistent: opts.persistent,
+          reuse: true,
+        });
+      },
       stop: stopAll,
     };
   } catch (err) {

@@ -14,6 +14,11 @@ export interface PostgresService {
   adminUrl: string;
   port: number;
   stop(): Promise<void>;
+  /**
+   * An immediate shutdown (SIGQUIT to the postmaster): every backend dies mid-statement and
+   * nothing is checkpointed, as in a crash. The data dir is kept; start it again with `reuse`.
+   */
+  crash(): Promise<void>;
 }
 
 const ADMIN_USER = "postgres";
@@ -25,10 +30,20 @@ export async function startPostgres(opts: {
   dataDir: string;
   port?: number;
   persistent?: boolean;
+  /** Start the cluster already in `dataDir` as it is (after `crash`), even if not persistent. */
+  reuse?: boolean;
 }): Promise<PostgresService> {
   const external = process.env.DATABASE_URL;
   if (external) {
-    return { adminUrl: external, port: Number(new URL(external).port || 5432), stop: async () => {} };
+    const refuse = async () => {
+      throw new Error("cannot crash a Postgres server this stack did not start (DATABASE_URL is set)");
+    };
+    return {
+      adminUrl: external,
+      port: Number(new URL(external).port || 5432),
+      stop: async () => {},
+      crash: refuse,
+    };
   }
 
   const dataDir = resolve(opts.dataDir);
@@ -67,9 +82,10 @@ export async function startPostgres(opts: {
   });
 
   const hasCluster = await exists(join(dataDir, "PG_VERSION"));
+  const keep = persistent || opts.reuse === true;
   // A throwaway cluster left behind by a crashed run would make initdb refuse the dir.
-  if (hasCluster && !persistent) await rm(dataDir, { recursive: true, force: true });
-  if (!(hasCluster && persistent)) await server.initialise();
+  if (hasCluster && !keep) await rm(dataDir, { recursive: true, force: true });
+  if (!(hasCluster && keep)) await server.initialise();
   try {
     await server.start();
   } catch (err) {
@@ -85,6 +101,12 @@ export async function startPostgres(opts: {
     adminUrl: `postgres://${ADMIN_USER}:${ADMIN_PASSWORD}@127.0.0.1:${port}/postgres`,
     port,
     stop: () => stopCluster(server, dataDir, persistent),
+    crash: async () => {
+      const pid = await readPostmasterPid(dataDir);
+      if (pid === undefined || !isAlive(pid)) return;
+      process.kill(pid, "SIGQUIT");
+      while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 20));
+    },
   };
 }
 

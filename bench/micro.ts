@@ -10,7 +10,7 @@ import { verifyAccessToken } from "../src/lib/jwt";
 import { Problem } from "../src/lib/problem";
 import { TtlCache } from "../src/lib/ttl-cache";
 import { parseKey } from "../src/services/api-keys";
-import { rateLimitHeaders, tenantPolicy } from "../src/services/rate-limit";
+import { checkLimit, type LimitPolicy, rateLimitHeaders, tenantPolicy } from "../src/services/rate-limit";
 import { parseTenantKey } from "../src/services/tenant-directory";
 import { subdomainOf } from "../src/services/tenant-resolution";
 
@@ -23,7 +23,7 @@ export interface MicroResult {
   p99_us: number;
 }
 
-async function time(op: string, fn: () => unknown | Promise<unknown>): Promise<MicroResult> {
+export async function time(op: string, fn: () => unknown | Promise<unknown>): Promise<MicroResult> {
   for (let i = 0; i < PER_BATCH * 5; i++) await fn();
   const samples: number[] = [];
   for (let b = 0; b < BATCHES; b++) {
@@ -78,4 +78,32 @@ export async function runMicro(): Promise<MicroResult[]> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   console.table(await runMicro());
+}
+
+/**
+ * The rate-limit step against the real Upstash adapter: an admitted call (one Redis EVAL) and
+ * a call for an identifier that is already blocked (answered by the ephemeral cache, no Redis).
+ */
+export async function runRateLimitStep(redis: { url: string; token: string }): Promise<MicroResult[]> {
+  const config = {
+    UPSTASH_REDIS_REST_URL: redis.url,
+    UPSTASH_REDIS_REST_TOKEN: redis.token,
+    RATE_LIMIT_FAILURE_MODE: "open",
+  } as Config;
+  const open: LimitPolicy = {
+    name: "bench-open",
+    limit: 1_000_000_000,
+    windowSeconds: 3600,
+    kind: "sliding",
+  };
+  const tight: LimitPolicy = { name: "bench-tight", limit: 1, windowSeconds: 3600, kind: "sliding" };
+  const blocked = `blocked-${crypto.randomUUID()}`;
+  await checkLimit(config, tight, blocked);
+  await checkLimit(config, tight, blocked);
+  return [
+    await time("rate-limit step, admitted (1 Redis EVAL)", () =>
+      checkLimit(config, open, `open-${crypto.randomUUID()}`),
+    ),
+    await time("rate-limit step, blocked (ephemeral cache hit)", () => checkLimit(config, tight, blocked)),
+  ];
 }

@@ -12,7 +12,7 @@ import { type Backends, startBackends } from "../dev/backends";
 import { withClient } from "../dev/migrate";
 import { startWorkerServer, type WorkerServer } from "../dev/worker-server";
 import { renderChart } from "./chart";
-import { type MicroResult, runMicro } from "./micro";
+import { type MicroResult, runMicro, runRateLimitStep } from "./micro";
 import { type Probe, seedTenants } from "./seed";
 
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 5);
@@ -210,7 +210,10 @@ async function main(): Promise<void> {
       small: { p50: small.p50, p99: small.p99, rps: small.rps },
       large: { p50: large.p50, p99: large.p99, rps: large.rps },
     };
-    const micro = await runMicro();
+    const micro = [
+      ...(await runMicro()),
+      ...(await runRateLimitStep({ url: backends.upstashUrl, token: backends.upstashToken })),
+    ];
     const report = { ...summarise(rows, scale, Date.now() - started), micro };
     await writeFile(new URL("results.json", OUT), `${JSON.stringify(report, null, 2)}\n`);
     await writeFile(new URL("RESULTS.md", OUT), renderMarkdown(report));

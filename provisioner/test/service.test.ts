@@ -2,25 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { type RunningProvisioner, startProvisioner } from "../src/server";
 import { type FakeKubeApi, startFakeKubeApi } from "./support/fake-kube-api";
-import { jobRequest, newTenant, postJob, TEST_SECRET } from "./support/jobs-fixture";
+import { jobRequest, newTenant, postJob, startProvisionerOnFake, TEST_SECRET } from "./support/jobs-fixture";
 
 let fake: FakeKubeApi;
 let provisioner: RunningProvisioner;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  fake = await startFakeKubeApi();
-  provisioner = await startProvisioner({
-    port: 0,
-    secret: TEST_SECRET,
-    server: fake.url,
-    timeoutMs: 500,
-    log: () => {},
-  });
+  ({ fake, provisioner, stop } = await startProvisionerOnFake(500));
 });
-afterAll(async () => {
-  await provisioner.stop();
-  await fake.stop();
-});
+afterAll(() => stop());
 
 /** Prometheus text → `name{labels}` → value. */
 async function scrape(url: string): Promise<Map<string, number>> {

@@ -6,6 +6,8 @@ import { randomUUID } from "node:crypto";
 import { SignJWT } from "jose";
 import type { JobKind } from "../../src/job-request";
 import { PLAN_QUOTAS, type Plan } from "../../src/plans";
+import { startProvisioner } from "../../src/server";
+import { startFakeKubeApi } from "./fake-kube-api";
 
 export const TEST_SECRET = "provisioner-test-secret-0123456789abcdef";
 
@@ -74,5 +76,25 @@ export async function postJob(baseUrl: string, body: unknown, token?: string | n
     status: res.status,
     contentType: res.headers.get("content-type"),
     body: (await res.json()) as Record<string, unknown>,
+  };
+}
+
+/** A provisioner applying to a strict fake API server, both on free ports, for one test file. */
+export async function startProvisionerOnFake(timeoutMs: number) {
+  const fake = await startFakeKubeApi();
+  const provisioner = await startProvisioner({
+    port: 0,
+    secret: TEST_SECRET,
+    server: fake.url,
+    timeoutMs,
+    log: () => {},
+  });
+  return {
+    fake,
+    provisioner,
+    stop: async () => {
+      await provisioner.stop();
+      await fake.stop();
+    },
   };
 }

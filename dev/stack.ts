@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { type Backends, startBackends } from "./backends";
 import { startDevProvisioner } from "./provisioner";
+import { takeOverSignals } from "./services/postgres";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const STATE = join(ROOT, ".dev");
@@ -155,6 +156,7 @@ async function main(): Promise<void> {
     say("stack", "stopped");
     process.exit(code);
   };
+  takeOverSignals();
   process.on("SIGINT", () => void shutdown(0));
   process.on("SIGTERM", () => void shutdown(0));
 

@@ -24,6 +24,14 @@ const exitHook = (() => {
 })();
 for (const event of ["beforeExit", "exit"]) exitHook?.unhookEvent(event);
 
+/**
+ * For a host with its own orderly shutdown (`npm run dev`): the library's signal hooks stop
+ * Postgres and then exit the process at once, cutting the host's shutdown of everything else.
+ */
+export function takeOverSignals(): void {
+  for (const event of ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"]) exitHook?.unhookEvent(event);
+}
+
 export interface PostgresService {
   adminUrl: string;
   port: number;

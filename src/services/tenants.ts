@@ -4,7 +4,14 @@
  * audit record and, where the namespace must follow, its outbox job in the same transaction.
  */
 import { and, eq, ilike, or, sql } from "drizzle-orm";
-import { type Database, findPgError, type Tx, withSystem } from "../db/client";
+import {
+  batchAsSystem,
+  type Database,
+  findPgError,
+  type HttpDatabase,
+  type Tx,
+  withSystem,
+} from "../db/client";
 import { type Plan, type TenantStatus, tenantMemberships, tenants, users } from "../db/schema";
 import { type EnqueuedJob, enqueueJob } from "../jobs/producer";
 import { clock } from "../lib/clock";
@@ -159,7 +166,14 @@ export async function listTenants(db: Database, filters: TenantFilters, retentio
   return toPage(rows, filters.limit, (row) => presentTenant(row, retentionDays));
 }
 
-/** Any tenant by uuid or slug, deleted ones included: for system admin routes. */
+/** A tenant row by id, deleted ones included, in one round trip and without a lock: for reads. */
+export async function readTenant(http: HttpDatabase, id: string): Promise<TenantRow> {
+  const [row] = await batchAsSystem(http, (db) => db.select().from(tenants).where(eq(tenants.id, id)));
+  if (!row) throw new Problem("tenant_not_found", "No such tenant.");
+  return row;
+}
+
+/** Any tenant by uuid or slug, deleted ones included, locked for the change that follows. */
 export async function loadTenant(tx: Tx, idOrSlug: string): Promise<TenantRow> {
   const key = parseTenantKey(idOrSlug);
   if (!key) throw new Problem("tenant_not_found", "No such tenant.");

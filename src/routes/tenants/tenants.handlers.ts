@@ -1,5 +1,5 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { withSystem } from "../../db/client";
+import type { Context } from "hono";
 import type { AppBindings } from "../../env";
 import { dispatchJobs } from "../../jobs/producer";
 import { Problem } from "../../lib/problem";
@@ -8,6 +8,12 @@ import { auditContextOf, tenancyOf } from "../request-context";
 import type * as routes from "./tenants.routes";
 
 const SYSTEM_FIELDS = ["plan", "quota_overrides", "features", "status"] as const;
+
+/** After a committed change: send its jobs (off the response path) and answer the tenant. */
+function changed(c: Context<AppBindings>, result: { row: tenants.TenantRow; jobs: Array<{ id: string }> }) {
+  dispatchJobs(c, result.jobs);
+  return c.json(tenants.presentTenant(result.row, c.get("config").RETENTION_DAYS), 200);
+}
 
 export const create: RouteHandler<typeof routes.create, AppBindings> = async (c) => {
   const body = c.req.valid("json");
@@ -31,7 +37,7 @@ export const list: RouteHandler<typeof routes.list, AppBindings> = async (c) => 
 
 export const getOne: RouteHandler<typeof routes.getOne, AppBindings> = async (c) => {
   const { tenant } = tenancyOf(c);
-  const row = await withSystem(c.get("db"), (tx) => tenants.loadTenant(tx, tenant.id));
+  const row = await tenants.readTenant(c.get("http"), tenant.id);
   return c.json(tenants.presentTenant(row, c.get("config").RETENTION_DAYS), 200);
 };
 
@@ -42,7 +48,7 @@ export const patch: RouteHandler<typeof routes.patch, AppBindings> = async (c) =
   if (!isSystemAdmin && forbidden.length > 0) {
     throw new Problem("forbidden", `Only system admins may change ${forbidden.join(", ")}.`);
   }
-  const { row, jobs } = await tenants.patchTenant(c.get("db"), auditContextOf(c), tenant.id, {
+  const result = await tenants.patchTenant(c.get("db"), auditContextOf(c), tenant.id, {
     name: body.name,
     settings: body.settings,
     plan: body.plan,
@@ -50,42 +56,31 @@ export const patch: RouteHandler<typeof routes.patch, AppBindings> = async (c) =
     features: body.features ? stripUndefined(body.features) : undefined,
     status: body.status,
   });
-  dispatchJobs(c, jobs);
-  return c.json(tenants.presentTenant(row, c.get("config").RETENTION_DAYS), 200);
+  return changed(c, result);
 };
 
 export const suspend: RouteHandler<typeof routes.suspend, AppBindings> = async (c) => {
   const { reason } = c.req.valid("json");
-  const { row, jobs } = await tenants.suspendTenant(
-    c.get("db"),
-    auditContextOf(c),
-    c.req.valid("param").id,
-    reason,
+  return changed(
+    c,
+    await tenants.suspendTenant(c.get("db"), auditContextOf(c), c.req.valid("param").id, reason),
   );
-  dispatchJobs(c, jobs);
-  return c.json(tenants.presentTenant(row, c.get("config").RETENTION_DAYS), 200);
 };
 
 export const reactivate: RouteHandler<typeof routes.reactivate, AppBindings> = async (c) => {
-  const { row, jobs } = await tenants.reactivateTenant(
-    c.get("db"),
-    auditContextOf(c),
-    c.req.valid("param").id,
-  );
-  dispatchJobs(c, jobs);
-  return c.json(tenants.presentTenant(row, c.get("config").RETENTION_DAYS), 200);
+  return changed(c, await tenants.reactivateTenant(c.get("db"), auditContextOf(c), c.req.valid("param").id));
 };
 
 export const restore: RouteHandler<typeof routes.restore, AppBindings> = async (c) => {
-  const retention = c.get("config").RETENTION_DAYS;
-  const { row, jobs } = await tenants.restoreTenant(
-    c.get("db"),
-    auditContextOf(c),
-    c.req.valid("param").id,
-    retention,
+  return changed(
+    c,
+    await tenants.restoreTenant(
+      c.get("db"),
+      auditContextOf(c),
+      c.req.valid("param").id,
+      c.get("config").RETENTION_DAYS,
+    ),
   );
-  dispatchJobs(c, jobs);
-  return c.json(tenants.presentTenant(row, retention), 200);
 };
 
 export const remove: RouteHandler<typeof routes.remove, AppBindings> = async (c) => {

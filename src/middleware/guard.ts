@@ -11,7 +11,7 @@ import { constantTimeEqual, utf8 } from "../lib/encoding";
 import { Problem } from "../lib/problem";
 import type { Access } from "../routes/route-table";
 import { touchLastUsed } from "../services/api-keys";
-import { authenticate, unauthenticated } from "../services/authenticate";
+import { authenticate, bearerToken, unauthenticated } from "../services/authenticate";
 import { effectiveFeatures, effectiveQuotas, type Feature, type PlanSubject } from "../services/plans";
 import { type Principal, roleAtLeast } from "../services/principal";
 import {
@@ -125,7 +125,7 @@ async function authenticateMetered(c: Context<AppBindings>): Promise<Principal |
 
 function presentsMetricsToken(c: Context<AppBindings>): boolean {
   const expected = c.get("config").METRICS_TOKEN;
-  const offered = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
+  const offered = bearerToken(c.req.header("authorization"));
   return expected !== undefined && offered !== undefined && constantTimeEqual(utf8(offered), utf8(expected));
 }
 

@@ -24,7 +24,7 @@ export async function authenticate(
   // `return await`, not `return`: workerd reports a rejection as unhandled if no handler is
   // attached in the same tick, and a bare `return` attaches it one microtask later.
   if (apiKey !== undefined) return await authenticateApiKey(http, apiKey.trim());
-  const token = BEARER.exec(authorization ?? "")?.[1];
+  const token = bearerToken(authorization);
   if (!token) throw invalid("The Authorization header must be `Bearer <token>`.");
   if (token.startsWith("uk_")) return await authenticateApiKey(http, token);
   const claims = await verifyAccessToken(config, token);
@@ -34,6 +34,11 @@ export async function authenticate(
     tenant:
       claims.tenant_id && claims.tenant_slug ? { id: claims.tenant_id, slug: claims.tenant_slug } : null,
   };
+}
+
+/** The token of an `Authorization: Bearer <token>` header, if it has that shape. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return BEARER.exec(authorization ?? "")?.[1];
 }
 
 export function unauthenticated(): Problem {

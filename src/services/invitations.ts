@@ -3,7 +3,7 @@
  * tenant with a role within 7 days. Pending invitations count against the members quota.
  */
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
-import { type Database, findPgError, type Queryable, type Tx, withSystem } from "../db/client";
+import { type Database, type Queryable, type Tx, withSystem } from "../db/client";
 import { invitations, type Role, tenantMemberships, tenants, users } from "../db/schema";
 import { clock } from "../lib/clock";
 import { randomBase62, sha256Hex } from "../lib/encoding";
@@ -13,6 +13,7 @@ import { Problem } from "../lib/problem";
 import { type AuditContext, recordAudit } from "./audit";
 import type { PlanSubject } from "./plans";
 import { enforceCountQuota } from "./quotas";
+import { uniqueName } from "./unique-names";
 
 const TTL_MS = 7 * 86_400_000;
 const TOKEN_PREFIX = "inv_";
@@ -62,9 +63,8 @@ export async function createInvitation(
       ),
     );
   const token = `${TOKEN_PREFIX}${randomBase62(40)}`;
-  let row: InvitationRow | undefined;
-  try {
-    [row] = await tx
+  const [row] = await uniqueName(
+    tx
       .insert(invitations)
       .values({
         tenantId: input.tenant.id,
@@ -74,12 +74,9 @@ export async function createInvitation(
         invitedBy: input.invitedBy,
         expiresAt: new Date(clock.now() + TTL_MS),
       })
-      .returning();
-  } catch (err) {
-    if (findPgError(err)?.code === "23505")
-      throw new Problem("conflict", "That email already has a pending invitation.");
-    throw err;
-  }
+      .returning(),
+    "That email already has a pending invitation.",
+  );
   if (!row) throw new Error("insert returned no invitation");
   await recordAudit(tx, audit, {
     tenantId: input.tenant.id,
@@ -173,15 +170,10 @@ export async function acceptInvitation(db: Database, input: AcceptInput) {
       throw new Problem("invitation_expired", "This invitation is no longer valid.");
 
     const user = await findOrCreateUser(tx, invitation.email, input);
-    try {
-      await tx
-        .insert(tenantMemberships)
-        .values({ tenantId: tenant.id, userId: user.id, role: invitation.role });
-    } catch (err) {
-      if (findPgError(err)?.code === "23505")
-        throw new Problem("conflict", "You are already a member of this tenant.");
-      throw err;
-    }
+    await uniqueName(
+      tx.insert(tenantMemberships).values({ tenantId: tenant.id, userId: user.id, role: invitation.role }),
+      "You are already a member of this tenant.",
+    );
     await tx
       .update(invitations)
       .set({ acceptedAt: new Date(clock.now()) })

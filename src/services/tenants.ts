@@ -4,14 +4,7 @@
  * audit record and, where the namespace must follow, its outbox job in the same transaction.
  */
 import { and, eq, ilike, or, sql } from "drizzle-orm";
-import {
-  batchAsSystem,
-  type Database,
-  findPgError,
-  type HttpDatabase,
-  type Tx,
-  withSystem,
-} from "../db/client";
+import { batchAsSystem, type Database, type HttpDatabase, type Tx, withSystem } from "../db/client";
 import { type Plan, type TenantStatus, tenantMemberships, tenants, users } from "../db/schema";
 import { type EnqueuedJob, enqueueJob } from "../jobs/producer";
 import { clock } from "../lib/clock";
@@ -23,6 +16,7 @@ import { createApiKey } from "./api-keys";
 import { type AuditContext, recordAudit } from "./audit";
 import { effectiveFeatures } from "./plans";
 import { forgetTenant, parseTenantKey } from "./tenant-directory";
+import { uniqueName } from "./unique-names";
 
 const DAY_MS = 86_400_000;
 const TEMPORARY_PASSWORD_LENGTH = 20;
@@ -93,8 +87,8 @@ export async function createTenant(db: Database, audit: AuditContext, input: Cre
 }
 
 async function insertTenant(tx: Tx, input: CreateTenantInput): Promise<TenantRow> {
-  try {
-    const [row] = await tx
+  const [row] = await uniqueName(
+    tx
       .insert(tenants)
       .values({
         name: input.name,
@@ -103,14 +97,12 @@ async function insertTenant(tx: Tx, input: CreateTenantInput): Promise<TenantRow
         quotaOverrides: input.quotaOverrides,
         features: input.features,
       })
-      .returning();
-    if (!row) throw new Error("insert returned no tenant");
-    return row;
-  } catch (err) {
-    if (findPgError(err)?.code === "23505")
-      throw new Problem("slug_taken", `The slug "${input.slug}" is taken.`);
-    throw err;
-  }
+      .returning(),
+    `The slug "${input.slug}" is taken.`,
+    "slug_taken",
+  );
+  if (!row) throw new Error("insert returned no tenant");
+  return row;
 }
 
 /** An existing user simply becomes admin; a new one gets a temporary password, shown once. */

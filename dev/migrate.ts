@@ -38,6 +38,12 @@ export async function prepareDatabase(opts: {
 
 export async function applyMigrations(url: string): Promise<void> {
   const pool = new pg.Pool({ connectionString: url, max: 1 });
+  // Migrations report what they cannot fix (e.g. colliding emails) as warnings: show them.
+  pool.on("connect", (client) =>
+    client.on("notice", (notice) => {
+      if (notice.severity === "WARNING") console.warn(`migration warning: ${notice.message}`);
+    }),
+  );
   try {
     await migrate(drizzle({ client: pool }), { migrationsFolder: MIGRATIONS });
   } finally {

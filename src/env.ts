@@ -12,6 +12,9 @@ import type { TenantDecision } from "./services/tenant-resolution";
 
 export interface Bindings {
   PROVISION_QUEUE: ProvisionQueue;
+  ENVIRONMENT?: string;
+  /** `response`: invitation tokens are returned by the API (development and tests only). */
+  INVITATION_DELIVERY?: string;
   BASE_DOMAIN: string;
   RETENTION_DAYS: string;
   /** Cron batch sizes (optional vars): tenants per purge run, jobs per reconcile run. */
@@ -70,31 +73,39 @@ export interface AppBindings {
 const nonEmpty = (name: string) =>
   z.string({ error: `${name} is not set` }).min(1, { error: `${name} is not set` });
 
-const configSchema = z.object({
-  BASE_DOMAIN: nonEmpty("BASE_DOMAIN").transform((d) => d.toLowerCase()),
-  RETENTION_DAYS: z.coerce.number().int().positive().default(30),
-  PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(25),
-  RECONCILE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
-  RATE_LIMIT_FAILURE_MODE: z.enum(["open", "closed"]).default("open"),
-  PROVISIONER_URL: z.url({ error: "PROVISIONER_URL must be a URL" }),
-  JWT_ISSUER: nonEmpty("JWT_ISSUER"),
-  JWT_AUDIENCE: nonEmpty("JWT_AUDIENCE"),
-  DATABASE_URL: nonEmpty("DATABASE_URL"),
-  JWT_SECRET: nonEmpty("JWT_SECRET").min(32, { error: "JWT_SECRET must be at least 32 characters" }),
-  UPSTASH_REDIS_REST_URL: z.url({ error: "UPSTASH_REDIS_REST_URL is not set" }),
-  UPSTASH_REDIS_REST_TOKEN: nonEmpty("UPSTASH_REDIS_REST_TOKEN"),
-  MASTER_KEY: nonEmpty("MASTER_KEY").refine(isKey32, {
-    error: "MASTER_KEY must be 32 bytes, base64-encoded",
-  }),
-  PROVISIONER_SECRET: nonEmpty("PROVISIONER_SECRET").min(32, {
-    error: "PROVISIONER_SECRET must be at least 32 characters",
-  }),
-  JWKS_URL: z.url().optional(),
-  METRICS_TOKEN: z.string().min(16).optional(),
-  NEON_LOCAL_PROXY: z.string().optional(),
-  NEON_LOCAL_HTTP: z.url().optional(),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
-});
+const configSchema = z
+  .object({
+    ENVIRONMENT: z.enum(["development", "staging", "production"]).default("development"),
+    INVITATION_DELIVERY: z.enum(["response"]).optional(),
+    BASE_DOMAIN: nonEmpty("BASE_DOMAIN").transform((d) => d.toLowerCase()),
+    RETENTION_DAYS: z.coerce.number().int().positive().default(30),
+    PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(25),
+    RECONCILE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+    RATE_LIMIT_FAILURE_MODE: z.enum(["open", "closed"]).default("open"),
+    PROVISIONER_URL: z.url({ error: "PROVISIONER_URL must be a URL" }),
+    JWT_ISSUER: nonEmpty("JWT_ISSUER"),
+    JWT_AUDIENCE: nonEmpty("JWT_AUDIENCE"),
+    DATABASE_URL: nonEmpty("DATABASE_URL"),
+    JWT_SECRET: nonEmpty("JWT_SECRET").min(32, { error: "JWT_SECRET must be at least 32 characters" }),
+    UPSTASH_REDIS_REST_URL: z.url({ error: "UPSTASH_REDIS_REST_URL is not set" }),
+    UPSTASH_REDIS_REST_TOKEN: nonEmpty("UPSTASH_REDIS_REST_TOKEN"),
+    MASTER_KEY: nonEmpty("MASTER_KEY").refine(isKey32, {
+      error: "MASTER_KEY must be 32 bytes, base64-encoded",
+    }),
+    PROVISIONER_SECRET: nonEmpty("PROVISIONER_SECRET").min(32, {
+      error: "PROVISIONER_SECRET must be at least 32 characters",
+    }),
+    JWKS_URL: z.url().optional(),
+    METRICS_TOKEN: z.string().min(16).optional(),
+    NEON_LOCAL_PROXY: z.string().optional(),
+    NEON_LOCAL_HTTP: z.url().optional(),
+    LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  })
+  .refine((c) => c.INVITATION_DELIVERY !== "response" || c.ENVIRONMENT === "development", {
+    error:
+      "INVITATION_DELIVERY=response is for development and tests only: it hands invitation tokens to the inviter",
+    path: ["INVITATION_DELIVERY"],
+  });
 
 export type Config = z.infer<typeof configSchema>;
 

@@ -150,15 +150,21 @@ describe("invitations", () => {
     await expectProblem(await invite(f.users.admin.token, email), 409, "conflict");
   });
 
-  it("an existing user joins without a password and keeps their own", async () => {
+  it("an existing user joins only with proof of the account (their own token), keeping their password", async () => {
     const f = await tenantWithRoles(db.admin);
     const existing = await createUser(db.admin);
     const { token } = (await (await invite(f.users.admin.token, existing.email, "viewer")).json()) as {
       token: string;
     };
-    const accepted = await accept({ token });
+    await expectProblem(await accept({ token }), 401, "unauthenticated");
+    const accepted = await api(
+      "/api/v1/invitations/accept",
+      jsonInit("POST", { token }, bearer(await tokenFor(existing, null))),
+    );
     expect(accepted.status).toBe(200);
     expect(await accepted.json()).toMatchObject({ user_id: existing.id, membership: { role: "viewer" } });
+    const { rows } = await db.admin.query("select password_hash from users where id = $1", [existing.id]);
+    expect(rows[0]?.password_hash).toBeNull();
   });
 
   it("a new user must choose a password", async () => {

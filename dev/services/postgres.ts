@@ -81,6 +81,8 @@ export async function startPostgres(opts: {
     password: ADMIN_PASSWORD,
     // What Neon uses; the WebSocket driver then exercises the same SASL code path.
     authMethod: "scram-sha-256",
+    // Like Neon: UTF8 (email normalisation uses normalize()) with Unicode-aware lower().
+    initdbFlags: ["--encoding=UTF8", "--locale=C.UTF-8"],
     persistent,
     // Postgres refuses to run as root; the library then runs it as a `postgres` user.
     createPostgresUser: isRoot,

@@ -44,7 +44,12 @@ export async function signIn(c: C) {
   return c.redirect(next ?? (identity ? landingOf(identity) : "/console"), 303);
 }
 
-export function signOut(c: C) {
+/**
+ * Signing out revokes the session's token server-side (the API's logout-all bumps the user's
+ * token version), so a copied cookie or token is worthless afterwards, not only this browser's.
+ */
+export async function signOut(c: C) {
+  if (c.get("session").token) await c.get("api").send("POST", "/api/v1/auth/logout-all");
   endSession(c);
   return c.redirect("/console?notice=signed_out", 303);
 }

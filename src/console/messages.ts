@@ -32,6 +32,10 @@ const WORDING: Record<ProblemCode, Wording> = {
     "Tenant suspended",
     "This tenant is suspended: its members cannot use it until a system admin reactivates it.",
   ),
+  password_change_required: fixed(
+    "Change your password",
+    "You signed in with a temporary password: change it (POST /api/v1/auth/password), then sign in again.",
+  ),
   feature_disabled: fixed("Not on this plan", "This feature is not enabled on the tenant's plan."),
   not_found: fixed("Not found", "It may have been removed, or the link is wrong."),
   tenant_not_found: fixed("Tenant not found", "There is no such tenant, or it has been deleted."),

@@ -41,6 +41,35 @@ export type Role = (typeof ROLES)[number];
 export type JobKind = (typeof JOB_KINDS)[number];
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
+/** Names that are never a tenant slug nor a tenant subdomain (DESIGN.md, tenancy rules). */
+export const RESERVED_SLUG_NAMES = [
+  "www",
+  "api",
+  "admin",
+  "app",
+  "auth",
+  "static",
+  "console",
+  "docs",
+  "mail",
+  "metrics",
+  "health",
+  "status",
+  "assets",
+  "cdn",
+  "dashboard",
+  "billing",
+  "support",
+  "help",
+  "system",
+  "internal",
+  "root",
+] as const;
+
+function reservedSlugArray(): string {
+  return `array[${RESERVED_SLUG_NAMES.map((name) => `'${name}'`).join(", ")}]::text[]`;
+}
+
 /** Evaluated once per statement thanks to the sub-select; '' after a pooled reset, hence nullif. */
 const currentTenant = sql`(select nullif(current_setting('app.tenant_id', true), ''))::uuid`;
 const systemScope = sql`(select current_setting('app.scope', true)) = 'system'`;
@@ -104,6 +133,11 @@ export const tenants = pgTable(
     check("tenants_status_check", oneOf(t.status, TENANT_STATUSES)),
     check("tenants_plan_check", oneOf(t.plan, PLANS)),
     check("tenants_slug_check", sql`${t.slug} ~ '^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$'`),
+    // Added NOT VALID (drizzle/0004): rows from before the rule are reported, not rejected.
+    check(
+      "tenants_slug_not_reserved_check",
+      sql`${t.slug} <> all (${sql.raw(reservedSlugArray())}) and ${t.slug} !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'`,
+    ),
     ...tenantPolicies("tenants", t.id, { system: true }),
   ],
 );
@@ -115,12 +149,43 @@ export const users = pgTable(
     id: uuid("id").primaryKey().defaultRandom(),
     email: text("email").notNull(),
     name: text("name"),
+    /**
+     * The email in its comparison form (NFKC, lower case), set by a trigger on every write:
+     * every lookup and the uniqueness rule use it. Null only for pre-existing rows that
+     * collided when it was introduced (drizzle/0004 reports them).
+     */
+    emailNormalized: text("email_normalized"),
     passwordHash: text("password_hash"),
+    /** Set for a temporary password: it stops working then, and must be changed at first use. */
+    passwordExpiresAt: timestamp("password_expires_at", { withTimezone: true, mode: "date", precision: 3 }),
+    mustChangePassword: boolean("must_change_password").notNull().default(false),
+    /**
+     * Carried by every access token as `ver`; bumping it (password change, logout-all,
+     * console sign-out) invalidates every token issued before. `token_version_changed_at`
+     * does the same for an external IdP's tokens, which carry no `ver`: older `iat`s fail.
+     */
+    tokenVersion: integer("token_version").notNull().default(0),
+    tokenVersionChangedAt: timestamp("token_version_changed_at", {
+      withTimezone: true,
+      mode: "date",
+      precision: 3,
+    }),
     isSystemAdmin: boolean("is_system_admin").notNull().default(false),
     ...timestamps,
   },
-  (t) => [uniqueIndex("users_email_key").on(sql`lower(${t.email})`)],
+  (t) => [
+    uniqueIndex("users_email_key").on(sql`lower(${t.email})`),
+    uniqueIndex("users_email_normalized_key").on(t.emailNormalized),
+  ],
 );
+
+/**
+ * An email's comparison form as the database computes it for `users.email_normalized` (a
+ * trigger; NFKC, lower case): lookups compare with exactly what uniqueness was judged on.
+ */
+export function normalizedEmail(email: string): SQL {
+  return sql`lower(normalize(${email}::text, NFKC))`;
+}
 
 export const tenantMemberships = pgTable(
   "tenant_memberships",
@@ -163,7 +228,7 @@ export const invitations = pgTable(
     uniqueIndex("invitations_token_hash_key").on(t.tokenHash),
     index("invitations_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
     uniqueIndex("invitations_tenant_pending_email_key")
-      .on(t.tenantId, sql`lower(${t.email})`)
+      .on(t.tenantId, sql`lower(normalize(${t.email}, NFKC))`)
       .where(sql`${t.acceptedAt} is null and ${t.revokedAt} is null`),
     check("invitations_role_check", oneOf(t.role, ROLES)),
     ...tenantPolicies("invitations", t.tenantId, { system: true }),
@@ -341,6 +406,8 @@ export const idempotencyKeys = pgTable(
     tenantId: uuid("tenant_id").references(() => tenants.id, { onDelete: "cascade" }),
     key: text("key").notNull(),
     route: text("route").notNull(),
+    /** Who made the first request (`user:<id>`, `api_key:<id>`): keys are scoped per caller. */
+    principal: text("principal").notNull().default(""),
     requestHash: text("request_hash").notNull(),
     statusCode: integer("status_code"),
     responseBody: jsonb("response_body"),
@@ -352,6 +419,7 @@ export const idempotencyKeys = pgTable(
       sql`coalesce(${t.tenantId}, '00000000-0000-0000-0000-000000000000'::uuid)`,
       t.route,
       t.key,
+      t.principal,
     ),
     index("idempotency_keys_expires_idx").on(t.expiresAt),
     ...tenantPolicies("idempotency_keys", t.tenantId, { system: true }),

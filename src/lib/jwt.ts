@@ -23,7 +23,14 @@ export interface AccessClaims {
   tenant_slug: string | null;
   role: Role | null;
   is_system_admin: boolean;
+  /** The user's token version at issue; an older one than the user's current is revoked. */
+  ver: number | null;
+  /** Issued for a temporary password: only the routes that change it accept the token. */
+  pwd_change: boolean;
 }
+
+/** What a verified token says, with its issue time (seconds). */
+export type VerifiedClaims = AccessClaims & { iat: number };
 
 const claimsSchema = z.object({
   sub: z.uuid(),
@@ -31,6 +38,8 @@ const claimsSchema = z.object({
   tenant_slug: z.string().nullable().optional(),
   role: z.enum(["admin", "member", "viewer"]).nullable().optional(),
   is_system_admin: z.boolean().optional(),
+  ver: z.number().int().nonnegative().optional(),
+  pwd_change: z.boolean().optional(),
   iat: z.number(),
   exp: z.number(),
 });
@@ -60,7 +69,7 @@ function jwksFor(url: string) {
 }
 
 /** Verifies a bearer JWT and returns its claims; every failure is 401 `invalid_token`. */
-export async function verifyAccessToken(config: Config, token: string): Promise<AccessClaims> {
+export async function verifyAccessToken(config: Config, token: string): Promise<VerifiedClaims> {
   if (token.length > MAX_TOKEN_LENGTH) throw invalid("The token is too large.");
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
@@ -104,6 +113,9 @@ export async function verifyAccessToken(config: Config, token: string): Promise<
     tenant_slug: parsed.data.tenant_slug ?? null,
     role: parsed.data.role ?? null,
     is_system_admin: parsed.data.is_system_admin ?? false,
+    ver: parsed.data.ver ?? null,
+    pwd_change: parsed.data.pwd_change ?? false,
+    iat: parsed.data.iat,
   };
 }
 

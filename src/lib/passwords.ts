@@ -10,6 +10,9 @@ const SALT_BYTES = 16;
 const HASH_BITS = 256;
 const SCHEME = "pbkdf2-sha256";
 
+/** How long a temporary password (given out at tenant creation) can be used: 7 days. */
+export const TEMPORARY_PASSWORD_TTL_MS = 7 * 86_400_000;
+
 export async function hashPassword(password: string): Promise<string> {
   const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
   const hash = await derive(password, salt, ITERATIONS);
@@ -21,6 +24,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
   if (scheme !== SCHEME || !iterations || !salt || !hash) return false;
   const actual = await derive(password, fromBase64(salt), Number(iterations));
   return constantTimeEqual(actual, fromBase64(hash));
+}
+
+/** True when `stored` was made with other parameters than today's: rehash it at the next sign-in. */
+export function needsRehash(stored: string): boolean {
+  const [scheme, iterations] = stored.split("$");
+  return scheme !== SCHEME || Number(iterations) !== ITERATIONS;
 }
 
 /** A well-formed hash of nothing, verified against when the email is unknown (equal timing). */

@@ -12,6 +12,7 @@ export const PROBLEM_CODES = {
   forbidden: { status: 403, title: "Forbidden" },
   tenant_mismatch: { status: 403, title: "Tenant mismatch" },
   tenant_suspended: { status: 403, title: "Tenant suspended" },
+  password_change_required: { status: 403, title: "Password change required" },
   feature_disabled: { status: 403, title: "Feature disabled" },
   not_found: { status: 404, title: "Not found" },
   tenant_not_found: { status: 404, title: "Tenant not found" },

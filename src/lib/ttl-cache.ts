@@ -35,6 +35,11 @@ export class TtlCache<V> {
     this.#entries.delete(key);
   }
 
+  /** Drops every entry whose key matches (a scan: for rare events such as a revocation). */
+  deleteWhere(matches: (key: string) => boolean): void {
+    for (const key of this.#entries.keys()) if (matches(key)) this.#entries.delete(key);
+  }
+
   clear(): void {
     this.#entries.clear();
   }

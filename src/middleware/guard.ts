@@ -25,7 +25,7 @@ import {
   tenantPolicy,
 } from "../services/rate-limit";
 import { resolveTenant, subdomainOf } from "../services/tenant-resolution";
-import { loadUserAccess } from "../services/user-access";
+import { loadCurrentUser } from "../services/user-access";
 
 const READ_METHODS = new Set(["GET", "HEAD"]);
 
@@ -36,6 +36,12 @@ export const guard = (access: Access, feature?: Feature) =>
     const http = c.get("http");
     const principal = await authenticateMetered(c);
     if (!principal) throw unauthenticated();
+    if (principal.kind === "user" && principal.mustChangePassword && !passwordChangeExempt(access)) {
+      throw new Problem(
+        "password_change_required",
+        "This token was issued for a temporary password: change it with POST /api/v1/auth/password, then sign in again.",
+      );
+    }
     c.set("principal", principal);
     const limits: LimitDecision[] = [];
 
@@ -97,8 +103,7 @@ async function checkGlobalAccess(
     if (kind === "system") throw new Problem("forbidden", "API keys cannot act as a system admin.");
     return;
   }
-  const user = await loadUserAccess(c.get("http"), principal.userId, null);
-  if (!user.exists) throw new Problem("invalid_token", "The token's user no longer exists.");
+  const user = await loadCurrentUser(c.get("http"), principal, null);
   if (kind === "system" && !user.isSystemAdmin)
     throw new Problem("forbidden", "This route is for system admins.");
 }
@@ -141,4 +146,8 @@ function selectorsOf(c: Context<AppBindings>, access: Access & { kind: "tenant" 
     header: c.req.header("x-tenant-id"),
     path: explicit,
   };
+}
+
+function passwordChangeExempt(access: Access): boolean {
+  return access.kind === "authenticated" && access.passwordChangeExempt === true;
 }

@@ -16,8 +16,12 @@ export const idempotent = () =>
     const masterKey = c.get("config").MASTER_KEY;
     const tenantId = c.get("tenancy")?.tenant.id ?? null;
     const body = c.req.bodyCache.json ? await c.req.bodyCache.json : null;
+    const principal = c.get("principal");
     const claim = await idempotency.claim(db, masterKey, {
       tenantId,
+      principal: principal
+        ? `${principal.kind}:${principal.kind === "user" ? principal.userId : principal.keyId}`
+        : "",
       route: `${c.req.method} ${c.req.routePath}`,
       key,
       requestHash: await idempotency.hashRequest(body),

@@ -12,7 +12,11 @@ import { FEATURES, type Feature } from "../services/plans";
 /** Who may call a route: nobody in particular, any signed-in caller, a system admin, or a tenant role. */
 export type Access =
   | { kind: "public" }
-  | { kind: "authenticated" }
+  | {
+      kind: "authenticated";
+      /** Also accepts a temporary password's token (which every other route refuses). */
+      passwordChangeExempt?: boolean;
+    }
   | {
       kind: "system";
       /** Also admits `Authorization: Bearer <METRICS_TOKEN>` (for Prometheus scrapers). */

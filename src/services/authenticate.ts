@@ -33,6 +33,9 @@ export async function authenticate(
     userId: claims.sub,
     tenant:
       claims.tenant_id && claims.tenant_slug ? { id: claims.tenant_id, slug: claims.tenant_slug } : null,
+    tokenVersion: claims.ver,
+    issuedAt: claims.iat,
+    mustChangePassword: claims.pwd_change,
   };
 }
 

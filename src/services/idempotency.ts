@@ -1,8 +1,9 @@
 /**
  * Idempotent creates. The first request with an `Idempotency-Key` claims the key (a row
- * unique per tenant, route and key); its response is stored and replayed to every retry
- * with the same body for 24 h. A different body is 422; a retry while the first is still
- * running is 409. Stored responses can hold one-time secrets (API keys, temporary
+ * unique per tenant, route, key and caller: another caller's identical key is a new request,
+ * never a replay of someone else's response); its response is stored and replayed to every
+ * retry with the same body for 24 h. A different body is 422; a retry while the first is
+ * still running is 409. Stored responses can hold one-time secrets (API keys, temporary
  * passwords), so they are sealed with AES-GCM under a key derived from MASTER_KEY.
  */
 import { and, eq, sql } from "drizzle-orm";
@@ -43,7 +44,7 @@ function inScope<T>(db: Database, tenantId: string | null, fn: Parameters<typeof
 export async function claim(
   db: Database,
   masterKey: string,
-  scope: { tenantId: string | null; route: string; key: string; requestHash: string },
+  scope: { tenantId: string | null; principal: string; route: string; key: string; requestHash: string },
 ): Promise<Claim> {
   return inScope(db, scope.tenantId, async (tx) => {
     const now = clock.now();
@@ -51,6 +52,7 @@ export async function claim(
       sql`coalesce(${idempotencyKeys.tenantId}, '00000000-0000-0000-0000-000000000000'::uuid) = coalesce(${scope.tenantId}::uuid, '00000000-0000-0000-0000-000000000000'::uuid)`,
       eq(idempotencyKeys.route, scope.route),
       eq(idempotencyKeys.key, scope.key),
+      eq(idempotencyKeys.principal, scope.principal),
     );
     // Expired records, and claims abandoned by a request that never finished, free the key.
     await tx
@@ -67,6 +69,7 @@ export async function claim(
         tenantId: scope.tenantId,
         route: scope.route,
         key: scope.key,
+        principal: scope.principal,
         requestHash: scope.requestHash,
         expiresAt: new Date(now + TTL_MS),
       })

@@ -13,6 +13,11 @@ export type Principal =
       userId: string;
       /** From the token at issue time; re-checked against the users table on every use. */
       tenant: CredentialTenant | null;
+      /** The token's `ver` (null for an external IdP's token) and issue time, for revocation. */
+      tokenVersion: number | null;
+      issuedAt: number;
+      /** A temporary password's token: only GET /me and the password routes accept it. */
+      mustChangePassword: boolean;
     }
   | {
       kind: "api_key";

@@ -83,6 +83,35 @@ export async function checkLimit(
   }
 }
 
+/**
+ * The state of a window without spending from it (for limits that count failures only):
+ * `allowed` is false when nothing remains. Redis failures follow the failure mode.
+ */
+export async function peekLimit(
+  config: Config,
+  policy: LimitPolicy,
+  identifier: string,
+): Promise<LimitDecision> {
+  try {
+    const { remaining, reset } = await limiterFor(config, policy).getRemaining(identifier);
+    return {
+      policy,
+      allowed: remaining > 0,
+      remaining: Math.max(0, remaining),
+      resetSeconds: reset > 0 ? secondsUntil(reset) : policy.windowSeconds,
+      degraded: false,
+    };
+  } catch (err) {
+    if (err instanceof Problem) throw err;
+    return degrade(config, policy, err);
+  }
+}
+
+/** Empties an identifier's window (e.g. a success clears that address's failed sign-ins). */
+export async function resetLimit(config: Config, policy: LimitPolicy, identifier: string): Promise<void> {
+  await limiterFor(config, policy).resetUsedTokens(identifier);
+}
+
 /** Calls made in the current window, for the usage endpoint. */
 export async function usedInWindow(
   config: Config,
@@ -173,8 +202,9 @@ export const apiKeyPolicy = (callsPerHour: number): LimitPolicy => ({
 });
 
 export const PUBLIC_POLICIES = {
-  loginIp: { name: "login-ip", limit: 10, windowSeconds: 60, kind: "fixed" },
-  loginEmail: { name: "login-email", limit: 10, windowSeconds: 60, kind: "fixed" },
+  loginFailuresIp: { name: "login-failures-ip", limit: 10, windowSeconds: 60, kind: "fixed" },
+  loginFailuresEmailIp: { name: "login-failures-email-ip", limit: 10, windowSeconds: 60, kind: "fixed" },
+  loginFailuresEmail: { name: "login-failures-email", limit: 100, windowSeconds: 3600, kind: "fixed" },
   acceptIp: { name: "accept-ip", limit: 10, windowSeconds: 60, kind: "fixed" },
   credentialFailuresIp: { name: "credential-failures-ip", limit: 10, windowSeconds: 60, kind: "fixed" },
 } as const satisfies Record<string, LimitPolicy>;

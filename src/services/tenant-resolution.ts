@@ -18,7 +18,7 @@ import {
   sameTenantKey,
   type TenantKey,
 } from "./tenant-directory";
-import { loadUserAccess } from "./user-access";
+import { loadCurrentUser } from "./user-access";
 
 export interface Selectors {
   /** The single label left of BASE_DOMAIN in the Host, if any. */
@@ -60,9 +60,8 @@ export async function resolveTenant(
   const tenant = await findTenant(http, target);
   const access =
     principal.kind === "user"
-      ? await loadUserAccess(http, principal.userId, tenant?.id ?? null)
-      : { exists: true, isSystemAdmin: false, role: principal.role };
-  if (!access.exists) throw new Problem("invalid_token", "The token's user no longer exists.");
+      ? await loadCurrentUser(http, principal, tenant?.id ?? null)
+      : { isSystemAdmin: false, role: principal.role };
 
   if (selected && !matchesCredential(selected, principal.tenant) && !access.isSystemAdmin) {
     throw new Problem("tenant_mismatch", "The credential belongs to another tenant.");

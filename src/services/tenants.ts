@@ -5,12 +5,19 @@
  */
 import { and, eq, ilike, or, sql } from "drizzle-orm";
 import { batchAsSystem, type Database, type HttpDatabase, type Tx, withSystem } from "../db/client";
-import { type Plan, type TenantStatus, tenantMemberships, tenants, users } from "../db/schema";
+import {
+  normalizedEmail,
+  type Plan,
+  type TenantStatus,
+  tenantMemberships,
+  tenants,
+  users,
+} from "../db/schema";
 import { type EnqueuedJob, enqueueJob } from "../jobs/producer";
 import { clock } from "../lib/clock";
 import { randomBase62 } from "../lib/encoding";
 import { keyset, type PageQuery, toPage } from "../lib/pagination";
-import { hashPassword } from "../lib/passwords";
+import { hashPassword, TEMPORARY_PASSWORD_TTL_MS } from "../lib/passwords";
 import { Problem } from "../lib/problem";
 import { createApiKey } from "./api-keys";
 import { type AuditContext, recordAudit } from "./audit";
@@ -105,12 +112,15 @@ async function insertTenant(tx: Tx, input: CreateTenantInput): Promise<TenantRow
   return row;
 }
 
-/** An existing user simply becomes admin; a new one gets a temporary password, shown once. */
+/**
+ * An existing user simply becomes admin; a new one gets a temporary password, shown once,
+ * that expires after 7 days and must be changed at first sign-in.
+ */
 async function ensureAdmin(tx: Tx, tenantId: string, email: string) {
   const [existing] = await tx
     .select({ id: users.id, email: users.email })
     .from(users)
-    .where(sql`lower(${users.email}) = lower(${email})`)
+    .where(eq(users.emailNormalized, normalizedEmail(email)))
     .limit(1);
   let user = existing;
   let temporaryPassword: string | undefined;
@@ -118,7 +128,12 @@ async function ensureAdmin(tx: Tx, tenantId: string, email: string) {
     temporaryPassword = randomBase62(TEMPORARY_PASSWORD_LENGTH);
     const [created] = await tx
       .insert(users)
-      .values({ email, passwordHash: await hashPassword(temporaryPassword) })
+      .values({
+        email,
+        passwordHash: await hashPassword(temporaryPassword),
+        mustChangePassword: true,
+        passwordExpiresAt: new Date(clock.now() + TEMPORARY_PASSWORD_TTL_MS),
+      })
       .returning({ id: users.id, email: users.email });
     user = created;
   }

@@ -6,13 +6,26 @@
 import { and, eq } from "drizzle-orm";
 import { batchAsSystem, type HttpDatabase } from "../db/client";
 import { type Role, tenantMemberships, users } from "../db/schema";
+import { Problem } from "../lib/problem";
 import { AUTH_CACHE_TTL_MS, TtlCache } from "../lib/ttl-cache";
+import type { Principal } from "./principal";
 
 export interface UserAccess {
   exists: boolean;
   isSystemAdmin: boolean;
   role: Role | null;
+  tokenVersion: number;
+  /** Epoch ms of the last version bump, for tokens without `ver` (an external IdP's). */
+  tokenVersionChangedAt: number | null;
 }
+
+const MISSING: UserAccess = {
+  exists: false,
+  isSystemAdmin: false,
+  role: null,
+  tokenVersion: 0,
+  tokenVersionChangedAt: null,
+};
 
 const cache = new TtlCache<UserAccess>(AUTH_CACHE_TTL_MS);
 const NO_TENANT = "-";
@@ -27,7 +40,12 @@ export async function loadUserAccess(
   return cache.getOrLoad(`${userId}:${tenantId ?? NO_TENANT}`, async () => {
     const [row] = await batchAsSystem(http, (tx) =>
       tx
-        .select({ isSystemAdmin: users.isSystemAdmin, role: tenantMemberships.role })
+        .select({
+          isSystemAdmin: users.isSystemAdmin,
+          role: tenantMemberships.role,
+          tokenVersion: users.tokenVersion,
+          tokenVersionChangedAt: users.tokenVersionChangedAt,
+        })
         .from(users)
         .leftJoin(
           tenantMemberships,
@@ -36,9 +54,34 @@ export async function loadUserAccess(
         .where(eq(users.id, userId))
         .limit(1),
     );
-    if (!row) return { exists: false, isSystemAdmin: false, role: null };
-    return { exists: true, isSystemAdmin: row.isSystemAdmin, role: row.role };
+    if (!row) return MISSING;
+    return {
+      exists: true,
+      isSystemAdmin: row.isSystemAdmin,
+      role: row.role,
+      tokenVersion: row.tokenVersion,
+      tokenVersionChangedAt: row.tokenVersionChangedAt?.getTime() ?? null,
+    };
   });
+}
+
+/**
+ * `loadUserAccess` for a user principal, refusing (401 `invalid_token`) a user who no longer
+ * exists and a token issued before the user's last password change or logout-all.
+ */
+export async function loadCurrentUser(
+  http: HttpDatabase,
+  principal: Principal & { kind: "user" },
+  tenantId: string | null,
+): Promise<UserAccess> {
+  const access = await loadUserAccess(http, principal.userId, tenantId);
+  if (!access.exists) throw invalidToken("The token's user no longer exists.");
+  const revoked =
+    principal.tokenVersion !== null
+      ? principal.tokenVersion !== access.tokenVersion
+      : access.tokenVersionChangedAt !== null && principal.issuedAt * 1000 < access.tokenVersionChangedAt;
+  if (revoked) throw invalidToken("The token has been revoked (password change or sign-out everywhere).");
+  return access;
 }
 
 /** Called after membership changes in this isolate so they apply here at once. */
@@ -46,6 +89,17 @@ export function forgetUserAccess(userId: string, tenantId: string | null): void 
   cache.delete(`${userId}:${tenantId ?? NO_TENANT}`);
 }
 
+/** After a token version bump: every cached view of the user in this isolate goes. */
+export function forgetUser(userId: string): void {
+  cache.deleteWhere((key) => key.startsWith(`${userId}:`));
+}
+
 export function clearUserAccessCache(): void {
   cache.clear();
+}
+
+function invalidToken(detail: string): Problem {
+  return new Problem("invalid_token", detail, {
+    headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },
+  });
 }

@@ -65,6 +65,8 @@ export async function tokenFor(
     tenant_slug: tenant?.slug ?? null,
     role: null,
     is_system_admin: opts.isSystemAdmin ?? false,
+    ver: 0,
+    pwd_change: false,
   });
 }
 

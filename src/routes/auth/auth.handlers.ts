@@ -1,34 +1,59 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import type { AppBindings } from "../../env";
-import { sha256Hex } from "../../lib/encoding";
+import { afterResponse } from "../../lib/after-response";
 import { Problem } from "../../lib/problem";
-import { checkLimit, enforce, PUBLIC_POLICIES } from "../../services/rate-limit";
+import type { Principal } from "../../services/principal";
 import * as sessions from "../../services/sessions";
-import { clientIpOf, principalOf } from "../request-context";
+import { auditContextOf, clientIpOf, principalOf } from "../request-context";
 import type * as routes from "./auth.routes";
 
 export const login: RouteHandler<typeof routes.login, AppBindings> = async (c) => {
-  const body = c.req.valid("json");
-  const config = c.get("config");
-  // Both limits count every attempt: one guards against spraying, the other against guessing.
-  const decisions = await Promise.all([
-    checkLimit(config, PUBLIC_POLICIES.loginIp, clientIpOf(c) ?? "unknown"),
-    checkLimit(config, PUBLIC_POLICIES.loginEmail, await sha256Hex(body.email.toLowerCase())),
-  ]);
-  for (const decision of decisions) enforce(decision);
-  const session = await sessions.login(c.get("http"), config, body);
+  const session = await sessions.login(passwordCheckContext(c), c.req.valid("json"));
   return c.json(session, 200);
 };
 
 export const switchTenant: RouteHandler<typeof routes.switchTenant, AppBindings> = async (c) => {
-  const principal = principalOf(c);
-  if (principal.kind !== "user")
-    throw new Problem("forbidden", "API keys belong to one tenant and cannot switch.");
+  const user = userPrincipalOf(c);
   const session = await sessions.switchTenant(
     c.get("http"),
     c.get("config"),
-    principal.userId,
+    user.userId,
     c.req.valid("json").tenant,
   );
   return c.json(session, 200);
 };
+
+export const changePassword: RouteHandler<typeof routes.changePassword, AppBindings> = async (c) => {
+  const user = userPrincipalOf(c);
+  await sessions.changePassword(
+    c.get("db"),
+    passwordCheckContext(c),
+    auditContextOf(c),
+    user.userId,
+    c.req.valid("json"),
+  );
+  return c.body(null, 204);
+};
+
+export const logoutAll: RouteHandler<typeof routes.logoutAll, AppBindings> = async (c) => {
+  const user = userPrincipalOf(c);
+  await sessions.logoutEverywhere(c.get("db"), auditContextOf(c), user.userId);
+  return c.body(null, 204);
+};
+
+export function passwordCheckContext(c: Context<AppBindings>): sessions.PasswordCheckContext {
+  return {
+    http: c.get("http"),
+    config: c.get("config"),
+    ip: clientIpOf(c),
+    background: (work) => afterResponse(c, work),
+  };
+}
+
+function userPrincipalOf(c: Context<AppBindings>): Principal & { kind: "user" } {
+  const principal = principalOf(c);
+  if (principal.kind !== "user")
+    throw new Problem("forbidden", "This route is for users; an API key has no password or session.");
+  return principal;
+}

@@ -5,7 +5,13 @@ import { defineRoute } from "../route-table";
 const RoleSchema = z.enum(["admin", "member", "viewer"]);
 
 export const MembershipSchema = z
-  .object({ tenant_id: z.uuid(), tenant_slug: z.string(), tenant_name: z.string(), role: RoleSchema })
+  .object({
+    tenant_id: z.uuid(),
+    tenant_slug: z.string(),
+    tenant_name: z.string(),
+    tenant_status: z.enum(["active", "suspended", "deleted"]),
+    role: RoleSchema,
+  })
   .openapi("Membership");
 
 export const SessionSchema = z
@@ -17,6 +23,10 @@ export const SessionSchema = z
       .object({ id: z.uuid(), slug: z.string(), name: z.string(), role: RoleSchema.nullable() })
       .nullable(),
     memberships: z.array(MembershipSchema),
+    password_change_required: z.boolean().openapi({
+      description:
+        "Signed in with a temporary password: the token only works for GET /me, POST /auth/password and POST /auth/logout-all",
+    }),
   })
   .openapi("Session");
 
@@ -61,6 +71,53 @@ export const switchTenant = defineRoute({
   },
   responses: {
     200: jsonContent(SessionSchema, "New token"),
-    ...problemResponses(400, 401, 403),
+    ...problemResponses(400, 401, 403, 415, 429),
+  },
+});
+
+export const changePassword = defineRoute({
+  access: { kind: "authenticated", passwordChangeExempt: true },
+  method: "post",
+  path: "/api/v1/auth/password",
+  operationId: "changePassword",
+  summary: "Change your password; every token issued before stops working",
+  tags: ["auth"],
+  security: [{ bearerJwt: [] }],
+  request: {
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              current_password: z.string().min(1).max(1024),
+              new_password: z.string().min(1).max(1024).openapi({
+                description:
+                  "12–256 characters, not the account's email, not one of the 10,000 most common passwords",
+              }),
+            })
+            .strict()
+            .openapi("ChangePassword"),
+        },
+      },
+    },
+  },
+  responses: {
+    204: { description: "Changed: sign in again with the new password" },
+    ...problemResponses(400, 401, 403, 415, 429),
+  },
+});
+
+export const logoutAll = defineRoute({
+  access: { kind: "authenticated", passwordChangeExempt: true },
+  method: "post",
+  path: "/api/v1/auth/logout-all",
+  operationId: "logoutAll",
+  summary: "Sign out everywhere: every token issued so far stops working",
+  tags: ["auth"],
+  security: [{ bearerJwt: [] }],
+  responses: {
+    204: { description: "Every token of the user is revoked" },
+    ...problemResponses(401, 403, 429),
   },
 });

@@ -1,17 +1,22 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { batchAsTenant, withTenant } from "../../db/client";
 import type { AppBindings } from "../../env";
 import { ACCESS_TOKEN_TTL_S, signAccessToken } from "../../lib/jwt";
 import { toPage } from "../../lib/pagination";
+import { Problem } from "../../lib/problem";
+import { authenticate } from "../../services/authenticate";
 import * as invitations from "../../services/invitations";
 import { checkLimit, enforce, PUBLIC_POLICIES } from "../../services/rate-limit";
+import { loadCurrentUser } from "../../services/user-access";
+import { passwordCheckContext } from "../auth/auth.handlers";
 import { auditContextOf, clientIpOf, tenancyOf, userIdOf } from "../request-context";
 import type * as routes from "./invitations.routes";
 
 export const create: RouteHandler<typeof routes.create, AppBindings> = async (c) => {
   const { tenant } = tenancyOf(c);
   const body = c.req.valid("json");
-  const created = await withTenant(c.get("db"), tenant.id, (tx) =>
+  const { invitation, token } = await withTenant(c.get("db"), tenant.id, (tx) =>
     invitations.createInvitation(tx, auditContextOf(c), {
       tenant,
       email: body.email,
@@ -19,7 +24,12 @@ export const create: RouteHandler<typeof routes.create, AppBindings> = async (c)
       invitedBy: userIdOf(c),
     }),
   );
-  return c.json(created, 201);
+  // Only development and tests hand the token to the inviter; elsewhere it goes to the invitee.
+  const delivery =
+    c.get("config").INVITATION_DELIVERY === "response"
+      ? { token, accept_url: new URL("/api/v1/invitations/accept", c.req.url).toString() }
+      : {};
+  return c.json({ invitation, ...delivery }, 201);
 };
 
 export const list: RouteHandler<typeof routes.list, AppBindings> = async (c) => {
@@ -44,8 +54,9 @@ export const accept: RouteHandler<typeof routes.accept, AppBindings> = async (c)
   const ip = clientIpOf(c);
   enforce(await checkLimit(config, PUBLIC_POLICIES.acceptIp, ip ?? "unknown"));
   const body = c.req.valid("json");
-  const accepted = await invitations.acceptInvitation(c.get("db"), {
+  const accepted = await invitations.acceptInvitation(c.get("db"), passwordCheckContext(c), {
     ...body,
+    provenUserId: await provenUserOf(c),
     requestId: c.get("requestId"),
     ip,
   });
@@ -54,7 +65,9 @@ export const accept: RouteHandler<typeof routes.accept, AppBindings> = async (c)
     tenant_id: accepted.tenant.id,
     tenant_slug: accepted.tenant.slug,
     role: accepted.role,
-    is_system_admin: false,
+    is_system_admin: accepted.user.isSystemAdmin,
+    ver: accepted.user.tokenVersion,
+    pwd_change: false,
   });
   return c.json(
     {
@@ -67,3 +80,27 @@ export const accept: RouteHandler<typeof routes.accept, AppBindings> = async (c)
     200,
   );
 };
+
+/**
+ * The account a credential on the accept request proves, if one came: a current user access
+ * token of any tenant (accepting is tenant-neutral). An API key proves no account, and a bad
+ * or revoked token is refused rather than ignored.
+ */
+async function provenUserOf(c: Context<AppBindings>): Promise<string | null> {
+  const principal = await authenticate(c.get("http"), c.get("config"), {
+    authorization: c.req.header("authorization"),
+    apiKey: c.req.header("x-api-key"),
+  });
+  if (!principal) return null;
+  if (principal.kind !== "user") {
+    throw new Problem(
+      "unauthenticated",
+      "An API key is no proof of an account: send the user's access token.",
+    );
+  }
+  if (principal.mustChangePassword) {
+    throw new Problem("password_change_required", "Change your temporary password first.");
+  }
+  await loadCurrentUser(c.get("http"), principal, null);
+  return principal.userId;
+}

@@ -40,7 +40,17 @@ export const create = defineRoute({
   },
   responses: {
     201: jsonContent(
-      z.object({ invitation: InvitationSchema, token: z.string() }).openapi("NewInvitation"),
+      z
+        .object({
+          invitation: InvitationSchema,
+          token: z.string().optional().openapi({
+            description: "Only with INVITATION_DELIVERY=response (development and tests)",
+          }),
+          accept_url: z.url().optional().openapi({
+            description: "Only with INVITATION_DELIVERY=response: where the invitee POSTs the token",
+          }),
+        })
+        .openapi("NewInvitation"),
       "Created",
     ),
     ...problemResponses(400, 401, 403, 404, 409, 429),
@@ -80,7 +90,10 @@ export const accept = defineRoute({
   path: "/api/v1/invitations/accept",
   operationId: "acceptInvitation",
   summary: "Accept an invitation: join the tenant (creating the account if new) and get a token",
+  description:
+    "For an email without an account: `{token, name, password}` creates it. For an existing account the caller must prove to be it: send that user's own access token (`Authorization: Bearer`, any tenant), or `{token, password}` with its current password — otherwise 401 and nothing changes. An API key is never proof.",
   tags: ["invitations"],
+  security: [{}, { bearerJwt: [] }] as Array<Record<string, string[]>>,
   request: {
     body: {
       required: true,
@@ -90,7 +103,10 @@ export const accept = defineRoute({
             .object({
               token: z.string().min(1).max(200),
               name: z.string().trim().min(1).max(100).optional(),
-              password: z.string().min(12).max(1024).optional(),
+              password: z.string().min(1).max(1024).optional().openapi({
+                description:
+                  "New account: its password (12–256 characters, not the email, not a common password). Existing account: its current password",
+              }),
             })
             .strict()
             .openapi("AcceptInvitation"),
@@ -111,6 +127,6 @@ export const accept = defineRoute({
         .openapi("AcceptedInvitation"),
       "Joined",
     ),
-    ...problemResponses(400, 409, 410, 429),
+    ...problemResponses(400, 401, 403, 409, 410, 415, 429),
   },
 });

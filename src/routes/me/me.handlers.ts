@@ -6,26 +6,30 @@ import type { AppBindings } from "../../env";
 import { Problem } from "../../lib/problem";
 import { effectiveFeatures } from "../../services/plans";
 import { listMemberships } from "../../services/sessions";
-import { findTenant } from "../../services/tenant-directory";
-import { loadUserAccess } from "../../services/user-access";
+import { resolveTenant } from "../../services/tenant-resolution";
 import { principalOf } from "../request-context";
 import type * as routes from "./me.routes";
 
+/**
+ * The caller's own view. The credential's tenant goes through the same tenancy rules as
+ * every tenant route (a suspended tenant is 403, a deleted one 404), and a user who is no
+ * longer a member of it (nor a system admin) is shown no tenant at all.
+ */
 export const me: RouteHandler<typeof routes.me, AppBindings> = async (c) => {
   const http = c.get("http");
   const principal = principalOf(c);
-  const credentialTenant = principal.tenant ? await findTenant(http, { id: principal.tenant.id }) : null;
-  const tenant =
-    credentialTenant && credentialTenant.status !== "deleted"
-      ? {
-          id: credentialTenant.id,
-          slug: credentialTenant.slug,
-          name: credentialTenant.name,
-          plan: credentialTenant.plan,
-          status: credentialTenant.status,
-          features: effectiveFeatures(credentialTenant),
-        }
-      : null;
+  const decision = principal.tenant ? await resolveTenant(http, principal, {}, { readOnly: true }) : null;
+  const visible = decision && (decision.role !== null || decision.isSystemAdmin) ? decision : null;
+  const tenant = visible
+    ? {
+        id: visible.tenant.id,
+        slug: visible.tenant.slug,
+        name: visible.tenant.name,
+        plan: visible.tenant.plan,
+        status: visible.tenant.status,
+        features: effectiveFeatures(visible.tenant),
+      }
+    : null;
 
   if (principal.kind === "api_key") {
     return c.json(
@@ -40,24 +44,25 @@ export const me: RouteHandler<typeof routes.me, AppBindings> = async (c) => {
       200,
     );
   }
-  const [user] = await batchAsSystem(http, (tx) =>
-    tx
-      .select({ id: users.id, email: users.email, name: users.name, is_system_admin: users.isSystemAdmin })
-      .from(users)
-      .where(eq(users.id, principal.userId))
-      .limit(1),
-  );
+  const [[user], memberships] = await Promise.all([
+    batchAsSystem(http, (tx) =>
+      tx
+        .select({
+          id: users.id,
+          email: users.email,
+          name: users.name,
+          is_system_admin: users.isSystemAdmin,
+          must_change_password: users.mustChangePassword,
+        })
+        .from(users)
+        .where(eq(users.id, principal.userId))
+        .limit(1),
+    ),
+    listMemberships(http, principal.userId),
+  ]);
   if (!user) throw new Problem("invalid_token", "The token's user no longer exists.");
-  const access = tenant ? await loadUserAccess(http, user.id, tenant.id) : null;
   return c.json(
-    {
-      auth: "jwt" as const,
-      user,
-      api_key: null,
-      tenant,
-      role: access?.role ?? null,
-      memberships: await listMemberships(http, user.id),
-    },
+    { auth: "jwt" as const, user, api_key: null, tenant, role: visible?.role ?? null, memberships },
     200,
   );
 };

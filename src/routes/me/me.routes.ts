@@ -7,7 +7,15 @@ export const MeSchema = z
   .object({
     auth: z.enum(["jwt", "api_key"]),
     user: z
-      .object({ id: z.uuid(), email: z.string(), name: z.string().nullable(), is_system_admin: z.boolean() })
+      .object({
+        id: z.uuid(),
+        email: z.string(),
+        name: z.string().nullable(),
+        is_system_admin: z.boolean(),
+        must_change_password: z
+          .boolean()
+          .openapi({ description: "Signed in with a temporary password: POST /auth/password first" }),
+      })
       .nullable(),
     api_key: z.object({ id: z.uuid(), role: z.enum(["admin", "member", "viewer"]) }).nullable(),
     tenant: z
@@ -26,12 +34,12 @@ export const MeSchema = z
   .openapi("Me");
 
 export const me = defineRoute({
-  access: { kind: "authenticated" },
+  access: { kind: "authenticated", passwordChangeExempt: true },
   method: "get",
   path: "/api/v1/me",
   operationId: "getMe",
   summary: "The caller: user or API key, current tenant, role and memberships",
   tags: ["auth"],
   security: [{ bearerJwt: [] }, { apiKey: [] }],
-  responses: { 200: jsonContent(MeSchema, "The caller"), ...problemResponses(401) },
+  responses: { 200: jsonContent(MeSchema, "The caller"), ...problemResponses(401, 403, 404, 429) },
 });

@@ -1,0 +1,2 @@
+DROP INDEX "invitations_tenant_pending_email_key";--> statement-breakpoint
+CREATE UNIQUE INDEX "invitations_tenant_pending_email_key" ON "invitations" USING btree ("tenant_id",lower(normalize("email", NFKC))) WHERE "invitations"."accepted_at" is null and "invitations"."revoked_at" is null;

@@ -19,9 +19,33 @@ export interface ResolvedTenant {
 
 export type TenantKey = { id: string } | { slug: string };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A tenant id; a slug of this shape would be read as another tenant's id, so none may have it. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const SLUG = /^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$/;
-export const RESERVED_SLUGS = new Set(["www", "api", "admin", "app", "auth", "static"]);
+/** DESIGN.md's reserved names: never a slug, never a tenant subdomain (they look like ours). */
+export const RESERVED_SLUGS: ReadonlySet<string> = new Set([
+  "www",
+  "api",
+  "admin",
+  "app",
+  "auth",
+  "static",
+  "console",
+  "docs",
+  "mail",
+  "metrics",
+  "health",
+  "status",
+  "assets",
+  "cdn",
+  "dashboard",
+  "billing",
+  "support",
+  "help",
+  "system",
+  "internal",
+  "root",
+]);
 
 /** `null` is cached too, so probing unknown slugs does not hammer the database. */
 const cache = new TtlCache<ResolvedTenant | null>(AUTH_CACHE_TTL_MS);

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { jsonContent, problemResponses } from "../../lib/openapi";
 import { PageQuery, pageOf } from "../../lib/pagination";
 import { FEATURES, QUOTAS } from "../../services/plans";
-import { RESERVED_SLUGS, SLUG } from "../../services/tenant-directory";
+import { RESERVED_SLUGS, SLUG, UUID } from "../../services/tenant-directory";
 import { defineRoute } from "../route-table";
 import { RoleSchema, TenantIdParam, tenantSecurity } from "../schemas";
 
@@ -13,6 +13,7 @@ const MAX_SETTINGS_BYTES = 16 * 1024;
 const SlugSchema = z
   .string()
   .regex(SLUG, "3–40 lowercase letters, digits and inner hyphens")
+  .refine((s) => !UUID.test(s), "A slug cannot look like a tenant id (uuid)")
   .refine((s) => !RESERVED_SLUGS.has(s), "This slug is reserved");
 
 const QuotaOverridesSchema = z

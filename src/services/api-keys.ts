@@ -5,7 +5,7 @@
  */
 import { and, eq, isNull, or, sql } from "drizzle-orm";
 import { batchAsTenant, type HttpDatabase, type Queryable, type Tx } from "../db/client";
-import { apiKeys, type Role } from "../db/schema";
+import { apiKeys, type Role, tenants } from "../db/schema";
 import { clock } from "../lib/clock";
 import { constantTimeEqual, randomBase62, sha256Hex, utf8 } from "../lib/encoding";
 import { keyset, type PageQuery } from "../lib/pagination";
@@ -15,13 +15,19 @@ import { type AuditContext, recordAudit } from "./audit";
 import type { PlanSubject } from "./plans";
 import type { Principal } from "./principal";
 import { enforceCountQuota } from "./quotas";
-import { findTenant, SLUG } from "./tenant-directory";
+import { SLUG } from "./tenant-directory";
 
 const SECRET_LENGTH = 40;
 const PREFIX_SECRET_CHARS = 8;
 const KEY_FORMAT = /^uk_([a-z0-9-]{3,40})_([0-9A-Za-z]{32,64})$/;
 /** `last_used_at` is a hint, not a log: one write per key per minute at most. */
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+/** `app.tenant_id` when a key's slug names no tenant: RLS then shows no api_keys row at all. */
+const NIL_UUID = "00000000-0000-0000-0000-000000000000";
+/** What the lookup compares against when no row came back: a SHA-256 hex no key hashes to. */
+const NO_HASH = "0".repeat(64);
+/** The tenant the lookup batch pinned, read back in the query that also filters on it explicitly. */
+const KEY_TENANT = sql`(select nullif(current_setting('app.tenant_id', true), ''))::uuid`;
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 
@@ -162,15 +168,23 @@ interface VerifiedKey {
   validUntil: number | null;
 }
 
-/** Keyed by the key's hash, so a revoked key is dropped from this isolate immediately. */
-const verified = new TtlCache<VerifiedKey>(AUTH_CACHE_TTL_MS);
+/**
+ * Keyed by the key's hash, so a revoked key is dropped from this isolate immediately. A
+ * refusal (`null`) is cached like a success: whether the slug names no tenant, a deleted one
+ * or a live one, a repeated key costs one cache lookup and nothing else.
+ */
+const verified = new TtlCache<VerifiedKey | null>(AUTH_CACHE_TTL_MS);
 const lastUsedWrites = new TtlCache<true>(LAST_USED_WRITE_INTERVAL_MS);
 
 function forgetHashes(...hashes: Array<string | null>): void {
   for (const hash of hashes) if (hash) verified.delete(hash);
 }
 
-/** Verifies an API key and returns its principal; any failure is 401 `invalid_token`. */
+/**
+ * Verifies an API key and returns its principal; any failure is 401 `invalid_token`. Only a
+ * key of the wrong shape is refused without a lookup: everything else does the same work,
+ * so the answer's timing does not tell a tenant's slug from an unknown one.
+ */
 export async function authenticateApiKey(
   http: HttpDatabase,
   key: string,
@@ -178,12 +192,8 @@ export async function authenticateApiKey(
   const parsed = parseKey(key);
   if (!parsed) throw invalidKey();
   const hash = await sha256Hex(key);
-  let hit = verified.get(hash);
-  if (!hit) {
-    hit = await lookUp(http, parsed, hash);
-    verified.set(hash, hit);
-  }
-  if (hit.validUntil !== null && hit.validUntil <= clock.now()) throw invalidKey();
+  const hit = await verified.getOrLoad(hash, () => lookUp(http, parsed, hash));
+  if (!hit || (hit.validUntil !== null && hit.validUntil <= clock.now())) throw invalidKey();
   return {
     kind: "api_key",
     keyId: hit.keyId,
@@ -193,46 +203,53 @@ export async function authenticateApiKey(
   };
 }
 
+/**
+ * One SQL-over-HTTP batch whose statements do not depend on the slug: system scope to read
+ * `tenants`, then `app.tenant_id` from the slug (the nil uuid when no tenant has it), then the
+ * key row under that tenant's RLS (api_keys has no system-scope policy). The tenant's status
+ * is left to tenant resolution, which answers a deleted tenant as an unknown one.
+ */
 async function lookUp(
   http: HttpDatabase,
   parsed: { slug: string; prefix: string },
   hash: string,
-): Promise<VerifiedKey> {
-  const tenant = await findTenant(http, { slug: parsed.slug });
-  if (!tenant) throw invalidKey();
-  // The prefix of the current secret finds the row; a rotated-out secret is found by its
-  // previous hash. One round trip either way.
-  const rows = await batchAsTenant(http, tenant.id, (tx) =>
-    tx
+): Promise<VerifiedKey | null> {
+  const [, , rows] = await http.batch([
+    http.execute(sql`select set_config('app.scope', 'system', true)`),
+    http.execute(sql`select set_config('app.tenant_id', ${tenantIdOfSlug(parsed.slug)}, true)`),
+    // The prefix of the current secret finds the row; a rotated-out secret is found by its
+    // previous hash.
+    http
       .select()
       .from(apiKeys)
       .where(
         and(
-          eq(apiKeys.tenantId, tenant.id),
+          eq(apiKeys.tenantId, KEY_TENANT),
           isNull(apiKeys.revokedAt),
           or(eq(apiKeys.prefix, parsed.prefix), eq(apiKeys.previousKeyHash, hash)),
         ),
       )
       .orderBy(sql`${apiKeys.prefix} = ${parsed.prefix} desc`)
       .limit(1),
-  );
+  ] as const);
   const row = rows[0];
-  if (!row) throw invalidKey();
+  // Compared even without a row, so a miss costs what a wrong secret costs.
+  let matches = constantTimeEqual(utf8(hash), utf8(row?.keyHash ?? NO_HASH));
+  if (!row) return null;
   const now = clock.now();
   const limits: number[] = [];
   if (row.expiresAt) limits.push(row.expiresAt.getTime());
-  let matches = constantTimeEqual(utf8(hash), utf8(row.keyHash));
   if (!matches && row.previousKeyHash && row.previousExpiresAt && row.previousExpiresAt.getTime() > now) {
     matches = constantTimeEqual(utf8(hash), utf8(row.previousKeyHash));
     if (matches) limits.push(row.previousExpiresAt.getTime());
   }
-  if (!matches) throw invalidKey();
+  if (!matches) return null;
   const validUntil = limits.length > 0 ? Math.min(...limits) : null;
-  if (validUntil !== null && validUntil <= now) throw invalidKey();
+  if (validUntil !== null && validUntil <= now) return null;
   return {
     keyId: row.id,
-    tenantId: tenant.id,
-    slug: tenant.slug,
+    tenantId: row.tenantId,
+    slug: parsed.slug,
     role: row.role,
     rateLimitPerHour: row.rateLimitPerHour,
     validUntil,
@@ -257,6 +274,11 @@ export async function touchLastUsed(
 export function clearApiKeyCache(): void {
   verified.clear();
   lastUsedWrites.clear();
+}
+
+/** The id of the tenant with this slug as text, or the nil uuid: a value either way. */
+function tenantIdOfSlug(slug: string) {
+  return sql`coalesce((select ${tenants.id} from ${tenants} where ${tenants.slug} = ${slug}), ${NIL_UUID}::uuid)::text`;
 }
 
 function invalidKey(): Problem {

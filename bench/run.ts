@@ -11,6 +11,7 @@ import autocannon from "autocannon";
 import { type Backends, startBackends } from "../dev/backends";
 import { withClient } from "../dev/migrate";
 import { startWorkerServer, type WorkerServer } from "../dev/worker-server";
+import { randomBase62 } from "../src/lib/encoding";
 import { renderChart } from "./chart";
 import { type MicroResult, runMicro, runRateLimitStep } from "./micro";
 import { type Probe, seedTenants } from "./seed";
@@ -18,6 +19,8 @@ import { type Probe, seedTenants } from "./seed";
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const ROUND_TRIP_SAMPLES = 40;
+const KEY_PROBE_SAMPLES = 150;
+const KEY_PROBE_WARMUP = 20;
 const SMALL = 100;
 const LARGE = Number(process.env.BENCH_LARGE_TENANTS ?? 10_000);
 const OUT = new URL(".", import.meta.url);
@@ -148,6 +151,71 @@ async function roundTrips(backends: Backends, url: string, scenario: Scenario) {
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
+const KEY_PROBE_CASES = ["unknown", "deleted", "live_wrong_secret"] as const;
+type KeyProbeCase = (typeof KEY_PROBE_CASES)[number];
+
+interface KeyProbes {
+  samples: number;
+  median_ms: Record<KeyProbeCase, number>;
+  max_over_min: number;
+}
+
+/**
+ * Security item 9: how long refusing an API key takes when its slug is unknown, names a
+ * deleted tenant, or names a live one (wrong secret); the ratio should be ~1. Each request
+ * carries a fresh secret, so it misses the verification cache and does the database work;
+ * the cases take turns in rotating order so drift hits all alike; and each request comes
+ * from its own address, so the failed-credential limiter (10/min per address) never answers
+ * in place of verification.
+ */
+async function keyProbeLatency(url: string, adminUrl: string, live: Probe): Promise<KeyProbes> {
+  const deleted = `bench-deleted-${randomBytes(4).toString("hex")}`;
+  await withClient(adminUrl, (client) =>
+    client.query("insert into tenants (slug, name, status, deleted_at) values ($1, $1, 'deleted', now())", [
+      deleted,
+    ]),
+  );
+  const slugs: Record<KeyProbeCase, string> = {
+    unknown: `bench-nobody-${randomBytes(4).toString("hex")}`,
+    deleted,
+    live_wrong_secret: live.slug,
+  };
+  const timings: Record<KeyProbeCase, number[]> = { unknown: [], deleted: [], live_wrong_secret: [] };
+  let sent = 0;
+  for (let i = 0; i < KEY_PROBE_WARMUP + KEY_PROBE_SAMPLES; i++) {
+    for (let j = 0; j < KEY_PROBE_CASES.length; j++) {
+      const kind = KEY_PROBE_CASES[(i + j) % KEY_PROBE_CASES.length] as KeyProbeCase;
+      sent++;
+      const started = performance.now();
+      const res = await fetch(`${url}/api/v1/clusters?limit=20`, {
+        headers: {
+          "x-api-key": `uk_${slugs[kind]}_${randomBase62(40)}`,
+          "cf-connecting-ip": `10.${(sent >> 16) & 255}.${(sent >> 8) & 255}.${sent & 255}`,
+        },
+      });
+      await res.arrayBuffer();
+      const elapsed = performance.now() - started;
+      if (res.status !== 401) throw new Error(`key probe (${kind}) answered ${res.status}, expected 401`);
+      if (i >= KEY_PROBE_WARMUP) timings[kind].push(elapsed);
+    }
+  }
+  const median_ms = Object.fromEntries(
+    KEY_PROBE_CASES.map((kind) => [kind, round(median(timings[kind]))]),
+  ) as Record<KeyProbeCase, number>;
+  const medians = Object.values(median_ms);
+  return {
+    samples: KEY_PROBE_SAMPLES,
+    median_ms,
+    max_over_min: round(Math.max(...medians) / Math.max(Math.min(...medians), 0.01)),
+  };
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const runId = randomBytes(4).toString("hex");
@@ -194,6 +262,8 @@ async function main(): Promise<void> {
       console.log(`  ${scenario.name}: ${timing.rps} req/s, p50 ${timing.p50} ms, p99 ${timing.p99} ms`);
     }
 
+    const keyProbes = await keyProbeLatency(api.url, backends.adminDatabaseUrl, probes[0] as Probe);
+
     const readJwt = scenarios(probes)[2] as Scenario;
     const small = await measure(api.url, readJwt);
     const seedStart = Date.now();
@@ -214,7 +284,7 @@ async function main(): Promise<void> {
       ...(await runMicro()),
       ...(await runRateLimitStep({ url: backends.upstashUrl, token: backends.upstashToken })),
     ];
-    const report = { ...summarise(rows, scale, Date.now() - started), micro };
+    const report = { ...summarise(rows, scale, Date.now() - started), key_probes: keyProbes, micro };
     await writeFile(new URL("results.json", OUT), `${JSON.stringify(report, null, 2)}\n`);
     await writeFile(new URL("RESULTS.md", OUT), renderMarkdown(report));
     await writeFile(new URL("chart.svg", OUT), renderChart(rows));
@@ -225,7 +295,7 @@ async function main(): Promise<void> {
   }
 }
 
-type Report = ReturnType<typeof summarise> & { micro: MicroResult[] };
+type Report = ReturnType<typeof summarise> & { key_probes: KeyProbes; micro: MicroResult[] };
 
 interface Scale {
   tenants_small: number;
@@ -297,6 +367,8 @@ function renderMarkdown(report: Report): string {
     "",
     "Round trips are counted by the local stand-ins over 40 sequential requests. Fractions above 1 are background writes amortised over the requests (metrics flushed once a second per isolate, API key `last_used_at` once a minute); the floor, which makes exactly one of each, shows the same noise.",
     "",
+    `API key refusal (fresh secret each time, ${report.key_probes.samples} sequential requests per case, median ms): unknown slug ${report.key_probes.median_ms.unknown}, deleted tenant ${report.key_probes.median_ms.deleted}, live tenant with a wrong secret ${report.key_probes.median_ms.live_wrong_secret}; max ÷ min ${report.key_probes.max_over_min}.`,
+    "",
     "![latency by scenario](chart.svg)",
     "",
     "In-process microbenchmarks (Node, same V8; µs per operation):",
@@ -327,6 +399,9 @@ function printReport(report: Report): void {
   console.log("scale:", JSON.stringify(report.scale));
   console.log("ratios:", JSON.stringify(report.ratios));
   console.log("goals:", JSON.stringify(report.goals));
+  console.log(
+    `API key refusal medians (ms): ${JSON.stringify(report.key_probes.median_ms)}; max/min ${report.key_probes.max_over_min}`,
+  );
   console.table(report.micro);
   console.log(`total ${report.total_seconds} s; wrote bench/results.json, bench/RESULTS.md, bench/chart.svg`);
 }

@@ -1,3 +1,4 @@
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppBindings } from "../env";
 import { Problem } from "../lib/problem";
@@ -13,23 +14,42 @@ const JSON_TYPE = /^application\/(?:[a-z0-9.+-]+\+)?json\s*(?:;|$)/i;
  * Reads and parses every request body once, before validation, so that each failure has
  * its own stable code: 413 (too large, checked while streaming, not trusting
  * Content-Length), 415 (not JSON) and 400 `malformed_json` (bad syntax or invalid UTF-8).
- * The parsed value is left in Hono's body cache for the zod validators.
+ * The parsed value is left in Hono's body cache for the zod validators; an empty body is
+ * read as `{}` (see `readAsEmptyObject`).
  */
 export const jsonBody = () =>
   createMiddleware<AppBindings>(async (c, next) => {
-    if (!METHODS_WITH_BODY.has(c.req.method) || !c.req.raw.body || !c.req.path.startsWith(API_PREFIX)) {
-      return next();
-    }
+    if (!METHODS_WITH_BODY.has(c.req.method) || !c.req.path.startsWith(API_PREFIX)) return next();
     const declared = Number(c.req.header("content-length") ?? "0");
     if (declared > MAX_BODY_BYTES) throw tooLarge();
-    const bytes = await readCapped(c.req.raw.body);
-    if (bytes.byteLength === 0) return next();
+    const bytes = c.req.raw.body ? await readCapped(c.req.raw.body) : new Uint8Array(0);
+    if (bytes.byteLength === 0) {
+      readAsEmptyObject(c);
+      return next();
+    }
     if (!JSON_TYPE.test(c.req.header("content-type") ?? "")) {
       throw new Problem("unsupported_media_type", "Request bodies must be application/json.");
     }
     c.req.bodyCache.json = Promise.resolve(parseJson(bytes));
     await next();
   });
+
+/**
+ * An empty (or absent) body, whatever its content type, goes on as a JSON `{}`: a route
+ * whose body is optional validates it and gets its defaults, one whose body is required
+ * answers 400 `validation_failed` for the missing fields, and neither answers 415. The
+ * request itself is replaced, not just the cache, because the stream is spent (a validator
+ * that reads it again fails with "Body has already been used") and @hono/zod-openapi decides
+ * from the Content-Type header alone: 415 for any non-JSON type, and no validation (so no
+ * defaults) for an optional body without one.
+ */
+function readAsEmptyObject(c: Context<AppBindings>): void {
+  const headers = new Headers(c.req.raw.headers);
+  headers.set("content-type", "application/json");
+  headers.delete("content-length");
+  c.req.raw = new Request(c.req.raw, { headers, body: "{}" });
+  c.req.bodyCache.json = Promise.resolve({});
+}
 
 function parseJson(bytes: Uint8Array): unknown {
   try {

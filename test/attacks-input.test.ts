@@ -200,7 +200,10 @@ describe("hostile input", () => {
           expect(rows).toEqual([]);
           refused += 1;
         }
-        if (routeOf(op.method, op.path).access.kind === "public") continue;
+        // No control for public routes, nor for a password change: its valid body needs the
+        // caller's real password, and succeeding would revoke the token the suite runs on.
+        if (routeOf(op.method, op.path).access.kind === "public" || op.path === "/api/v1/auth/password")
+          continue;
         const control = await attack.send(
           await pathFor(op),
           jsonInit(op.method, validBody(op), headersFor(op)),

@@ -65,6 +65,31 @@ describe("Idempotency-Key on creates", () => {
     expect(rows[0]?.n).toBe(1);
   });
 
+  it("is per caller: another admin of the tenant with the same key and body gets a create of their own", async () => {
+    const f = await tenantWithRoles(db.admin, { plan: "enterprise" });
+    const second = await createUser(db.admin);
+    await db.admin.query(
+      "insert into tenant_memberships (tenant_id, user_id, role) values ($1, $2, 'admin')",
+      [f.tenant.id, second.id],
+    );
+    const key = crypto.randomUUID();
+    const body = { name: "per-caller", role: "viewer" };
+    const first = await createKey(f.users.admin.token, key, body);
+    expect(first.status).toBe(201);
+    const other = await createKey(await tokenFor(second, f.tenant), key, body);
+    expect(other.status).toBe(201);
+    expect(other.headers.get("idempotency-replayed")).toBeNull();
+    const [a, b] = [
+      (await first.json()) as { id: string; key: string },
+      (await other.json()) as { id: string; key: string },
+    ];
+    expect(b.id).not.toBe(a.id);
+    expect(b.key).not.toBe(a.key);
+    const replay = await createKey(f.users.admin.token, key, body);
+    expect(replay.headers.get("idempotency-replayed")).toBe("true");
+    expect(((await replay.json()) as { id: string }).id).toBe(a.id);
+  });
+
   it("a refused first attempt is not replayed: the retry is judged afresh", async () => {
     const f = await tenantWithRoles(db.admin);
     await db.admin.query("update tenants set quota_overrides = '{\"api_keys\": 0}' where id = $1", [

@@ -270,11 +270,28 @@ describe("logs", () => {
         201,
       );
       secrets.push(created.admin.temporary_password, created.api_key.key);
-      const login = await expectJson<{ access_token: string }>(
+      const first = await expectJson<{ access_token: string }>(
         api(
           "/api/v1/auth/login",
           jsonInit("POST", { email: created.admin.email, password: created.admin.temporary_password }),
         ),
+        200,
+      );
+      secrets.push(first.access_token);
+      // A temporary password must be changed before the token does anything else.
+      const chosen = `chosen-${crypto.randomUUID()}`;
+      secrets.push(chosen);
+      const changed = await api(
+        "/api/v1/auth/password",
+        jsonInit(
+          "POST",
+          { current_password: created.admin.temporary_password, new_password: chosen },
+          bearer(first.access_token),
+        ),
+      );
+      expect(changed.status).toBe(204);
+      const login = await expectJson<{ access_token: string }>(
+        api("/api/v1/auth/login", jsonInit("POST", { email: created.admin.email, password: chosen })),
         200,
       );
       secrets.push(login.access_token);

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
+import { hashPassword } from "../src/lib/passwords";
 import { pools } from "./support/db";
 import { api, bearer, createUser, jsonInit, tenantWithRoles, tokenFor } from "./support/fixtures";
 import { CLOSED_PORT, call } from "./support/http";
@@ -163,24 +164,48 @@ describe("per-tenant rate limiting", () => {
   });
 });
 
-describe("per-IP and per-email limits on login", () => {
-  const login = (email: string, ip: string) =>
-    api(
-      "/api/v1/auth/login",
-      jsonInit("POST", { email, password: "wrong-password" }, { "cf-connecting-ip": ip }),
-    );
+describe("login limits: failures only, and never the owner's clean address", () => {
+  const db = pools();
+  afterAll(() => db.end());
+  const run = Math.floor(Math.random() * 200) + 20;
+  const login = (email: string, ip: string, password = "wrong-password") =>
+    api("/api/v1/auth/login", jsonInit("POST", { email, password }, { "cf-connecting-ip": ip }));
 
-  it("allows 10 attempts per minute per IP, then 429", async () => {
-    const ip = `10.0.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
+  async function userWithPassword(password: string) {
+    return createUser(db.admin, { passwordHash: await hashPassword(password) });
+  }
+
+  it("10 failures a minute per address, then 429 before any verification", async () => {
+    const ip = `10.${run}.1.1`;
     for (let i = 0; i < 10; i++) expect((await login(`user${i}@example.test`, ip)).status).toBe(401);
     const blocked = await login("another@example.test", ip);
     await expectProblem(blocked, 429, "rate_limited");
     expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 
-  it("allows 10 attempts per minute per email across IPs, then 429", async () => {
-    const email = `target-${crypto.randomUUID()}@example.test`;
-    for (let i = 0; i < 10; i++) expect((await login(email, `192.0.2.${i}`)).status).toBe(401);
-    await expectProblem(await login(email, "192.0.2.200"), 429, "rate_limited");
+  it("successes are not counted: 15 right passwords in a row from one address all sign in", async () => {
+    const password = "a right password for this";
+    const user = await userWithPassword(password);
+    for (let i = 0; i < 15; i++)
+      expect((await login(user.email, `10.${run}.2.1`, password)).status).toBe(200);
+  });
+
+  it("100 failures an hour per email refuse the addresses that failed, not a clean one; success forgives its own address", async () => {
+    const password = "the owner's own password";
+    const owner = await userWithPassword(password);
+    const returning = `10.${run}.3.1`;
+    // The owner mistypes once, then signs in: that address's failure is forgiven.
+    expect((await login(owner.email, returning)).status).toBe(401);
+    expect((await login(owner.email, returning, password)).status).toBe(200);
+    // A spray of 100 failures from 20 other addresses spends the email's hourly budget.
+    const sprayers = Array.from({ length: 20 }, (_, i) => `10.${run}.4.${i + 1}`);
+    for (let round = 0; round < 5; round++) {
+      const answers = await Promise.all(sprayers.map((ip) => login(owner.email, ip)));
+      for (const res of answers) expect(res.status).toBe(401);
+    }
+    // A sprayer is now refused even with the right password; the owner's addresses are not.
+    await expectProblem(await login(owner.email, sprayers[0] as string, password), 429, "rate_limited");
+    expect((await login(owner.email, returning, password)).status).toBe(200);
+    expect((await login(owner.email, `10.${run}.5.1`, password)).status).toBe(200);
   });
 });

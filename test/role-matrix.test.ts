@@ -36,6 +36,8 @@ function allowed(access: Access, caller: Caller): boolean {
       return true;
     case "authenticated":
       return caller.name !== "anonymous";
+    case "user":
+      return caller.name !== "anonymous" && !caller.name.startsWith("key_");
     case "system":
       return caller.name === "system_admin";
     case "tenant":

@@ -97,10 +97,12 @@ async function limitTenant(
 async function checkGlobalAccess(
   c: Context<AppBindings>,
   principal: Principal,
-  kind: "authenticated" | "system",
+  kind: "authenticated" | "user" | "system",
 ): Promise<void> {
   if (principal.kind === "api_key") {
     if (kind === "system") throw new Problem("forbidden", "API keys cannot act as a system admin.");
+    if (kind === "user")
+      throw new Problem("forbidden", "This route is for users: an API key has no account.");
     return;
   }
   const user = await loadCurrentUser(c.get("http"), principal, null);
@@ -149,5 +151,5 @@ function selectorsOf(c: Context<AppBindings>, access: Access & { kind: "tenant" 
 }
 
 function passwordChangeExempt(access: Access): boolean {
-  return access.kind === "authenticated" && access.passwordChangeExempt === true;
+  return (access.kind === "authenticated" || access.kind === "user") && access.passwordChangeExempt === true;
 }

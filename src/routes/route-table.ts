@@ -13,8 +13,14 @@ import { FEATURES, type Feature } from "../services/plans";
 export type Access =
   | { kind: "public" }
   | {
+      /** Any caller with a credential: a user's token or an API key. */
       kind: "authenticated";
       /** Also accepts a temporary password's token (which every other route refuses). */
+      passwordChangeExempt?: boolean;
+    }
+  | {
+      /** A signed-in user acting on their own account (an API key has none: 403). */
+      kind: "user";
       passwordChangeExempt?: boolean;
     }
   | {

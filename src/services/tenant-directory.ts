@@ -4,7 +4,7 @@
  */
 import { eq } from "drizzle-orm";
 import { batchAsSystem, type HttpDatabase } from "../db/client";
-import { type Plan, type TenantStatus, tenants } from "../db/schema";
+import { type Plan, RESERVED_SLUG_NAMES, type TenantStatus, tenants } from "../db/schema";
 import { AUTH_CACHE_TTL_MS, TtlCache } from "../lib/ttl-cache";
 
 export interface ResolvedTenant {
@@ -22,30 +22,8 @@ export type TenantKey = { id: string } | { slug: string };
 /** A tenant id; a slug of this shape would be read as another tenant's id, so none may have it. */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const SLUG = /^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$/;
-/** DESIGN.md's reserved names: never a slug, never a tenant subdomain (they look like ours). */
-export const RESERVED_SLUGS: ReadonlySet<string> = new Set([
-  "www",
-  "api",
-  "admin",
-  "app",
-  "auth",
-  "static",
-  "console",
-  "docs",
-  "mail",
-  "metrics",
-  "health",
-  "status",
-  "assets",
-  "cdn",
-  "dashboard",
-  "billing",
-  "support",
-  "help",
-  "system",
-  "internal",
-  "root",
-]);
+/** DESIGN.md's reserved names: never a slug (a CHECK in the schema too), never a tenant subdomain. */
+export const RESERVED_SLUGS: ReadonlySet<string> = new Set(RESERVED_SLUG_NAMES);
 
 /** `null` is cached too, so probing unknown slugs does not hammer the database. */
 const cache = new TtlCache<ResolvedTenant | null>(AUTH_CACHE_TTL_MS);

@@ -2,7 +2,6 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppBindings } from "../../env";
 import { afterResponse } from "../../lib/after-response";
-import { Problem } from "../../lib/problem";
 import type { Principal } from "../../services/principal";
 import * as sessions from "../../services/sessions";
 import { auditContextOf, clientIpOf, principalOf } from "../request-context";
@@ -51,9 +50,9 @@ export function passwordCheckContext(c: Context<AppBindings>): sessions.Password
   };
 }
 
+/** The guard admits only users to `kind: "user"` routes; this narrows the type. */
 function userPrincipalOf(c: Context<AppBindings>): Principal & { kind: "user" } {
   const principal = principalOf(c);
-  if (principal.kind !== "user")
-    throw new Problem("forbidden", "This route is for users; an API key has no password or session.");
+  if (principal.kind !== "user") throw new Error(`${c.req.routePath} must be declared kind "user"`);
   return principal;
 }

@@ -56,7 +56,7 @@ export const login = defineRoute({
 });
 
 export const switchTenant = defineRoute({
-  access: { kind: "authenticated" },
+  access: { kind: "user" },
   method: "post",
   path: "/api/v1/auth/switch",
   operationId: "switchTenant",
@@ -76,7 +76,7 @@ export const switchTenant = defineRoute({
 });
 
 export const changePassword = defineRoute({
-  access: { kind: "authenticated", passwordChangeExempt: true },
+  access: { kind: "user", passwordChangeExempt: true },
   method: "post",
   path: "/api/v1/auth/password",
   operationId: "changePassword",
@@ -109,7 +109,7 @@ export const changePassword = defineRoute({
 });
 
 export const logoutAll = defineRoute({
-  access: { kind: "authenticated", passwordChangeExempt: true },
+  access: { kind: "user", passwordChangeExempt: true },
   method: "post",
   path: "/api/v1/auth/logout-all",
   operationId: "logoutAll",

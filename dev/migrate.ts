@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
-import { hashPassword } from "../src/lib/passwords";
+import { hashPassword } from "./passwords";
 
 export const APP_ROLE = "tenantry_app";
 const MIGRATIONS = fileURLToPath(new URL("../drizzle", import.meta.url));

@@ -36,7 +36,7 @@ export async function prepareDatabase(opts: {
   return { adminUrl, appUrl: appUrl.toString() };
 }
 
-export async function applyMigrations(url: string): Promise<void> {
+export async function applyMigrations(url: string, migrationsFolder = MIGRATIONS): Promise<void> {
   const pool = new pg.Pool({ connectionString: url, max: 1 });
   // Migrations report what they cannot fix (e.g. colliding emails) as warnings: show them.
   pool.on("connect", (client) =>
@@ -45,7 +45,7 @@ export async function applyMigrations(url: string): Promise<void> {
     }),
   );
   try {
-    await migrate(drizzle({ client: pool }), { migrationsFolder: MIGRATIONS });
+    await migrate(drizzle({ client: pool }), { migrationsFolder });
   } finally {
     await pool.end();
   }

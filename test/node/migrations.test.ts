@@ -1,9 +1,17 @@
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dropDatabase, prepareDatabase, seed, withClient } from "../../dev/migrate";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import {
+  applyMigrations,
+  dropDatabase,
+  prepareDatabase,
+  seed,
+  withClient,
+  withDatabase,
+} from "../../dev/migrate";
 import { type PostgresService, startPostgres } from "../../dev/services/postgres";
 
 const EXPECTED_TABLES = [
@@ -74,5 +82,56 @@ describe("migrations", () => {
       );
       expect(rows.rows).toEqual([{ slug: "default", role: "admin", is_system_admin: true }]);
     });
+  });
+
+  it("0004 reports, rather than fails on, users whose emails collide when normalised and reserved or uuid-shaped slugs", async () => {
+    const name = `tenantry_collide_${randomBytes(4).toString("hex")}`;
+    const url = withDatabase(postgres.adminUrl, name);
+    await withClient(postgres.adminUrl, (client) => client.query(`create database "${name}"`));
+    // The migrations as they were before 0004.
+    const before = await mkdtemp(join(tmpdir(), "tenantry-migrations-"));
+    await cp(fileURLToPath(new URL("../../drizzle", import.meta.url)), before, { recursive: true });
+    const journalPath = join(before, "meta", "_journal.json");
+    const journal = JSON.parse(await readFile(journalPath, "utf8"));
+    journal.entries = journal.entries.filter((e: { tag: string }) => e.tag < "0004");
+    await writeFile(journalPath, JSON.stringify(journal));
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      await applyMigrations(url, before);
+      const ids = await withClient(url, async (client) => {
+        const users = await client.query<{ id: string }>(
+          `insert into users (email, created_at) values ('bob@example.test', now() - interval '1 day'),
+             ('ｂｏｂ@example.test', now()) returning id`,
+        );
+        await client.query(
+          "insert into tenants (slug, name) values ('admin', 'old admin'), ('0123abcd-0000-4000-8000-0123456789ab', 'uuid-like')",
+        );
+        return users.rows.map((r) => r.id);
+      });
+      await applyMigrations(url);
+      const messages = warn.mock.calls.map((call) => String(call[0]));
+      expect(messages.some((m) => m.includes(ids[1] as string) && m.includes("normalised email"))).toBe(true);
+      expect(messages.some((m) => m.includes("reserved or uuid-shaped slug admin"))).toBe(true);
+      await withClient(url, async (client) => {
+        const rows = await client.query<{ email: string; email_normalized: string | null }>(
+          "select email, email_normalized from users order by created_at",
+        );
+        expect(rows.rows).toEqual([
+          { email: "bob@example.test", email_normalized: "bob@example.test" },
+          { email: "ｂｏｂ@example.test", email_normalized: null },
+        ]);
+        // The rules bind new rows: a third spelling of bob (only its NFKC form collides) is refused.
+        await expect(client.query("insert into users (email) values ('ｂob@example.test')")).rejects.toThrow(
+          /users_email_normalized_key/,
+        );
+        await expect(client.query("insert into tenants (slug, name) values ('docs', 'x')")).rejects.toThrow(
+          /tenants_slug_not_reserved_check/,
+        );
+      });
+    } finally {
+      warn.mockRestore();
+      await rm(before, { recursive: true, force: true });
+      await dropDatabase(postgres.adminUrl, name).catch(() => {});
+    }
   });
 });

@@ -4,8 +4,19 @@ import { friendly } from "../src/console/messages";
 import { clock } from "../src/lib/clock";
 import { hashPassword } from "../src/lib/passwords";
 import { PROBLEM_CODES, type ProblemCode } from "../src/lib/problem";
-import { pools } from "./support/db";
-import { addMember, api, createTenant, createUser, type TestTenant, type TestUser } from "./support/fixtures";
+import { pools, uniqueSlug } from "./support/db";
+import {
+  addMember,
+  api,
+  bearer,
+  createTenant,
+  createUser,
+  jsonInit,
+  type TestTenant,
+  type TestUser,
+} from "./support/fixtures";
+import { systemAdminHeaders } from "./support/populated-tenant";
+import { expectProblem } from "./support/problems";
 
 /**
  * The console's server side through the Worker's real fetch entry: session cookie, CSRF,
@@ -210,6 +221,111 @@ describe("admin console", () => {
       expect(browser.cookie).toBe("");
       expect((await browser.get(`/console/tenants/${tenant.slug}`)).status).toBe(303);
     });
+
+    it("sign-out revokes the session's token at the API, not only in this browser", async () => {
+      const browser = new ConsoleBrowser();
+      await browser.signIn(tenantAdmin.email, PASSWORD);
+      const token = sessionToken(browser);
+      expect((await api("/api/v1/me", { headers: bearer(token) })).status).toBe(200);
+      await browser.post("/console/sign-out", {});
+      await expectProblem(await api("/api/v1/me", { headers: bearer(token) }), 401, "invalid_token");
+    });
+  });
+
+  describe("password", () => {
+    it("a temporary password leads to the change-password page; the change signs in afresh and revokes the old token", async () => {
+      const slug = uniqueSlug("pw");
+      const created = await api(
+        "/api/v1/tenants",
+        jsonInit(
+          "POST",
+          { name: "Temporary", slug, admin_email: `${slug}@example.test` },
+          await systemAdminHeaders(db.admin),
+        ),
+      );
+      expect(created.status).toBe(201);
+      const { admin: owner } = (await created.json()) as {
+        admin: { email: string; temporary_password: string };
+      };
+      const toPasswordPage = "/console/password?notice=password_change_required";
+
+      const browser = new ConsoleBrowser();
+      await browser.get("/console");
+      const signedIn = await browser.post("/console/sign-in", {
+        email: owner.email,
+        password: owner.temporary_password,
+        next: `/console/tenants/${slug}`,
+      });
+      expect(signedIn.headers.get("location")).toBe(toPasswordPage);
+      const firstToken = sessionToken(browser);
+      // Any page whose API call is refused with password_change_required goes there too.
+      const elsewhere = await browser.get(`/console/tenants/${slug}`);
+      expect(elsewhere.status).toBe(303);
+      expect(elsewhere.headers.get("location")).toBe(toPasswordPage);
+
+      const form = await browser.get(toPasswordPage);
+      expect(form.status).toBe(200);
+      const html = await form.text();
+      expect(html).toContain("You signed in with a temporary password. Choose a new password to continue.");
+      expect(html).toContain('href="/console/password" aria-current="page">Change password</a>');
+      expect(html).toMatch(/name="current_password" type="password" autocomplete="current-password"/);
+      expect(html).toMatch(/name="new_password" type="password" autocomplete="new-password"/);
+      expect(html).toMatch(/name="confirm_password" type="password" autocomplete="new-password"/);
+      expect(html).toContain("12–256 characters, not your email address, not a common password.");
+
+      const change = (current: string, chosen: string, confirm = chosen) =>
+        browser.post("/console/password", {
+          current_password: current,
+          new_password: chosen,
+          confirm_password: confirm,
+        });
+      const refusals = [
+        {
+          sent: ["weak pass"],
+          status: 400,
+          error: "new_password-error",
+          says: "Must be 12–256 characters long",
+        },
+        {
+          sent: ["qwerty123456"],
+          status: 400,
+          error: "new_password-error",
+          says: "Is one of the most common",
+        },
+        {
+          sent: ["a long enough password 1", "a long enough password 2"],
+          status: 400,
+          error: "confirm_password-error",
+          says: "Does not match the new password",
+        },
+      ];
+      for (const { sent, status, error, says } of refusals) {
+        const [chosen = "", confirm] = sent;
+        const res = await change(owner.temporary_password, chosen, confirm);
+        expect(res.status, says).toBe(status);
+        const page = await res.text();
+        expect(page).toMatch(new RegExp(`id="${error}" class="error-text">${says}`));
+        // Nothing typed comes back into the page.
+        for (const secret of [...sent, owner.temporary_password]) expect(page).not.toContain(secret);
+      }
+      const wrong = await change("not the temporary password", "a long enough password 1");
+      expect(wrong.status).toBe(401);
+      expect(await wrong.text()).toContain('id="current_password-error" class="error-text">Is not right');
+      expect(sessionToken(browser)).toBe(firstToken);
+
+      const chosen = `chosen ${crypto.randomUUID()}`;
+      const changed = await change(owner.temporary_password, chosen);
+      expect(changed.status).toBe(303);
+      const landing = `/console/tenants/${slug}?notice=password_changed`;
+      expect(changed.headers.get("location")).toBe(landing);
+      const page = await browser.get(landing);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("Password changed.");
+      const secondToken = sessionToken(browser);
+      expect(secondToken).not.toBe(firstToken);
+      expect((await api("/api/v1/me", { headers: bearer(secondToken) })).status).toBe(200);
+      await expectProblem(await api("/api/v1/me", { headers: bearer(firstToken) }), 401, "invalid_token");
+    });
   });
 
   describe("lifecycle", () => {
@@ -361,6 +477,17 @@ describe("admin console", () => {
     });
   });
 });
+
+/**
+ * The API token the console holds for this browser. The session cookie's value is its JSON
+ * (`{csrf, token, email}`) followed by `.` and the HMAC signature, URI-encoded.
+ */
+function sessionToken(browser: ConsoleBrowser): string {
+  const value = decodeURIComponent(browser.cookie.slice(`${COOKIE}=`.length));
+  const { token } = JSON.parse(value.slice(0, value.lastIndexOf("."))) as { token?: string };
+  if (!token) throw new Error("The console session holds no token.");
+  return token;
+}
 
 function login(user: TestUser) {
   return { email: user.email, password: PASSWORD };

@@ -8,7 +8,7 @@ import { renderPage } from "./layout";
 import { friendly } from "./messages";
 import { ApiKeyCreatedPage } from "./pages/api-key-created";
 import { ConfirmPage } from "./pages/confirm";
-import { endedSession, failurePage, identityOr, notFoundPage } from "./respond";
+import { failurePage, identityOr, notFoundPage, sessionRedirect } from "./respond";
 import { loadAll } from "./tenant-data";
 import { detail } from "./tenants.handlers";
 
@@ -29,7 +29,7 @@ export async function create(c: C) {
     );
   if (!result.ok) {
     return (
-      endedSession(c, result) ??
+      sessionRedirect(c, result) ??
       detail(c, {
         friendly: friendly(result.problem, result.retryAfter),
         status: result.status as ContentfulStatusCode,

@@ -4,10 +4,10 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Session } from "./api-types";
 import type { ConsoleEnv } from "./console-env";
 import { formOf } from "./csrf";
-import { Layout, renderPage } from "./layout";
+import { Layout, Notice, renderPage } from "./layout";
 import { friendly, NOTICES, noticeOf } from "./messages";
 import { SignInPage } from "./pages/sign-in";
-import { landingOf, safeNext } from "./respond";
+import { landingOf, safeNext, toPasswordChange } from "./respond";
 import { endSession, startSession } from "./session";
 
 type C = Context<ConsoleEnv>;
@@ -41,6 +41,8 @@ export async function signIn(c: C) {
     );
   }
   const identity = await startSession(c, result.data.access_token, email);
+  // A temporary password's token opens nothing else, so `next` waits until it is changed.
+  if (result.data.password_change_required) return toPasswordChange(c);
   return c.redirect(next ?? (identity ? landingOf(identity) : "/console"), 303);
 }
 
@@ -61,6 +63,7 @@ export function noTenant(c: C) {
     c,
     <Layout title="No tenant" session={session}>
       <h1>No tenant yet</h1>
+      <Notice text={noticeOf(c.req.query("notice"))} />
       <p>Your account is not a member of any tenant. Ask a tenant admin for an invitation.</p>
     </Layout>,
   );

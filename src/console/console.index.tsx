@@ -18,6 +18,7 @@ import { verifyCsrf } from "./csrf";
 import { renderPage } from "./layout";
 import { friendly } from "./messages";
 import { ErrorPage } from "./pages/error-page";
+import * as password from "./password.handlers";
 import { notFoundPage } from "./respond";
 import { loadSession } from "./session";
 import * as tenants from "./tenants.handlers";
@@ -88,6 +89,8 @@ export function createConsole(apiFetch: ApiFetch) {
   router.post("/sign-in", auth.signIn);
   router.post("/sign-out", auth.signOut);
   router.get("/no-tenant", auth.noTenant);
+  router.get("/password", password.form);
+  router.post("/password", password.change);
 
   router.get("/tenants", tenants.list);
   router.get("/tenants/new", tenants.newForm);

@@ -9,7 +9,7 @@ import type { ConsoleEnv } from "./console-env";
 import { type FriendlyProblem, formatCount, formatSeconds } from "./messages";
 import type { ConsoleSession } from "./session";
 
-export type NavKey = "tenants" | "new-tenant" | "tenant";
+export type NavKey = "tenants" | "new-tenant" | "tenant" | "password";
 
 interface LayoutProps {
   title: string;
@@ -71,6 +71,9 @@ export const Layout: FC<PropsWithChildren<LayoutProps>> = ({ title, session, nav
                   {who.email || "Signed in"}
                   {who.isSystemAdmin ? " · system admin" : who.role ? ` · ${who.role}` : ""}
                 </span>
+                <a href="/console/password" aria-current={nav === "password" ? "page" : undefined}>
+                  Change password
+                </a>
                 <form class="inline" method="post" action="/console/sign-out">
                   <CsrfField session={session} />
                   <button type="submit" class="secondary">

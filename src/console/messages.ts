@@ -34,7 +34,7 @@ const WORDING: Record<ProblemCode, Wording> = {
   ),
   password_change_required: fixed(
     "Change your password",
-    "You signed in with a temporary password: change it (POST /api/v1/auth/password), then sign in again.",
+    "You signed in with a temporary password: choose a new password before doing anything else.",
   ),
   feature_disabled: fixed("Not on this plan", "This feature is not enabled on the tenant's plan."),
   not_found: fixed("Not found", "It may have been removed, or the link is wrong."),
@@ -92,6 +92,9 @@ export const NOTICES = {
   key_revoked: "API key revoked. It stops working everywhere within 30 seconds.",
   signed_out: "You have signed out.",
   expired: "Your session expired. Sign in again to continue.",
+  password_change_required: "You signed in with a temporary password. Choose a new password to continue.",
+  password_changed: "Password changed.",
+  password_changed_sign_in: "Password changed. Sign in with your new password.",
 } as const;
 
 export type NoticeKey = keyof typeof NOTICES;

@@ -12,6 +12,8 @@ type Failure = Extract<ApiResult<unknown>, { ok: false }>;
 
 const SESSION_CODES = new Set(["unauthenticated", "invalid_token"]);
 
+export const PASSWORD_PAGE = "/console/password";
+
 /** Where a signed-in user starts: the tenant list for system admins, otherwise their own tenant. */
 export function landingOf(identity: Identity): string {
   if (identity.isSystemAdmin) return "/console/tenants";
@@ -39,10 +41,10 @@ export function identityOr(c: Context<ConsoleEnv>): Identity | Response {
   return session.identity ?? toSignIn(c, { expired: session.expired });
 }
 
-/** A failed API call the page cannot do without: back to sign-in if the session ended, else an error page. */
+/** A failed API call the page cannot do without: a session redirect if it is one, else an error page. */
 export function failurePage(c: Context<ConsoleEnv>, failure: Failure): Response | Promise<Response> {
   return (
-    endedSession(c, failure) ??
+    sessionRedirect(c, failure) ??
     renderPage(
       c,
       <ErrorPage session={c.get("session")} problem={friendly(failure.problem, failure.retryAfter)} />,
@@ -51,11 +53,20 @@ export function failurePage(c: Context<ConsoleEnv>, failure: Failure): Response 
   );
 }
 
-/** When the API no longer accepts the token (expired, user removed, secret rotated): drop it, sign in again. */
-export function endedSession(c: Context<ConsoleEnv>, failure: Failure): Response | undefined {
+/**
+ * A failure about the session rather than the page. A token issued for a temporary password
+ * is good for nothing but changing it: to the password page. A token the API no longer
+ * accepts (expired, revoked, user removed, secret rotated): drop it, sign in again.
+ */
+export function sessionRedirect(c: Context<ConsoleEnv>, failure: Failure): Response | undefined {
+  if (failure.problem.code === "password_change_required") return toPasswordChange(c);
   if (!SESSION_CODES.has(failure.problem.code)) return undefined;
   endSession(c);
   return toSignIn(c, { expired: true });
+}
+
+export function toPasswordChange(c: Context<ConsoleEnv>): Response {
+  return c.redirect(`${PASSWORD_PAGE}?notice=password_change_required`, 303);
 }
 
 export function notFoundPage(c: Context<ConsoleEnv>): Response | Promise<Response> {

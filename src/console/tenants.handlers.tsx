@@ -13,7 +13,7 @@ import { TenantCreatedPage } from "./pages/tenant-created";
 import { TenantDetailPage } from "./pages/tenant-detail";
 import { NewTenantPage, type NewTenantValues } from "./pages/tenant-new";
 import { TenantsListPage } from "./pages/tenants-list";
-import { endedSession, failurePage, identityOr, notFoundPage } from "./respond";
+import { failurePage, identityOr, notFoundPage, sessionRedirect } from "./respond";
 import { loadProvisioning, loadTenantDetail, section } from "./tenant-data";
 
 type C = Context<ConsoleEnv>;
@@ -86,7 +86,7 @@ export async function create(c: C) {
     .send<CreatedTenant>("POST", "/api/v1/tenants", values, { idempotencyKey });
   if (!result.ok) {
     return (
-      endedSession(c, result) ??
+      sessionRedirect(c, result) ??
       renderPage(
         c,
         <NewTenantPage
@@ -210,7 +210,7 @@ export async function runAction(c: C) {
   if (result.ok)
     return c.redirect(`/console/tenants/${encodeURIComponent(slug)}?notice=${action.notice}`, 303);
   return (
-    endedSession(c, result) ??
+    sessionRedirect(c, result) ??
     lifecyclePage(c, { friendly: friendly(result.problem, result.retryAfter), status: result.status })
   );
 }

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: the whole stack on loopback (Postgres + Neon stand-ins, Redis + Upstash
  * adapter, the Worker over HTTP through Miniflare), measured with autocannon, bounded in time.
+ * First, before the stack starts, the cost of one password hash in workerd (bench/password-hash.ts).
  * Writes bench/results.json and bench/RESULTS.md (with an SVG chart) and prints the table.
  */
 import { randomBytes } from "node:crypto";
@@ -14,6 +15,12 @@ import { startWorkerServer, type WorkerServer } from "../dev/worker-server";
 import { randomBase62 } from "../src/lib/encoding";
 import { renderChart } from "./chart";
 import { type MicroResult, runMicro, runRateLimitStep } from "./micro";
+import {
+  measurePasswordHashing,
+  type PasswordHashReport,
+  passwordHashingMarkdown,
+  printPasswordHashing,
+} from "./password-hash";
 import { type Probe, seedTenants } from "./seed";
 
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 5);
@@ -219,6 +226,13 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   const started = Date.now();
   const runId = randomBytes(4).toString("hex");
+  // Before Postgres and the Workers start, so they take no CPU from it; throws if a check fails.
+  const passwordHashing = await measurePasswordHashing();
+  const [pbkdf2, argon2id] = passwordHashing.schemes;
+  console.log(
+    `  password hashing: PBKDF2 ${pbkdf2?.median_ms} ms, argon2id ${argon2id?.median_ms} ms (median); ` +
+      `argon2id ÷ PBKDF2 ${passwordHashing.argon2id_over_pbkdf2.cpu} (CPU)`,
+  );
   const backends = await startBackends({
     dataDir: join(tmpdir(), `tenantry-bench-${process.pid}-${runId}`),
     persistent: false,
@@ -284,7 +298,12 @@ async function main(): Promise<void> {
       ...(await runMicro()),
       ...(await runRateLimitStep({ url: backends.upstashUrl, token: backends.upstashToken })),
     ];
-    const report = { ...summarise(rows, scale, Date.now() - started), key_probes: keyProbes, micro };
+    const report = {
+      ...summarise(rows, scale, Date.now() - started),
+      key_probes: keyProbes,
+      micro,
+      password_hashing: passwordHashing,
+    };
     await writeFile(new URL("results.json", OUT), `${JSON.stringify(report, null, 2)}\n`);
     await writeFile(new URL("RESULTS.md", OUT), renderMarkdown(report));
     await writeFile(new URL("chart.svg", OUT), renderChart(rows));
@@ -295,7 +314,11 @@ async function main(): Promise<void> {
   }
 }
 
-type Report = ReturnType<typeof summarise> & { key_probes: KeyProbes; micro: MicroResult[] };
+type Report = ReturnType<typeof summarise> & {
+  key_probes: KeyProbes;
+  micro: MicroResult[];
+  password_hashing: PasswordHashReport;
+};
 
 interface Scale {
   tenants_small: number;
@@ -377,6 +400,7 @@ function renderMarkdown(report: Report): string {
     "|---|---:|---:|",
     ...report.micro.map((m) => `| ${m.op} | ${m.p50_us} | ${m.p99_us} |`),
     "",
+    ...passwordHashingMarkdown(report.password_hashing),
   ];
   return lines.join("\n");
 }
@@ -403,6 +427,8 @@ function printReport(report: Report): void {
     `API key refusal medians (ms): ${JSON.stringify(report.key_probes.median_ms)}; max/min ${report.key_probes.max_over_min}`,
   );
   console.table(report.micro);
+  console.log("\npassword hashing (one hash per request in workerd):");
+  printPasswordHashing(report.password_hashing);
   console.log(`total ${report.total_seconds} s; wrote bench/results.json, bench/RESULTS.md, bench/chart.svg`);
 }
 

@@ -1,0 +1,5 @@
+/** wrangler and Miniflare bind a `.wasm` import as a compiled WebAssembly.Module (CompiledWasm). */
+declare module "*.wasm" {
+  const module: object;
+  export default module;
+}

@@ -13,12 +13,9 @@
  */
 import { pbkdf2Sync } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { loadavg } from "node:os";
-import { basename, join } from "node:path";
-import { build } from "esbuild";
-import { convertV4MiniflareOptions, Miniflare, type V4ModuleDefinition } from "miniflare";
-import { COMPATIBILITY_DATE } from "../dev/worker-server";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { bundleWorkerModules, COMPATIBILITY_DATE } from "../dev/worker-server";
 import { ARGON2ID_PARAMS } from "../src/lib/argon2id";
 import {
   type CheckResult,
@@ -28,7 +25,7 @@ import {
   type Scheme,
 } from "./password-hash-worker/params";
 
-const ENTRY = join(import.meta.dirname, "password-hash-worker", "index.ts");
+const ENTRY = "bench/password-hash-worker/index.ts";
 const SAMPLES = Number(process.env.HASH_SAMPLES ?? 50);
 const WARMUPS = 3;
 
@@ -53,42 +50,6 @@ export interface PasswordHashReport {
   argon2id_over_pbkdf2: { median: number | null; cpu: number | null };
   notes: string[];
   seconds: number;
-}
-
-/** The Worker as one ES module plus its `.wasm` files, which stay separate CompiledWasm modules. */
-async function bundle(): Promise<V4ModuleDefinition[]> {
-  const require = createRequire(import.meta.url);
-  const wasm = new Map<string, string>();
-  const result = await build({
-    entryPoints: [ENTRY],
-    bundle: true,
-    write: false,
-    format: "esm",
-    platform: "neutral",
-    target: "es2023",
-    conditions: ["workerd", "worker", "browser", "import"],
-    mainFields: ["module", "main"],
-    logLevel: "warning",
-    plugins: [
-      {
-        name: "compiled-wasm",
-        setup(b) {
-          b.onResolve({ filter: /\.wasm$/ }, (args) => {
-            const file = require.resolve(args.path, { paths: [args.resolveDir] });
-            wasm.set(basename(file), file);
-            return { path: `./${basename(file)}`, external: true };
-          });
-        },
-      },
-    ],
-  });
-  const modules: V4ModuleDefinition[] = [
-    { type: "ESModule", path: "worker.mjs", contents: result.outputFiles[0]?.text },
-  ];
-  for (const [name, file] of wasm) {
-    modules.push({ type: "CompiledWasm", path: name, contents: new Uint8Array(await readFile(file)) });
-  }
-  return modules;
 }
 
 /** This process's workerd children (one per Miniflare), or none off Linux. */
@@ -160,7 +121,10 @@ export async function measurePasswordHashing(): Promise<PasswordHashReport> {
   const loadStart = loadavg()[0] ?? 0;
   const before = await workerdChildren();
   const mf = new Miniflare(
-    convertV4MiniflareOptions({ modules: await bundle(), compatibilityDate: COMPATIBILITY_DATE }),
+    convertV4MiniflareOptions({
+      modules: await bundleWorkerModules(ENTRY),
+      compatibilityDate: COMPATIBILITY_DATE,
+    }),
   );
   try {
     await mf.ready;

@@ -3,11 +3,11 @@
  * HTTP and the benchmark: the same workerd runtime as `wrangler dev`, but started from code,
  * on a free port, with explicit bindings. Queues and crons mirror wrangler.toml.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { basename, resolve } from "node:path";
 import { build } from "esbuild";
-import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { convertV4MiniflareOptions, Miniflare, type V4ModuleDefinition } from "miniflare";
 
 const ROOT = resolve(import.meta.dirname, "..");
 export const COMPATIBILITY_DATE = "2026-03-01";
@@ -19,13 +19,18 @@ export interface WorkerServer {
   stop(): Promise<void>;
 }
 
-/** Bundles a Worker entry (default `src/index.ts`) the way wrangler does (ESM, workerd conditions). */
-export async function bundleWorker(outDir: string, entry = "src/index.ts"): Promise<string> {
-  const outfile = join(outDir, "worker.mjs");
-  await build({
-    entryPoints: [join(ROOT, entry)],
-    outfile,
+/**
+ * Bundles a Worker entry (default `src/index.ts`) the way wrangler does (ESM, workerd
+ * conditions): one ES module plus each imported `.wasm` as its own CompiledWasm module
+ * (workerd compiles no WebAssembly from bytes at run time; wrangler does the same).
+ */
+export async function bundleWorkerModules(entry = "src/index.ts"): Promise<V4ModuleDefinition[]> {
+  const require = createRequire(import.meta.url);
+  const wasm = new Map<string, string>();
+  const result = await build({
+    entryPoints: [resolve(ROOT, entry)],
     bundle: true,
+    write: false,
     format: "esm",
     platform: "neutral",
     target: "es2023",
@@ -33,8 +38,26 @@ export async function bundleWorker(outDir: string, entry = "src/index.ts"): Prom
     mainFields: ["module", "main"],
     external: ["cloudflare:*", "node:*"],
     logLevel: "warning",
+    plugins: [
+      {
+        name: "compiled-wasm",
+        setup(b) {
+          b.onResolve({ filter: /\.wasm$/ }, (args) => {
+            const file = require.resolve(args.path, { paths: [args.resolveDir] });
+            wasm.set(basename(file), file);
+            return { path: `./${basename(file)}`, external: true };
+          });
+        },
+      },
+    ],
   });
-  return outfile;
+  const modules: V4ModuleDefinition[] = [
+    { type: "ESModule", path: "worker.mjs", contents: result.outputFiles[0]?.text },
+  ];
+  for (const [name, file] of wasm) {
+    modules.push({ type: "CompiledWasm", path: name, contents: new Uint8Array(await readFile(file)) });
+  }
+  return modules;
 }
 
 export async function startWorkerServer(opts: {
@@ -43,8 +66,7 @@ export async function startWorkerServer(opts: {
   /** Another Worker entry, relative to the repo root (the benchmark's floor Worker). */
   entry?: string;
 }): Promise<WorkerServer> {
-  const outDir = await mkdtemp(join(tmpdir(), "tenantry-worker-"));
-  const scriptPath = await bundleWorker(outDir, opts.entry);
+  const modules = await bundleWorkerModules(opts.entry);
   // Miniflare 5 takes a new option shape; the v4 shape below maps one-to-one to wrangler.toml.
   const options = convertV4MiniflareOptions({
     host: "127.0.0.1",
@@ -53,9 +75,7 @@ export async function startWorkerServer(opts: {
     workers: [
       {
         name: "tenantry",
-        modules: true,
-        scriptPath,
-        modulesRoot: outDir,
+        modules,
         compatibilityDate: COMPATIBILITY_DATE,
         compatibilityFlags: ["nodejs_compat"],
         bindings: {
@@ -78,7 +98,6 @@ export async function startWorkerServer(opts: {
     miniflare,
     stop: async () => {
       await miniflare.dispose();
-      await rm(outDir, { recursive: true, force: true });
     },
   };
 }

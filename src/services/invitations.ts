@@ -2,7 +2,7 @@
  * Invitations: a random token (shown once, stored as its SHA-256) that lets one email join a
  * tenant with a role within 7 days. Pending invitations count against the members quota.
  */
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { type Database, type Queryable, type Tx, withSystem } from "../db/client";
 import { invitations, normalizedEmail, type Role, tenantMemberships, tenants, users } from "../db/schema";
 import { clock } from "../lib/clock";
@@ -12,6 +12,7 @@ import { assertPasswordAcceptable } from "../lib/password-policy";
 import { hashPassword } from "../lib/passwords";
 import { Problem } from "../lib/problem";
 import { type AuditContext, recordAudit } from "./audit";
+import { pendingFor } from "./pending-invitations";
 import type { PlanSubject } from "./plans";
 import type { Principal } from "./principal";
 import { enforceCountQuota } from "./quotas";
@@ -86,16 +87,6 @@ export async function createInvitation(
     meta: { email: row.email, role: row.role },
   });
   return { invitation: presentInvitation(row), token };
-}
-
-/** Invitations of the tenant still waiting to be accepted: neither used, revoked nor expired. */
-export function pendingFor(tenantId: string) {
-  return and(
-    eq(invitations.tenantId, tenantId),
-    isNull(invitations.acceptedAt),
-    isNull(invitations.revokedAt),
-    gt(invitations.expiresAt, new Date(clock.now())),
-  );
 }
 
 /** The query for a page of pending invitations, unexecuted. */

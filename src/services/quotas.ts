@@ -8,7 +8,7 @@ import { and, count, eq, isNull, sql } from "drizzle-orm";
 import type { Tx } from "../db/client";
 import { apiKeys, clusters, credentials, invitations, plugins, tenantMemberships } from "../db/schema";
 import { Problem } from "../lib/problem";
-import { pendingFor } from "./invitations";
+import { pendingFor } from "./pending-invitations";
 import { type CountQuota, effectiveQuotas, type PlanSubject } from "./plans";
 
 export async function countUsage(tx: Tx, tenantId: string, quota: CountQuota): Promise<number> {

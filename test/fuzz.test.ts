@@ -4,7 +4,7 @@ import "../src/app";
 import { ROUTE_TABLE, type RouteEntry } from "../src/routes/route-table";
 import { SQL_INJECTION } from "./support/attack";
 import { pools } from "./support/db";
-import { api, bearer } from "./support/fixtures";
+import { addMember, api, bearer, createUser, tokenFor } from "./support/fixtures";
 import { fuzzPlan } from "./support/fuzz-plan";
 import { type Api, exampleBody, loadApi } from "./support/openapi";
 import { leaked, type PopulatedTenant, populateTenant, systemAdminHeaders } from "./support/populated-tenant";
@@ -93,6 +93,20 @@ describe("fuzz: random requests against every route", { timeout: PLAN.timeout },
     );
   }
 
+  /**
+   * The caller's headers. Signing out everywhere (or a password change) revokes the caller's
+   * tokens, which would leave the rest of the run with dead callers: those routes run as a
+   * disposable user of the same kind instead, so the suite's own callers stay valid.
+   */
+  async function headersOf(entry: RouteEntry, caller: string): Promise<Record<string, string>> {
+    const revokes = entry.path === "/api/v1/auth/logout-all" || entry.path === "/api/v1/auth/password";
+    const role = ({ admin: "admin", member: "member" } as const)[caller as "admin" | "member"];
+    if (!revokes || (caller !== "system" && !role)) return { ...callers()[caller] };
+    const user = await createUser(db.admin, { isSystemAdmin: caller === "system" });
+    if (role) await addMember(db.admin, home.tenant, user, role);
+    return bearer(await tokenFor(user, role ? home.tenant : null, { isSystemAdmin: caller === "system" }));
+  }
+
   function requestArb() {
     return fc.constantFrom(...ROUTE_TABLE).chain((entry) => {
       const params = [...entry.path.matchAll(/\/([^/{]+)\/\{[^}]+\}/g)].map((m) => paramArb(m[1] ?? ""));
@@ -136,7 +150,7 @@ describe("fuzz: random requests against every route", { timeout: PLAN.timeout },
         let i = 0;
         const path = r.entry.path.replace(/\{[^}]+\}/g, () => encodeURIComponent(r.params[i++] ?? ""));
         const query = new URLSearchParams(r.query).toString();
-        const headers: Record<string, string> = { ...callers()[r.caller] };
+        const headers = await headersOf(r.entry, r.caller);
         if (r.selector !== undefined) headers["x-tenant-id"] = r.selector;
         if (r.contentType) headers["content-type"] = r.contentType;
         const withBody = r.body !== undefined && !["GET", "HEAD"].includes(r.entry.method);

@@ -3,7 +3,12 @@ import { attackCounter, expectHandled, findKey, routeOf, SQL_INJECTION } from ".
 import { pools } from "./support/db";
 import { bearer, createTenant, jsonInit, type TestTenant, tenantWithRoles } from "./support/fixtures";
 import { type Api, exampleBody, loadApi, type Operation, stringFields } from "./support/openapi";
-import { type PopulatedTenant, populateTenant, systemAdminHeaders } from "./support/populated-tenant";
+import {
+  objectIds,
+  type PopulatedTenant,
+  populateTenant,
+  systemAdminHeaders,
+} from "./support/populated-tenant";
 import { expectProblem } from "./support/problems";
 
 /**
@@ -41,12 +46,7 @@ describe("hostile input", () => {
   /** The operation's path with real objects of the home tenant (a fresh tenant to suspend). */
   async function pathFor(op: Operation, swap?: { param: string; value: string }): Promise<string> {
     const objects: Record<string, string> = {
-      members: home.member.id,
-      "api-keys": home.viewerKey.id,
-      invitations: home.invitationId,
-      clusters: home.clusterId,
-      plugins: home.pluginId,
-      credentials: home.credentialId,
+      ...objectIds(home),
       tenants: op.path.endsWith("/suspend") ? (await createTenant(db.admin)).id : home.tenant.id,
     };
     return op.path.replace(/\/([^/{]+)\/\{([^}]+)\}/g, (_, collection: string, param: string) => {

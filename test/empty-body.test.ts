@@ -3,7 +3,12 @@ import "../src/app";
 import { ROUTE_TABLE, type RouteEntry } from "../src/routes/route-table";
 import { pools } from "./support/db";
 import { addMember, api, bearer, createUser, tokenFor } from "./support/fixtures";
-import { type PopulatedTenant, populateTenant, systemAdminHeaders } from "./support/populated-tenant";
+import {
+  objectIds,
+  type PopulatedTenant,
+  populateTenant,
+  systemAdminHeaders,
+} from "./support/populated-tenant";
 
 /**
  * An empty body sent to every POST and PATCH route of the route table, three ways, by a
@@ -43,15 +48,7 @@ describe(TITLE, () => {
 
   /** A real id of the populated tenant for the `{param}` after `/<collection>/`. */
   function concretePath(entry: RouteEntry): string {
-    const ids: Record<string, string> = {
-      tenants: home.tenant.id,
-      members: home.member.id,
-      "api-keys": home.viewerKey.id,
-      invitations: home.invitationId,
-      clusters: home.clusterId,
-      plugins: home.pluginId,
-      credentials: home.credentialId,
-    };
+    const ids = objectIds(home);
     return entry.path.replace(/\/([^/{]+)\/\{[^}]+\}/g, (_, collection: string) => {
       const id = ids[collection];
       if (!id) throw new Error(`no real id for /${collection}/{…} in ${entry.path}`);

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pools, uniqueSlug } from "./support/db";
-import { api, bearer, createUser, jsonInit, tenantWithRoles, tokenFor } from "./support/fixtures";
+import { api, bearer, jsonInit, tenantWithRoles } from "./support/fixtures";
+import { systemAdminHeaders } from "./support/populated-tenant";
 import { expectProblem } from "./support/problems";
 
 /** Copied from DESIGN.md on purpose: the test holds the code to the document, not to itself. */
@@ -19,8 +20,7 @@ describe("tenant slugs", () => {
   let sysHeaders: Record<string, string>;
 
   beforeAll(async () => {
-    const sys = await createUser(db.admin, { isSystemAdmin: true });
-    sysHeaders = bearer(await tokenFor(sys, null, { isSystemAdmin: true }));
+    sysHeaders = await systemAdminHeaders(db.admin);
   });
 
   afterAll(() => db.end());

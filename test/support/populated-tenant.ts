@@ -168,6 +168,19 @@ export async function populateTenant(
 }
 
 /** The markers of `victim` that appear in `text`. */
+/** The populated tenant's object id for each `/<collection>/{id}` of the API. */
+export function objectIds(t: PopulatedTenant): Record<string, string> {
+  return {
+    tenants: t.tenant.id,
+    members: t.member.id,
+    "api-keys": t.viewerKey.id,
+    invitations: t.invitationId,
+    clusters: t.clusterId,
+    plugins: t.pluginId,
+    credentials: t.credentialId,
+  };
+}
+
 export function leaked(text: string, victim: { markers: string[] }): string[] {
   const lower = text.toLowerCase();
   return victim.markers.filter((marker) => lower.includes(marker.toLowerCase()));

@@ -31,7 +31,7 @@ export const TENANT_STATUSES = ["active", "suspended", "deleted"] as const;
 export const PLANS = ["free", "basic", "pro", "enterprise"] as const;
 export const ROLES = ["admin", "member", "viewer"] as const;
 export const JOB_KINDS = ["provision", "suspend", "resume", "update_quota", "deprovision"] as const;
-export const JOB_STATUSES = ["pending", "sent", "succeeded", "failed", "dead"] as const;
+export const JOB_STATUSES = ["pending", "sent", "succeeded", "dry_run", "failed", "dead"] as const;
 export const CREDENTIAL_KINDS = ["token", "password", "ssh_key", "certificate", "kubeconfig"] as const;
 export const ACTOR_TYPES = ["user", "api_key", "system"] as const;
 

@@ -1,0 +1,2 @@
+ALTER TABLE "provisioning_jobs" DROP CONSTRAINT "provisioning_jobs_status_check";--> statement-breakpoint
+ALTER TABLE "provisioning_jobs" ADD CONSTRAINT "provisioning_jobs_status_check" CHECK ("provisioning_jobs"."status" in ('pending', 'sent', 'succeeded', 'dry_run', 'failed', 'dead'));

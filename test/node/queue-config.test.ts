@@ -1,6 +1,7 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { experimental_readRawConfig, unstable_readConfig } from "wrangler";
+import { type Bindings, loadConfig } from "../../src/env";
 import {
   MAX_ATTEMPTS,
   PURGE_CRON,
@@ -9,29 +10,87 @@ import {
   retryDelaySeconds,
 } from "../../src/jobs/policy";
 
+/** What these tests read of wrangler's resolved config (its exported types resolve to `any`). */
+interface ResolvedConfig {
+  vars: Record<string, string>;
+  queues: {
+    producers?: { binding: string; queue: string }[];
+    consumers?: { queue: string; max_retries?: number; retry_delay?: number; dead_letter_queue?: string }[];
+  };
+  triggers: { crons?: string[] };
+  workers_dev?: boolean;
+  routes?: { pattern: string; zone_name?: string; custom_domain?: boolean }[];
+  assets?: unknown;
+}
+
+const CONFIG_PATH = join(import.meta.dirname, "../../wrangler.toml");
+/** Vars the Worker accepts only in development, or that point at the local stand-ins. */
+const DEVELOPMENT_ONLY_VARS = ["INVITATION_DELIVERY", "NEON_LOCAL_PROXY", "NEON_LOCAL_HTTP"];
+/** Secrets are not in wrangler.toml; placeholders of the right shape let the Worker's parser run. */
+const SECRETS = {
+  DATABASE_URL: "postgres://app:secret@db.example.com/tenantry",
+  JWT_SECRET: "x".repeat(32),
+  UPSTASH_REDIS_REST_URL: "https://redis.example.com",
+  UPSTASH_REDIS_REST_TOKEN: "token",
+  MASTER_KEY: btoa("k".repeat(32)),
+  PROVISIONER_SECRET: "s".repeat(32),
+};
+
+/** The config exactly as `wrangler deploy --env <name>` resolves it (inheritance rules included). */
+const resolve = (env?: string) =>
+  unstable_readConfig({ config: CONFIG_PATH, env }, { hideWarnings: true }) as ResolvedConfig;
+const deployed: string[] = Object.keys(
+  experimental_readRawConfig({ config: CONFIG_PATH }).rawConfig.env ?? {},
+);
+const local = resolve();
+const everyEnvironment = [
+  { name: "development (top level)", env: undefined, config: local },
+  ...deployed.map((env) => ({ name: env, env, config: resolve(env) })),
+];
+
 /** The consumer counts attempts itself; wrangler.toml's queue settings must tell the same story. */
 describe("queue and cron configuration", () => {
-  const wranglerToml = () => readFile(join(import.meta.dirname, "../../wrangler.toml"), "utf8");
-
-  function section(toml: string, header: string): Record<string, string> {
-    const start = toml.indexOf(header);
-    expect(start, header).toBeGreaterThanOrEqual(0);
-    const body = toml.slice(start + header.length).split(/^\[/m)[0] ?? "";
-    return Object.fromEntries(
-      [...body.matchAll(/^(\w+)\s*=\s*(.+)$/gm)].map((m) => [m[1] as string, (m[2] as string).trim()]),
-    );
-  }
-
-  it("the consumer's attempt budget and backoff base match the queue's max_retries and retry_delay", async () => {
-    const consumer = section(await wranglerToml(), "[[queues.consumers]]");
-    expect(Number(consumer.max_retries) + 1).toBe(MAX_ATTEMPTS);
-    expect(Number(consumer.retry_delay)).toBe(RETRY_BASE_SECONDS);
-    expect(consumer.dead_letter_queue).toBe('"tenantry-provisioning-dlq"');
+  it("deploys a staging and a production environment", () => {
+    expect(deployed.sort()).toEqual(["production", "staging"]);
   });
 
-  it("every cron trigger has a task", async () => {
-    const triggers = section(await wranglerToml(), "[triggers]");
-    expect(JSON.parse(triggers.crons ?? "[]")).toEqual([RECONCILE_CRON, PURGE_CRON]);
+  describe.each(everyEnvironment)("$name", ({ env, config }) => {
+    it("produces to and consumes from one queue, dead-lettering into its own DLQ", () => {
+      const [producer, ...otherProducers] = config.queues.producers ?? [];
+      const [consumer, ...otherConsumers] = config.queues.consumers ?? [];
+      expect(otherProducers).toEqual([]);
+      expect(otherConsumers).toEqual([]);
+      expect(producer?.binding).toBe("PROVISION_QUEUE");
+      expect(consumer?.queue).toBe(producer?.queue);
+      expect(consumer?.dead_letter_queue).toBe(`${producer?.queue}-dlq`);
+    });
+
+    it("the consumer's attempt budget and backoff base match max_retries and retry_delay", () => {
+      const consumer = config.queues.consumers?.[0];
+      expect(Number(consumer?.max_retries) + 1).toBe(MAX_ATTEMPTS);
+      expect(consumer?.retry_delay).toBe(RETRY_BASE_SECONDS);
+    });
+
+    it("every cron trigger has a task", () => {
+      expect(config.triggers.crons).toEqual([RECONCILE_CRON, PURGE_CRON]);
+    });
+
+    it("names its ENVIRONMENT and is accepted by the Worker's configuration parser", () => {
+      expect(config.vars.ENVIRONMENT).toBe(env ?? "development");
+      const vars = { ...config.vars, ...SECRETS } as unknown as Bindings;
+      expect(() => loadConfig(vars)).not.toThrow();
+    });
+
+    it("serves the same static assets as the top level", () => {
+      expect(config.assets).toEqual(local.assets);
+    });
+  });
+
+  it("no two environments share a queue or a dead-letter queue", () => {
+    const names = everyEnvironment.flatMap(({ config }) =>
+      (config.queues.consumers ?? []).flatMap((c) => [c.queue, c.dead_letter_queue]),
+    );
+    expect(new Set(names).size).toBe(names.length);
   });
 
   it("retry delays double per attempt, jittered within the upper half", () => {
@@ -41,5 +100,34 @@ describe("queue and cron configuration", () => {
       expect(retryDelaySeconds(attempt, () => 1)).toBe(ceiling);
     }
     expect([1, 2, 3, 4, 5].map((a) => retryDelaySeconds(a, () => 1))).toEqual([5, 10, 20, 40, 80]);
+  });
+});
+
+describe.each(deployed)("deployed environment %s", (env) => {
+  const config = resolve(env);
+  const baseDomain = config.vars.BASE_DOMAIN ?? "";
+
+  it("sets every var the top level sets (vars are not inherited), except the development-only ones", () => {
+    const expected = Object.keys(local.vars).filter((name) => !DEVELOPMENT_ONLY_VARS.includes(name));
+    expect(Object.keys(config.vars)).toEqual(expect.arrayContaining(expected));
+  });
+
+  it("has no development-only vars", () => {
+    for (const name of DEVELOPMENT_ONLY_VARS) expect(config.vars, name).not.toHaveProperty(name);
+  });
+
+  it("routes the apex API host and the tenant wildcard of BASE_DOMAIN, not workers.dev", () => {
+    expect(baseDomain).not.toMatch(/localhost|^$/);
+    expect(config.workers_dev).toBe(false);
+    expect(config.routes?.map((route) => route.pattern)).toEqual([`${baseDomain}/*`, `*.${baseDomain}/*`]);
+    for (const { zone_name: zone } of config.routes ?? []) {
+      expect(zone && (baseDomain === zone || baseDomain.endsWith(`.${zone}`)), zone).toBe(true);
+    }
+  });
+
+  it("reaches the provisioner over https, on a host outside its own routes", () => {
+    const url = new URL(config.vars.PROVISIONER_URL ?? "");
+    expect(url.protocol).toBe("https:");
+    expect(url.hostname === baseDomain || url.hostname.endsWith(`.${baseDomain}`)).toBe(false);
   });
 });

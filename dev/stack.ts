@@ -12,6 +12,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { type Backends, startBackends } from "./backends";
+import { safeUrl } from "./dev-vars";
 import { startDevProvisioner } from "./provisioner";
 import { takeOverSignals } from "./services/postgres";
 
@@ -174,6 +175,8 @@ async function main(): Promise<void> {
     provisioner = await startDevProvisioner({ secret: secrets.PROVISIONER_SECRET, log: say });
     await writeDevVars({
       DATABASE_URL: backends.databaseUrl,
+      // The owner's direct URL, as in production: `npm run db:migrate` and `admin:create` read both.
+      MIGRATION_DATABASE_URL: backends.adminDatabaseUrl,
       NEON_LOCAL_PROXY: backends.neonProxy,
       NEON_LOCAL_HTTP: backends.neonHttp,
       UPSTASH_REDIS_REST_URL: backends.upstashUrl,
@@ -204,6 +207,8 @@ async function main(): Promise<void> {
       `health        http://localhost:${PORT}/health`,
       `API reference http://localhost:${PORT}/docs`,
       `admin login   ${ADMIN_EMAIL} / ${ADMIN_PASSWORD}`,
+      `database      ${safeUrl(backends.databaseUrl)} (runtime role), ${safeUrl(backends.adminDatabaseUrl)} (owner)`,
+      "              both in .dev.vars, read by npm run db:migrate and npm run admin:create -- --email <email>",
       `cron          curl "http://localhost:${PORT}/__scheduled?cron=*/5+*+*+*+*"`,
       "Ctrl-C stops everything; data is kept in .dev/ (npm run dev -- --fresh wipes it)",
     ].join("\n"),

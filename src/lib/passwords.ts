@@ -13,9 +13,6 @@ const argon2id = createArgon2id(wasm);
 const { memoryKiB, passes, lanes } = ARGON2ID_PARAMS;
 const CURRENT_PREFIX = `$argon2id$v=19$m=${memoryKiB},t=${passes},p=${lanes}$`;
 
-/** How long a temporary password (given out at tenant creation) can be used: 7 days. */
-export const TEMPORARY_PASSWORD_TTL_MS = 7 * 86_400_000;
-
 export async function hashPassword(password: string): Promise<string> {
   return argon2id.hash(password);
 }

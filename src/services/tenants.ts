@@ -15,10 +15,10 @@ import {
 } from "../db/schema";
 import { type EnqueuedJob, enqueueJob } from "../jobs/producer";
 import { clock } from "../lib/clock";
-import { randomBase62 } from "../lib/encoding";
 import { keyset, type PageQuery, toPage } from "../lib/pagination";
-import { hashPassword, TEMPORARY_PASSWORD_TTL_MS } from "../lib/passwords";
+import { hashPassword } from "../lib/passwords";
 import { Problem } from "../lib/problem";
+import { newTemporaryPassword, TEMPORARY_PASSWORD_TTL_MS } from "../lib/temporary-passwords";
 import { createApiKey } from "./api-keys";
 import { type AuditContext, recordAudit } from "./audit";
 import { effectiveFeatures } from "./plans";
@@ -26,7 +26,6 @@ import { forgetTenant, parseTenantKey } from "./tenant-directory";
 import { uniqueName } from "./unique-names";
 
 const DAY_MS = 86_400_000;
-const TEMPORARY_PASSWORD_LENGTH = 20;
 export const DEFAULT_TENANT_SLUG = "default";
 
 export type TenantRow = typeof tenants.$inferSelect;
@@ -125,7 +124,7 @@ async function ensureAdmin(tx: Tx, tenantId: string, email: string) {
   let user = existing;
   let temporaryPassword: string | undefined;
   if (!user) {
-    temporaryPassword = randomBase62(TEMPORARY_PASSWORD_LENGTH);
+    temporaryPassword = newTemporaryPassword();
     const [created] = await tx
       .insert(users)
       .values({

@@ -82,7 +82,10 @@ const configSchema = z
     PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(25),
     RECONCILE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
     RATE_LIMIT_FAILURE_MODE: z.enum(["open", "closed"]).default("open"),
-    PROVISIONER_URL: z.url({ error: "PROVISIONER_URL must be a URL" }),
+    PROVISIONER_URL: z.url({ error: "PROVISIONER_URL must be a URL" }).refine(isHttpsOrLoopback, {
+      error:
+        "PROVISIONER_URL must use https:// unless its host is loopback (127.0.0.0/8, ::1, localhost): job tokens and bodies must not cross a network in clear text",
+    }),
     JWT_ISSUER: nonEmpty("JWT_ISSUER"),
     JWT_AUDIENCE: nonEmpty("JWT_AUDIENCE"),
     DATABASE_URL: nonEmpty("DATABASE_URL"),
@@ -108,6 +111,14 @@ const configSchema = z
   });
 
 export type Config = z.infer<typeof configSchema>;
+
+function isHttpsOrLoopback(value: string): boolean {
+  const url = new URL(value);
+  if (url.protocol === "https:") return true;
+  if (url.protocol !== "http:") return false;
+  const host = url.hostname;
+  return host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
 
 function isKey32(value: string): boolean {
   try {

@@ -12,6 +12,8 @@ import type { TenantDecision } from "./services/tenant-resolution";
 
 export interface Bindings {
   PROVISION_QUEUE: ProvisionQueue;
+  /** Workers Static Assets (`public/`): the API reference's script and styles. */
+  ASSETS?: { fetch(input: Request | string): Promise<Response> };
   ENVIRONMENT?: string;
   /** `response`: invitation tokens are returned by the API (development and tests only). */
   INVITATION_DELIVERY?: string;

@@ -2,7 +2,16 @@ import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { MAX_ATTEMPTS, PURGE_CRON, RECONCILE_CRON } from "../src/jobs/policy";
 import { pools } from "./support/db";
 import { addMember, createTenant, createUser, type TestTenant } from "./support/fixtures";
-import { capturingQueue, deliver, eventually, insertJob, jobRow, kube, runCron } from "./support/provisioner";
+import {
+  capturingQueue,
+  deliver,
+  dryRunProvisionerUrl,
+  eventually,
+  insertJob,
+  jobRow,
+  kube,
+  runCron,
+} from "./support/provisioner";
 
 const ns = (tenant: { slug: string }) => `tenant-${tenant.slug}`;
 
@@ -150,6 +159,42 @@ describe("scheduled work", () => {
       // The slug is free again.
       const again = await tenant({ slug: t.slug });
       expect(again.id).not.toBe(t.id);
+    });
+
+    it("a dry-run deprovision keeps the tenant and says so; the next run purges for real", async () => {
+      const t = await tenant();
+      await populate(t);
+      await deleteTenant(t, daysAgo(31));
+      const { sent, queue } = capturingQueue();
+      await runCron(PURGE_CRON, { PROVISION_QUEUE: queue });
+      const [job] = await jobsOf(t.id, "deprovision");
+      const before = await rowsPerTable(t.id);
+      expect(sent).toContain(job?.id);
+
+      const dryRun = { env: { PROVISIONER_URL: await dryRunProvisionerUrl() } };
+      expect(await deliver(job?.id as string, dryRun)).toMatchObject({ acked: true, retried: false });
+      const row = await jobRow(db.admin, job?.id as string);
+      expect(row).toMatchObject({ status: "dry_run", result: { status: "dry_run", namespace: ns(t) } });
+      expect(row?.result?.note).toMatch(/dry-run mode, so no namespace was deleted; the tenant is kept/);
+      expect(await tenantExists(t.id)).toBe(true);
+      expect(await rowsPerTable(t.id)).toEqual(before);
+      const purged = await db.admin.query(
+        "select 1 from audit_events where action = 'tenant.purged' and target_id = $1",
+        [t.id],
+      );
+      expect(purged.rows).toEqual([]);
+
+      // A dry-run job is no deprovision under way: the next run tries again, and a live
+      // provisioner (the strict fake API behind it) really deletes the namespace.
+      await runCron(PURGE_CRON, { PROVISION_QUEUE: queue });
+      const jobs = await jobsOf(t.id, "deprovision");
+      expect(jobs).toEqual([
+        { id: job?.id, status: "dry_run" },
+        { id: expect.any(String), status: "pending" },
+      ]);
+      const again = jobs[1]?.id as string;
+      expect(await deliver(again)).toMatchObject({ acked: true });
+      expect(await tenantExists(t.id)).toBe(false);
     });
 
     it("leaves a tenant deleted 29 days ago alone", async () => {

@@ -1,6 +1,7 @@
 /**
  * The provisioning side of the Worker tests, started by the global setup: the strict fake
- * Kubernetes API, a real provisioner applying to it, and a small loopback-only control
+ * Kubernetes API, a real provisioner applying to it, a second provisioner in dry-run mode
+ * (for what the Worker does with a `dry_run` answer), and a small loopback-only control
  * endpoint through which tests (running inside workerd, where the fake's objects are out of
  * reach) read what reached the fake and steer it. Test-only; never part of the product.
  *
@@ -28,6 +29,14 @@ export async function startProvisionerStack(secret: string): Promise<Provisioner
     timeoutMs: 2_000,
     log: (line) => jobLog.push(line),
   });
+  // Given the fake's URL too, so any Kubernetes request it made would show in the fake's log.
+  const dryRun = await startProvisioner({
+    port: 0,
+    secret,
+    server: kube.url,
+    dryRun: true,
+    log: (line) => jobLog.push({ ...line, dry_run_provisioner: true }),
+  });
   /** Namespaces with an active injected fault; clearing one disarms its fault. */
   const faulty = new Set<string>();
 
@@ -35,6 +44,7 @@ export async function startProvisionerStack(secret: string): Promise<Provisioner
     path === `/api/v1/namespaces/${ns}` || path.includes(`/namespaces/${ns}/`);
 
   function route(method: string, url: URL, body: unknown): unknown {
+    if (method === "GET" && url.pathname === "/dry-run-provisioner") return { url: dryRun.url };
     if (method === "GET" && url.pathname === "/jobs") {
       const jobId = url.searchParams.get("job_id");
       return jobLog.filter((line) => line.job_id === jobId);
@@ -69,6 +79,8 @@ export async function startProvisionerStack(secret: string): Promise<Provisioner
   }
 
   const control = createServer((req: IncomingMessage, res: ServerResponse) => {
+    // A provisioner that accepts the connection and never answers (the ping's timeout).
+    if (req.url?.startsWith("/hang/")) return;
     void (async () => {
       try {
         const url = new URL(req.url ?? "/", "http://control");
@@ -86,6 +98,7 @@ export async function startProvisionerStack(secret: string): Promise<Provisioner
     controlUrl: `http://127.0.0.1:${port}`,
     stop: async () => {
       await closeServer(control);
+      await dryRun.stop();
       await provisioner.stop();
       await kube.stop();
     },

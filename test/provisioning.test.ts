@@ -1,8 +1,11 @@
 import { env } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import provisionerPackage from "../provisioner/package.json";
+import { ConfigError, loadConfig } from "../src/env";
 import { signJobToken } from "../src/jobs/job-token";
 import { MAX_ATTEMPTS, RETRY_BASE_SECONDS } from "../src/jobs/policy";
+import { pingProvisioner } from "../src/jobs/provisioner-client";
 import { pools, uniqueSlug } from "./support/db";
 import {
   addMember,
@@ -16,7 +19,15 @@ import {
   tokenFor,
 } from "./support/fixtures";
 import { expectProblem } from "./support/problems";
-import { deliver, eventually, insertJob, jobRow, kube } from "./support/provisioner";
+import {
+  deliver,
+  dryRunProvisionerUrl,
+  eventually,
+  hangingProvisionerUrl,
+  insertJob,
+  jobRow,
+  kube,
+} from "./support/provisioner";
 
 interface ApiJob {
   id: string;
@@ -233,9 +244,9 @@ describe("provisioning pipeline", () => {
   });
 
   describe("job tokens", () => {
-    async function jobBody(tenant: TestTenant, jobId: string, attempt = 1) {
+    function jobBody(tenant: TestTenant, jobId: string, kind = "provision") {
       return {
-        job: { id: jobId, kind: "provision", attempt },
+        job: { id: jobId, kind, attempt: 1 },
         tenant: {
           id: tenant.id,
           slug: tenant.slug,
@@ -244,38 +255,71 @@ describe("provisioning pipeline", () => {
         },
       };
     }
-    const post = (token: string, body: unknown) =>
-      fetch(`${env.PROVISIONER_URL}/v1/jobs`, jsonInit("POST", body, { authorization: `Bearer ${token}` }));
+    const post = (token: string, text: string) =>
+      fetch(`${env.PROVISIONER_URL}/v1/jobs`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: text,
+      });
 
     it("the provisioner rejects a forged token and accepts the Worker's", async () => {
       const tenant = await createTenant(db.admin);
       const jobId = crypto.randomUUID();
-      const body = await jobBody(tenant, jobId);
+      const text = JSON.stringify(jobBody(tenant, jobId));
 
-      const forged = await new SignJWT({})
+      const forged = await new SignJWT({ kind: "provision", tenant_id: tenant.id })
         .setProtectedHeader({ alg: "HS256" })
         .setIssuer("tenantry")
         .setAudience("provisioner")
         .setSubject(jobId)
-        .setJti(`${jobId}:1`)
+        .setJti(crypto.randomUUID())
         .setIssuedAt()
         .setExpirationTime("60s")
         .sign(new TextEncoder().encode("not-the-provisioner-secret-0123456789"));
-      const refused = await post(forged, body);
+      const refused = await post(forged, text);
       expect(refused.status).toBe(401);
       expect(await refused.json()).toMatchObject({ code: "invalid_token" });
-
-      // A genuine token for another attempt of the same job authorises nothing either.
-      const otherAttempt = await post(
-        await signJobToken(env.PROVISIONER_SECRET, { id: jobId, attempt: 2 }),
-        body,
-      );
-      expect(otherAttempt.status).toBe(401);
       expect(await kube.requests(ns(tenant))).toEqual([]);
 
-      const genuine = await post(await signJobToken(env.PROVISIONER_SECRET, { id: jobId, attempt: 1 }), body);
+      const genuine = await post(
+        await signJobToken(env.PROVISIONER_SECRET, jobBody(tenant, jobId), text),
+        text,
+      );
       expect(genuine.status).toBe(200);
       expect(await genuine.json()).toMatchObject({ job_id: jobId, status: "succeeded" });
+    });
+
+    it("a captured token authorises neither another body nor the same request again", async () => {
+      const tenant = await createTenant(db.admin);
+      const victim = await createTenant(db.admin);
+      const jobId = crypto.randomUUID();
+      const text = JSON.stringify(jobBody(tenant, jobId));
+      const token = await signJobToken(env.PROVISIONER_SECRET, jobBody(tenant, jobId), text);
+
+      const tampered = [
+        JSON.stringify({
+          ...jobBody(tenant, jobId),
+          tenant: { ...jobBody(tenant, jobId).tenant, plan: "enterprise" },
+        }),
+        JSON.stringify(jobBody(victim, jobId, "deprovision")),
+      ];
+      for (const forged of tampered) {
+        const res = await post(token, forged);
+        expect(res.status).toBe(401);
+        expect(await res.json()).toMatchObject({ code: "invalid_token" });
+      }
+      expect(await kube.requests(ns(tenant))).toEqual([]);
+      expect(await kube.requests(ns(victim))).toEqual([]);
+
+      expect((await post(token, text)).status).toBe(200);
+      const applied = (await kube.requests(ns(tenant))).length;
+      const replay = await post(token, text);
+      expect(replay.status).toBe(401);
+      expect(await replay.json()).toMatchObject({
+        code: "invalid_token",
+        detail: "the job token was already used",
+      });
+      expect(await kube.requests(ns(tenant))).toHaveLength(applied);
     });
 
     it("a Worker signing with the wrong secret gets its job refused and recorded as failed", async () => {
@@ -289,6 +333,111 @@ describe("provisioning pipeline", () => {
       expect(row).toMatchObject({ status: "failed" });
       expect(row?.last_error).toMatch(/job token rejected/);
       expect(await kube.requests(ns(tenant))).toEqual([]);
+    });
+  });
+
+  describe("a dry-run provisioner", () => {
+    it("its answer is recorded and shown as dry_run, never succeeded, and the job is finished", async () => {
+      const tenant = await createTenant(db.admin);
+      const job = await insertJob(db.admin, tenant.id, "provision");
+      const dryRun = { env: { PROVISIONER_URL: await dryRunProvisionerUrl() } };
+      expect(await deliver(job.id, dryRun)).toMatchObject({ acked: true, retried: false });
+
+      const row = await jobRow(db.admin, job.id);
+      expect(row).toMatchObject({
+        status: "dry_run",
+        attempts: 1,
+        last_error: null,
+        result: { status: "dry_run", namespace: ns(tenant) },
+      });
+      expect(row?.completed_at).not.toBeNull();
+      expect(await kube.requests(ns(tenant))).toEqual([]);
+      const [shown] = await jobsOf(tenant.id);
+      expect(shown).toMatchObject({ id: job.id, status: "dry_run", result: { status: "dry_run" } });
+
+      // Finished like a succeeded job: redelivery sends nothing again.
+      expect(await deliver(job.id, { ...dryRun, attempts: 2 })).toMatchObject({ acked: true });
+      expect(await jobRow(db.admin, job.id)).toEqual(row);
+      const answered = (await kube.jobLog(job.id)).filter((line) => line.msg === "job");
+      expect(answered).toEqual([expect.objectContaining({ status: "dry_run", dry_run_provisioner: true })]);
+    });
+  });
+
+  describe("pingProvisioner", () => {
+    const config = (overrides: Record<string, unknown> = {}) => loadConfig({ ...env, ...overrides });
+
+    it("reports a live provisioner's mode and version", async () => {
+      expect(await pingProvisioner(config())).toEqual({
+        reachable: true,
+        mode: "live",
+        version: provisionerPackage.version,
+      });
+    });
+
+    it("reports a dry-run provisioner as such", async () => {
+      expect(await pingProvisioner(config({ PROVISIONER_URL: await dryRunProvisionerUrl() }))).toEqual({
+        reachable: true,
+        mode: "dry_run",
+        version: provisionerPackage.version,
+      });
+    });
+
+    it("reports an unreachable provisioner, or one refusing the ping, without throwing", async () => {
+      expect(await pingProvisioner(config({ PROVISIONER_URL: "http://127.0.0.1:1" }))).toMatchObject({
+        reachable: false,
+        mode: null,
+        version: null,
+        error: expect.stringMatching(/^provisioner unreachable/),
+      });
+      const refused = await pingProvisioner(
+        config({ PROVISIONER_SECRET: "a-secret-the-provisioner-does-not-know-0123" }),
+      );
+      expect(refused).toMatchObject({ reachable: false, mode: null, version: null });
+      expect(refused.error).toMatch(/refused the ping: job token rejected/);
+    });
+
+    it("gives up after 2 s on a provisioner that never answers", async () => {
+      const started = Date.now();
+      const status = await pingProvisioner(config({ PROVISIONER_URL: hangingProvisionerUrl() }));
+      expect(status).toEqual({
+        reachable: false,
+        mode: null,
+        version: null,
+        error: "provisioner unreachable: timed out",
+      });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    });
+  });
+
+  describe("PROVISIONER_URL", () => {
+    const load = (url: string) => () => loadConfig({ ...env, PROVISIONER_URL: url });
+
+    it("refuses plain http to a host that is not loopback, naming the variable", () => {
+      for (const url of [
+        "http://provisioner.example.com",
+        "http://10.0.0.7:8080",
+        "http://128.0.0.1",
+        "http://localhost.example.com",
+        "ftp://127.0.0.1",
+      ]) {
+        expect(load(url), url).toThrow(ConfigError);
+        expect(load(url), url).toThrow(
+          /^invalid configuration: PROVISIONER_URL must use https:\/\/ unless its host is loopback/,
+        );
+      }
+    });
+
+    it("accepts https anywhere and http on loopback", () => {
+      for (const url of [
+        "https://provisioner.example.com",
+        "http://127.0.0.1:8080",
+        "http://127.8.9.10",
+        "http://[::1]:8080",
+        "http://localhost:8080",
+      ]) {
+        expect(load(url)().PROVISIONER_URL, url).toBe(url);
+      }
     });
   });
 

@@ -1,20 +1,35 @@
 /**
- * The provisioner's HTTP surface: `POST /v1/jobs` for the Worker, probes for the kubelet
- * and `/metrics` for Prometheus. Every error leaves as problem+json through `onError`.
+ * The provisioner's HTTP surface: `POST /v1/jobs` and the signed status ping `GET /v1/status`
+ * for the Worker, probes for the kubelet and `/metrics` for Prometheus. Every error leaves as
+ * problem+json through `onError`.
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { type RequestIdVariables, requestId } from "hono/request-id";
-import { assertTokenMatchesJob, bearerToken, TokenError, verifyJobToken } from "./auth";
+import {
+  assertBodyMatches,
+  assertPingToken,
+  assertTokenMatchesJob,
+  bearerToken,
+  CLOCK_TOLERANCE_S,
+  type RequestClaims,
+  TokenError,
+  verifyRequestToken,
+} from "./auth";
 import { type JobRequest, jobRequestSchema } from "./job-request";
 import { OwnershipError, runJob } from "./jobs";
 import { type KubeClient, KubernetesError, KubernetesTimeoutError, withDeadline } from "./kube";
 import type { Logger } from "./log";
 import type { ProvisionerMetrics } from "./metrics";
 import { Problem } from "./problem";
+import type { ReplayCache } from "./replay-cache";
 
 const MAX_BODY_BYTES = 64 * 1024;
 const READY_PROBE_TIMEOUT_MS = 2_000;
+
+/** `live` applies to a cluster; `dry_run` only logs what it would apply. */
+export type ProvisionerMode = "live" | "dry_run";
 
 export interface ProvisionerAppDeps {
   secret: string;
@@ -24,26 +39,61 @@ export interface ProvisionerAppDeps {
   timeoutMs: number;
   metrics: ProvisionerMetrics;
   log: Logger;
+  /** The `jti`s already accepted. */
+  replayCache: ReplayCache;
+  /** When set, `/metrics` requires it as a Bearer token. */
+  metricsToken?: string;
+  /** This provisioner's package version, reported by the status ping. */
+  version: string;
 }
 
 export function createProvisionerApp(deps: ProvisionerAppDeps): Hono<{ Variables: RequestIdVariables }> {
-  const { kube, metrics, log } = deps;
+  const { kube, metrics, log, replayCache } = deps;
   const key = new TextEncoder().encode(deps.secret);
+  const mode: ProvisionerMode = kube ? "live" : "dry_run";
   const app = new Hono<{ Variables: RequestIdVariables }>();
+
+  /** Runs an authentication step, counting and translating its refusals. */
+  const authenticate = async <T>(step: () => Promise<T>): Promise<T> => {
+    try {
+      return await step();
+    } catch (err) {
+      const problem = toProblem(err);
+      metrics.rejected.inc({ code: problem.code });
+      throw problem;
+    }
+  };
 
   app.use(requestId({ limitLength: 128 }));
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 
   app.get("/readyz", async (c) => {
-    if (!kube) return c.json({ status: "ready", mode: "dry_run" });
+    if (!kube) return c.json({ status: "ready", mode });
     const ready = await kube.ready(Math.min(deps.timeoutMs, READY_PROBE_TIMEOUT_MS));
-    return c.json({ status: ready ? "ready" : "unavailable", mode: "kubernetes" }, ready ? 200 : 503);
+    return c.json({ status: ready ? "ready" : "unavailable", mode }, ready ? 200 : 503);
   });
 
-  app.get("/metrics", async (c) =>
-    c.body(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }),
-  );
+  const metricsTokenDigest = deps.metricsToken === undefined ? undefined : digest(deps.metricsToken);
+  app.get("/metrics", async (c) => {
+    if (metricsTokenDigest) {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
+      // Digests have one length, so timingSafeEqual compares without revealing the token's.
+      if (!match?.[1] || !timingSafeEqual(digest(match[1]), metricsTokenDigest)) {
+        throw new Problem("unauthenticated", "a Bearer METRICS_TOKEN is required");
+      }
+    }
+    return c.body(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType });
+  });
+
+  app.get("/v1/status", async (c) => {
+    await authenticate(async () => {
+      const claims = await verifyRequestToken(bearerToken(c.req.header("authorization")), key);
+      assertPingToken(claims);
+      consume(replayCache, claims);
+    });
+    return c.json({ mode, version: deps.version });
+  });
 
   app.post(
     "/v1/jobs",
@@ -54,14 +104,9 @@ export function createProvisionerApp(deps: ProvisionerAppDeps): Hono<{ Variables
       },
     }),
     async (c) => {
-      let req: JobRequest;
-      try {
-        req = await admit(c.req.header("authorization"), () => c.req.text(), key);
-      } catch (err) {
-        const problem = toProblem(err);
-        metrics.rejected.inc({ code: problem.code });
-        throw problem;
-      }
+      const req = await authenticate(() =>
+        admitJob(c.req.header("authorization"), () => c.req.arrayBuffer(), key, replayCache),
+      );
 
       const started = performance.now();
       const fields = {
@@ -104,16 +149,23 @@ export function createProvisionerApp(deps: ProvisionerAppDeps): Hono<{ Variables
   return app;
 }
 
-/** Authenticates first, so callers without a valid token learn nothing about the body rules. */
-async function admit(
+/**
+ * Authenticates first, so callers without a valid token learn nothing about the body rules;
+ * the token's `jti` is spent only once the whole request checks out, so a tampered copy sent
+ * ahead of the genuine request cannot use it up.
+ */
+async function admitJob(
   authorization: string | undefined,
-  readBody: () => Promise<string>,
+  readBody: () => Promise<ArrayBuffer>,
   key: Uint8Array,
+  replayCache: ReplayCache,
 ): Promise<JobRequest> {
-  const claims = await verifyJobToken(bearerToken(authorization), key);
+  const claims = await verifyRequestToken(bearerToken(authorization), key);
+  const bytes = new Uint8Array(await readBody());
+  assertBodyMatches(claims, bytes);
   let body: unknown;
   try {
-    body = JSON.parse(await readBody());
+    body = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     throw new Problem("malformed_json", "the request body is not valid JSON");
   }
@@ -126,8 +178,22 @@ async function admit(
     }));
     throw new Problem("validation_failed", "the job request is invalid", errors);
   }
-  assertTokenMatchesJob(claims, parsed.data.job);
+  assertTokenMatchesJob(claims, parsed.data);
+  consume(replayCache, claims);
   return parsed.data;
+}
+
+/** Accepts each `jti` once, for as long as its token could still verify. */
+function consume(replayCache: ReplayCache, claims: RequestClaims): void {
+  const admission = replayCache.admit(claims.jti, (claims.exp + CLOCK_TOLERANCE_S) * 1000);
+  if (admission === "replayed") throw new TokenError("invalid_token", "the job token was already used");
+  if (admission === "full") {
+    throw new Problem("replay_cache_full", "too many job tokens in flight; try again shortly");
+  }
+}
+
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
 }
 
 function toProblem(err: unknown): Problem {

@@ -12,7 +12,7 @@ import { PLAN_QUOTAS, PLANS } from "./plans";
 
 export const USAGE = `usage:
   tenantry-provisioner render <slug> [--plan ${PLANS.join("|")}] [--tenant-id <uuid>] [--suspended]
-  tenantry-provisioner serve   (env: PROVISIONER_SECRET, PORT, HOST, KUBECONFIG, PROVISIONER_TIMEOUT_MS, PROVISIONER_DRY_RUN)
+  tenantry-provisioner serve   (env: PROVISIONER_SECRET, PORT, HOST, KUBECONFIG, PROVISIONER_MODE=live|dry-run, PROVISIONER_TIMEOUT_MS, METRICS_TOKEN)
 `;
 
 /** A placeholder owner for rendering without a real tenant; clearly not a generated id. */

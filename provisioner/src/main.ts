@@ -9,13 +9,16 @@ import { startProvisioner } from "./server";
 
 export async function main(env: Record<string, string | undefined> = process.env): Promise<void> {
   const config = parseEnv(env);
+  const dryRun = config.PROVISIONER_MODE === "dry-run";
   const running = await startProvisioner({
     port: config.PORT,
     hostname: config.HOST,
     secret: config.PROVISIONER_SECRET,
-    kubeconfig: config.KUBECONFIG ?? (config.KUBERNETES_SERVICE_HOST ? inClusterConfig() : undefined),
-    dryRun: config.PROVISIONER_DRY_RUN,
+    dryRun,
+    // parseEnv has made sure that a live provisioner has one or the other.
+    kubeconfig: dryRun ? undefined : (config.KUBECONFIG ?? inClusterConfig()),
     timeoutMs: config.PROVISIONER_TIMEOUT_MS,
+    metricsToken: config.METRICS_TOKEN,
     log: jsonLogger,
   });
 

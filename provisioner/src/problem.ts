@@ -12,6 +12,7 @@ export const PROBLEM_CODES = {
   payload_too_large: { status: 413, title: "Payload too large" },
   internal: { status: 500, title: "Internal server error" },
   kubernetes_error: { status: 502, title: "Kubernetes API error" },
+  replay_cache_full: { status: 503, title: "Service unavailable" },
   kubernetes_timeout: { status: 504, title: "Kubernetes API timeout" },
 } as const;
 

@@ -2,14 +2,17 @@
  * Starts the provisioner in-process: the container entry point, the dev stack and the
  * Worker's end-to-end tests all go through `startProvisioner`.
  */
+import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import { KubeConfig } from "@kubernetes/client-node";
-import { createProvisionerApp } from "./app";
+import { createProvisionerApp, type ProvisionerMode } from "./app";
+import { MIN_METRICS_TOKEN_LENGTH, MIN_SECRET_BYTES } from "./config";
 import { createKubeClient } from "./kube";
 import { jsonLogger, type Logger } from "./log";
 import { createMetrics } from "./metrics";
+import { DEFAULT_REPLAY_CACHE_CAPACITY, ReplayCache } from "./replay-cache";
 
 const DEFAULT_PORT = 8080;
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -21,28 +24,46 @@ export interface StartProvisionerOptions {
   port?: number;
   /** Default 127.0.0.1; the container listens on 0.0.0.0. */
   hostname?: string;
-  /** PROVISIONER_SECRET, the HS256 key job tokens are signed with. */
+  /** PROVISIONER_SECRET, the HS256 key job tokens are signed with; at least 32 bytes. */
   secret: string;
   /** A kubeconfig file path or a loaded KubeConfig (e.g. `loadFromCluster()`). */
   kubeconfig?: string | KubeConfig;
   /** A plain-http API server URL without credentials (the fake API in tests, dev). */
   server?: string;
-  /** Forces dry-run even when a cluster is configured. Without any cluster it is implied. */
+  /**
+   * Applies nothing and logs what it would apply (PROVISIONER_MODE=dry-run). Never implied:
+   * without it, a provisioner with no cluster refuses to start.
+   */
   dryRun?: boolean;
   /** Budget for all Kubernetes requests of one job; default 10 s. */
   timeoutMs?: number;
+  /** METRICS_TOKEN: when set, `/metrics` requires it as a Bearer token. */
+  metricsToken?: string;
+  /** How many used `jti`s may be remembered at once (replay-cache.ts); default 10,000. */
+  replayCacheCapacity?: number;
   log?: Logger;
 }
 
 export interface RunningProvisioner {
   port: number;
   url: string;
-  mode: "kubernetes" | "dry_run";
+  mode: ProvisionerMode;
   stop(): Promise<void>;
 }
 
+/** provisioner/package.json, next to src/ in the repository and to dist/ in the image. */
+const VERSION = readVersion();
+
 export async function startProvisioner(opts: StartProvisionerOptions): Promise<RunningProvisioner> {
   if (!opts.secret) throw new Error("startProvisioner: secret (PROVISIONER_SECRET) is required");
+  if (Buffer.byteLength(opts.secret, "utf8") < MIN_SECRET_BYTES) {
+    throw new Error(
+      `startProvisioner: secret (PROVISIONER_SECRET) must be at least ${MIN_SECRET_BYTES} bytes`,
+    );
+  }
+  if (opts.metricsToken !== undefined && opts.metricsToken.length < MIN_METRICS_TOKEN_LENGTH) {
+    throw new Error(`startProvisioner: metricsToken must be at least ${MIN_METRICS_TOKEN_LENGTH} characters`);
+  }
   const log = opts.log ?? jsonLogger;
   const kc = loadKubeConfig(opts);
   const app = createProvisionerApp({
@@ -51,6 +72,9 @@ export async function startProvisioner(opts: StartProvisionerOptions): Promise<R
     timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     metrics: createMetrics(),
     log,
+    replayCache: new ReplayCache(opts.replayCacheCapacity ?? DEFAULT_REPLAY_CACHE_CAPACITY),
+    metricsToken: opts.metricsToken,
+    version: VERSION,
   });
 
   const server = createServer(getRequestListener(app.fetch));
@@ -63,13 +87,14 @@ export async function startProvisioner(opts: StartProvisionerOptions): Promise<R
     });
   });
   const { port } = server.address() as AddressInfo;
-  const mode = kc ? "kubernetes" : "dry_run";
+  const mode: ProvisionerMode = kc ? "live" : "dry_run";
   const host = hostname === "0.0.0.0" || hostname === "::" ? "127.0.0.1" : hostname;
   log({
     level: "info",
     msg: "provisioner listening",
     port,
     mode,
+    version: VERSION,
     ...(kc ? { cluster: kc.getCurrentCluster()?.server } : {}),
   });
 
@@ -112,5 +137,19 @@ function loadKubeConfig(opts: StartProvisionerOptions): KubeConfig | undefined {
     kc.loadFromFile(opts.kubeconfig);
     return kc;
   }
+  if (!opts.kubeconfig) {
+    throw new Error(
+      "startProvisioner: no cluster (kubeconfig or server) configured; pass dryRun: true to run without one",
+    );
+  }
   return opts.kubeconfig;
+}
+
+function readVersion(): string {
+  try {
+    const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+    return typeof version === "string" ? version : "unknown";
+  } catch {
+    return "unknown";
+  }
 }

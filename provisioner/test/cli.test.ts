@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { PACKAGE_VERSION } from "./support/jobs-fixture";
 
 const BIN = fileURLToPath(new URL("../bin/tenantry-provisioner.js", import.meta.url));
 const children: ChildProcess[] = [];
@@ -13,7 +14,14 @@ afterEach(() => {
 
 /** The environment of a machine with no cluster: no kubeconfig, not inside a pod. */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const { KUBECONFIG: _k, KUBERNETES_SERVICE_HOST: _h, PROVISIONER_SECRET: _s, ...env } = process.env;
+  const {
+    KUBECONFIG: _k,
+    KUBERNETES_SERVICE_HOST: _h,
+    PROVISIONER_SECRET: _s,
+    PROVISIONER_MODE: _m,
+    METRICS_TOKEN: _t,
+    ...env
+  } = process.env;
   return { ...env, ...extra };
 }
 
@@ -71,16 +79,38 @@ describe("tenantry-provisioner render", () => {
 });
 
 describe("tenantry-provisioner serve", () => {
-  it("exits 1 naming PROVISIONER_SECRET when it is missing", async () => {
-    const { code, stderr } = await start(["serve"], { PORT: "0" }).exited;
-    expect(code).toBe(1);
-    expect(stderr).toContain("PROVISIONER_SECRET is required");
+  const SECRET = "cli-test-secret-0123456789abcdefghij";
+
+  it("exits 1 naming PROVISIONER_SECRET when it is missing or shorter than 32 bytes", async () => {
+    const missing = await start(["serve"], { PORT: "0", PROVISIONER_MODE: "dry-run" }).exited;
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("PROVISIONER_SECRET is required");
+    const short = await start(["serve"], {
+      PORT: "0",
+      PROVISIONER_MODE: "dry-run",
+      PROVISIONER_SECRET: "cli-test-secret",
+    }).exited;
+    expect(short.code).toBe(1);
+    expect(short.stderr).toContain("PROVISIONER_SECRET must be at least 32 bytes");
   });
 
-  it("serves in dry-run mode without a cluster and stops cleanly on SIGTERM", async () => {
-    const proc = start(["serve"], { PROVISIONER_SECRET: "cli-test-secret", PORT: "0", HOST: "127.0.0.1" });
+  it("exits 1 without a cluster unless dry-run is asked for", async () => {
+    const { code, stdout, stderr } = await start(["serve"], { PROVISIONER_SECRET: SECRET, PORT: "0" }).exited;
+    expect(code).toBe(1);
+    expect(stderr).toContain("no Kubernetes cluster configured");
+    expect(stderr).toContain("PROVISIONER_MODE=dry-run");
+    expect(stdout).not.toContain("provisioner listening");
+  });
+
+  it("serves in dry-run mode with PROVISIONER_MODE=dry-run and stops cleanly on SIGTERM", async () => {
+    const proc = start(["serve"], {
+      PROVISIONER_SECRET: SECRET,
+      PROVISIONER_MODE: "dry-run",
+      PORT: "0",
+      HOST: "127.0.0.1",
+    });
     const listening = await waitForLine(proc.stdout, (line) => line.msg === "provisioner listening");
-    expect(listening.mode).toBe("dry_run");
+    expect(listening).toMatchObject({ mode: "dry_run", version: PACKAGE_VERSION });
     const health = await fetch(`http://127.0.0.1:${listening.port}/healthz`);
     expect(health.status).toBe(200);
 

@@ -120,6 +120,13 @@ describe("deploy/ manifests", () => {
     });
   });
 
+  it("run a single provisioner replica, since the job-token replay cache is per process", () => {
+    const provisioner = deployment.find(
+      (doc) => doc.kind === "Deployment" && doc.metadata.name === "tenantry-provisioner",
+    ) as unknown as { spec: { replicas: number } };
+    expect(provisioner.spec.replicas).toBe(1);
+  });
+
   it("scope the admission policy to the same resources the role grants", () => {
     const vap = policy[0] as FakeObject & { spec: { matchConstraints: { resourceRules: Rule[] } } };
     const scoped = vap.spec.matchConstraints.resourceRules.flatMap((rule) => rule.resources).sort();

@@ -2,7 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { type RunningProvisioner, startProvisioner } from "../src/server";
 import { type FakeKubeApi, startFakeKubeApi } from "./support/fake-kube-api";
-import { jobRequest, newTenant, postJob, startProvisionerOnFake, TEST_SECRET } from "./support/jobs-fixture";
+import {
+  jobRequest,
+  newTenant,
+  PACKAGE_VERSION,
+  postJob,
+  sha256Hex,
+  signJobToken,
+  signPingToken,
+  startProvisionerOnFake,
+  TEST_SECRET,
+} from "./support/jobs-fixture";
 
 let fake: FakeKubeApi;
 let provisioner: RunningProvisioner;
@@ -38,11 +48,11 @@ describe("probes", () => {
     try {
       const up = await fetch(`${probe.url}/readyz`);
       expect(up.status).toBe(200);
-      expect(await up.json()).toEqual({ status: "ready", mode: "kubernetes" });
+      expect(await up.json()).toEqual({ status: "ready", mode: "live" });
       await api.stop();
       const down = await fetch(`${probe.url}/readyz`);
       expect(down.status).toBe(503);
-      expect(await down.json()).toEqual({ status: "unavailable", mode: "kubernetes" });
+      expect(await down.json()).toEqual({ status: "unavailable", mode: "live" });
     } finally {
       await probe.stop();
     }
@@ -118,9 +128,14 @@ describe("dry-run mode", () => {
     }
   });
 
-  it("is the mode without any cluster configured", async () => {
+  it("answers a dry-run deprovision with dry_run, deleting nothing", async () => {
     const lines: Record<string, unknown>[] = [];
-    const dry = await startProvisioner({ port: 0, secret: TEST_SECRET, log: (l) => lines.push(l) });
+    const dry = await startProvisioner({
+      port: 0,
+      secret: TEST_SECRET,
+      dryRun: true,
+      log: (l) => lines.push(l),
+    });
     try {
       expect(dry.mode).toBe("dry_run");
       const tenant = newTenant();
@@ -135,10 +150,96 @@ describe("dry-run mode", () => {
   });
 });
 
+describe("/metrics with METRICS_TOKEN", () => {
+  const METRICS_TOKEN = "metrics-token-0123456789";
+  let guarded: RunningProvisioner;
+
+  beforeAll(async () => {
+    guarded = await startProvisioner({
+      port: 0,
+      secret: TEST_SECRET,
+      dryRun: true,
+      metricsToken: METRICS_TOKEN,
+      log: () => {},
+    });
+  });
+  afterAll(() => guarded.stop());
+
+  it("requires the token as a Bearer token", async () => {
+    for (const authorization of [undefined, "Bearer wrong-token-0123456789", `Basic ${METRICS_TOKEN}`]) {
+      const res = await fetch(`${guarded.url}/metrics`, {
+        headers: authorization ? { authorization } : {},
+      });
+      expect(res.status).toBe(401);
+      expect(res.headers.get("content-type")).toBe("application/problem+json");
+      expect(await res.json()).toMatchObject({ code: "unauthenticated" });
+    }
+    const res = await fetch(`${guarded.url}/metrics`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("tenantry_provisioner_jobs_total");
+  });
+
+  it("stays open without one (a scraper inside the cluster network)", async () => {
+    expect((await fetch(`${provisioner.url}/metrics`)).status).toBe(200);
+  });
+});
+
+describe("GET /v1/status (signed ping)", () => {
+  const ping = (url: string, token: string | null) =>
+    fetch(`${url}/v1/status`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+  it("answers the mode and version to a ping token", async () => {
+    const res = await ping(provisioner.url, await signPingToken());
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ mode: "live", version: PACKAGE_VERSION });
+
+    const dry = await startProvisioner({ port: 0, secret: TEST_SECRET, dryRun: true, log: () => {} });
+    try {
+      expect(await (await ping(dry.url, await signPingToken())).json()).toEqual({
+        mode: "dry_run",
+        version: PACKAGE_VERSION,
+      });
+    } finally {
+      await dry.stop();
+    }
+  });
+
+  it("refuses no token, a job token, another body hash, another secret and a replay", async () => {
+    const job = jobRequest("provision", newTenant());
+    const refused = [
+      null,
+      await signJobToken(job, ""),
+      await signPingToken({ bodySha256: sha256Hex("{}") }),
+      await signPingToken({ secret: "not-the-provisioner-secret-0123456789" }),
+    ];
+    for (const token of refused) {
+      const res = await ping(provisioner.url, token);
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ code: token ? "invalid_token" : "unauthenticated" });
+    }
+    const token = await signPingToken();
+    expect((await ping(provisioner.url, token)).status).toBe(200);
+    const replay = await ping(provisioner.url, token);
+    expect(replay.status).toBe(401);
+    expect(await replay.json()).toMatchObject({ detail: "the job token was already used" });
+  });
+});
+
 describe("startProvisioner", () => {
-  it("refuses to start without a secret", async () => {
+  it("refuses to start without a secret, or with one shorter than 32 bytes", async () => {
     await expect(startProvisioner({ port: 0, secret: "", dryRun: true })).rejects.toThrow(
       /PROVISIONER_SECRET/,
+    );
+    await expect(startProvisioner({ port: 0, secret: "s".repeat(31), dryRun: true })).rejects.toThrow(
+      "PROVISIONER_SECRET) must be at least 32 bytes",
+    );
+  });
+
+  it("refuses to start without a cluster unless dryRun is asked for", async () => {
+    await expect(startProvisioner({ port: 0, secret: TEST_SECRET, log: () => {} })).rejects.toThrow(
+      /no cluster .* pass dryRun: true/,
     );
   });
 

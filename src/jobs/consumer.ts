@@ -6,8 +6,9 @@
  *    API shows `sent` while the call is under way); a succeeded or dead job is not claimed,
  *    which makes redelivery a no-op;
  * 2. deliver — under a per-tenant lock, read the tenant as it is now, decide what to send
- *    (job-plan.ts), POST it with a one-attempt JWT and record the outcome in the same
- *    transaction; a deprovision that has finished also purges the tenant there;
+ *    (job-plan.ts), POST it with a token bound to that request and record the outcome in the
+ *    same transaction: a dry-run provisioner's answer as `dry_run`, never `succeeded`; a
+ *    deprovision whose namespace is really `gone` also purges the tenant there;
  * 3. settle the message: `ack` when done, `retry` with exponential backoff on failure,
  *    `dead` once MAX_ATTEMPTS deliveries have failed (the message then goes on to the
  *    dead-letter queue of wrangler.toml).
@@ -23,6 +24,7 @@ import { effectiveQuotas } from "../services/plans";
 import { planJob } from "./job-plan";
 import {
   claimJob,
+  isFinished,
   type JobResult,
   type JobTenant,
   jobStatus,
@@ -35,6 +37,10 @@ import { type CallOutcome, isPermanent, postJob } from "./provisioner-client";
 import { purgeTenant } from "./purge";
 
 const messageSchema = z.object({ jobId: z.uuid() });
+
+const DRY_RUN_DEPROVISION_NOTE =
+  "the provisioner runs in dry-run mode, so no namespace was deleted; the tenant is kept and " +
+  "the next purge run tries again";
 
 /** What became of one delivery, and so of its message. */
 type Disposition =
@@ -102,7 +108,7 @@ async function deliver(db: Database, config: Config, jobId: string): Promise<Dis
     const tenant = await loadJobTenant(tx, job.tenantId, { forUpdate: job.kind === "deprovision" });
     const status = await jobStatus(tx, job.id);
     // Another delivery of the same job finished it while this one waited for the lock.
-    if (!tenant || status === undefined || status === "succeeded" || status === "dead") {
+    if (!tenant || status === undefined || isFinished(status)) {
       return { settle: "ack", outcome: "already_finished" };
     }
 
@@ -116,28 +122,50 @@ async function deliver(db: Database, config: Config, jobId: string): Promise<Dis
       tenant: requestTenant(tenant),
     });
     const lastAttempt = job.attempt >= MAX_ATTEMPTS;
-
-    if (!call.ok) {
-      if (lastAttempt || isPermanent(call)) {
-        await recordOutcome(tx, job.id, { status: "dead", error: call.error });
-        return { settle: "dead", outcome: "dead" };
-      }
-      await recordOutcome(tx, job.id, { status: "failed", error: call.error });
-      return { settle: "retry", outcome: "failed", attempt: job.attempt };
-    }
-
-    const result = resultOf(call, plan);
-    if (job.kind === "deprovision" && call.answer.status === "terminating") {
-      if (lastAttempt) {
-        const error = `namespace ${call.answer.namespace} was still terminating after ${job.attempt} attempts`;
+    const fail = async (error: string, permanent: boolean): Promise<Disposition> => {
+      if (lastAttempt || permanent) {
         await recordOutcome(tx, job.id, { status: "dead", error });
         return { settle: "dead", outcome: "dead" };
       }
-      await recordOutcome(tx, job.id, { status: "pending", result });
-      return { settle: "retry", outcome: "terminating", attempt: job.attempt };
+      await recordOutcome(tx, job.id, { status: "failed", error });
+      return { settle: "retry", outcome: "failed", attempt: job.attempt };
+    };
+
+    if (!call.ok) return fail(call.error, isPermanent(call));
+
+    const result = resultOf(call, plan);
+    if (call.answer.status === "dry_run") {
+      // Nothing reached a cluster: never `succeeded`, and never a reason to purge.
+      if (job.kind === "deprovision") {
+        log("warn", "dry-run provisioner: the tenant is not purged", {
+          job_id: job.id,
+          tenant_id: tenant.id,
+        });
+      }
+      await recordOutcome(tx, job.id, {
+        status: "dry_run",
+        result: job.kind === "deprovision" ? { ...result, note: DRY_RUN_DEPROVISION_NOTE } : result,
+      });
+      return { settle: "ack", outcome: "dry_run" };
     }
     if (job.kind === "deprovision") {
-      // The job row goes with the tenant; the audit record keeps what happened.
+      if (call.answer.status === "terminating") {
+        if (lastAttempt) {
+          const error = `namespace ${call.answer.namespace} was still terminating after ${job.attempt} attempts`;
+          await recordOutcome(tx, job.id, { status: "dead", error });
+          return { settle: "dead", outcome: "dead" };
+        }
+        await recordOutcome(tx, job.id, { status: "pending", result });
+        return { settle: "retry", outcome: "terminating", attempt: job.attempt };
+      }
+      if (call.answer.status !== "gone") {
+        return fail(
+          `the provisioner answered ${call.answer.status} to a deprovision; only gone purges`,
+          false,
+        );
+      }
+      // The namespace is really gone. The job row goes with the tenant; the audit record
+      // keeps what happened.
       await purgeTenant(tx, tenant, {
         jobId: job.id,
         namespace: call.answer.namespace,

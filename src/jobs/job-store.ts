@@ -17,16 +17,25 @@ export interface ClaimedJob {
 
 const now = () => new Date(clock.now());
 
+/** A job in one of these states is never sent again. `dry_run`: a dry-run provisioner answered. */
+export const FINISHED_JOB_STATUSES = ["succeeded", "dry_run", "dead"] as const satisfies JobStatus[];
+
+export function isFinished(status: JobStatus): boolean {
+  return (FINISHED_JOB_STATUSES as readonly JobStatus[]).includes(status);
+}
+
 /**
  * Marks the job `sent` and counts the attempt, in one statement that also refuses a job
- * that already finished: redelivering a succeeded (or dead) job claims nothing.
+ * that already finished: redelivering a succeeded (dry-run, dead) job claims nothing.
  */
 export async function claimJob(tx: Tx, jobId: string): Promise<ClaimedJob | undefined> {
   const at = now();
   const [job] = await tx
     .update(provisioningJobs)
     .set({ status: "sent", attempts: sql`${provisioningJobs.attempts} + 1`, sentAt: at, updatedAt: at })
-    .where(and(eq(provisioningJobs.id, jobId), notInArray(provisioningJobs.status, ["succeeded", "dead"])))
+    .where(
+      and(eq(provisioningJobs.id, jobId), notInArray(provisioningJobs.status, [...FINISHED_JOB_STATUSES])),
+    )
     .returning({
       id: provisioningJobs.id,
       tenantId: provisioningJobs.tenantId,
@@ -85,6 +94,8 @@ export type JobResult = Record<string, unknown>;
 /** The outcomes a delivery can record. */
 export type Recorded =
   | { status: "succeeded"; result: JobResult }
+  /** A dry-run provisioner answered: finished, but nothing reached a cluster. */
+  | { status: "dry_run"; result: JobResult }
   /** Not done yet but not an error (a namespace still terminating): retried like a failure. */
   | { status: "pending"; result: JobResult }
   | { status: "failed"; error: string }
@@ -93,7 +104,7 @@ export type Recorded =
 export async function recordOutcome(tx: Tx, jobId: string, outcome: Recorded): Promise<void> {
   const at = now();
   const fields =
-    outcome.status === "succeeded"
+    outcome.status === "succeeded" || outcome.status === "dry_run"
       ? { result: outcome.result, lastError: null, completedAt: at }
       : outcome.status === "pending"
         ? { result: outcome.result }

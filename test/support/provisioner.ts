@@ -1,7 +1,8 @@
 /**
  * Test helpers for the provisioning pipeline: the control endpoint of the fake Kubernetes
- * API (test/provisioner-stack.ts, on Node) seen from inside workerd, job fixtures, direct
- * calls of the Worker's `queue()`/`scheduled()` and polling for an outcome.
+ * API (test/provisioner-stack.ts, on Node) seen from inside workerd, the dry-run provisioner
+ * next to the real one, job fixtures, direct calls of the Worker's `queue()`/`scheduled()`
+ * and polling for an outcome.
  */
 import {
   createExecutionContext,
@@ -54,9 +55,17 @@ export const kube = {
     control("POST", `/namespaces/${ns}/faults`, fault),
   heal: (ns: string) => control("DELETE", `/namespaces/${ns}/faults`),
   finishTermination: (ns: string) => control("POST", `/namespaces/${ns}/finish-termination`),
-  /** The provisioner's log lines about one job (one per answered request). */
+  /** The provisioners' log lines about one job (one per answered request). */
   jobLog: (jobId: string) => control<Array<Record<string, unknown>>>("GET", `/jobs?job_id=${jobId}`),
 };
+
+/** A second provisioner started with dryRun (PROVISIONER_MODE=dry-run), pointed at the same fake. */
+export async function dryRunProvisionerUrl(): Promise<string> {
+  return (await control<{ url: string }>("GET", "/dry-run-provisioner")).url;
+}
+
+/** A URL whose server accepts connections and never answers. */
+export const hangingProvisionerUrl = () => `${env.TEST_PROVISIONER_CONTROL_URL}/hang`;
 
 export interface JobRow {
   id: string;

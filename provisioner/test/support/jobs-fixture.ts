@@ -2,7 +2,8 @@
  * Builders for job requests and job tokens as the Worker sends them, so tests speak the
  * exact wire contract of `POST /v1/jobs`.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { SignJWT } from "jose";
 import type { JobKind } from "../../src/job-request";
 import { PLAN_QUOTAS, type Plan } from "../../src/plans";
@@ -10,6 +11,11 @@ import { startProvisioner } from "../../src/server";
 import { startFakeKubeApi } from "./fake-kube-api";
 
 export const TEST_SECRET = "provisioner-test-secret-0123456789abcdef";
+
+/** provisioner/package.json's version, which the status ping reports. */
+export const PACKAGE_VERSION: string = JSON.parse(
+  readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
+).version;
 
 export interface TestTenant {
   id: string;
@@ -36,22 +42,48 @@ export interface TokenOptions {
   audience?: string;
   sub?: string;
   jti?: string;
+  kind?: string;
+  /** null leaves the claim out. */
+  tenantId?: string | null;
+  /** Overrides the hash of the body the token is signed for. */
+  bodySha256?: string;
   /** Seconds since the epoch. */
   iat?: number;
   exp?: number;
 }
 
+export const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** The token the Worker signs for one request: bound to its job, tenant, kind and exact body text. */
 export async function signJobToken(
-  job: { id: string; attempt: number },
+  request: { job: { id: string; kind: string }; tenant: { id: string } },
+  text: string,
   opts: TokenOptions = {},
 ): Promise<string> {
+  return signToken({ sub: request.job.id, kind: request.job.kind, tenantId: request.tenant.id, text }, opts);
+}
+
+/** The Worker's status ping token: kind `ping`, signed for an empty body. */
+export function signPingToken(opts: TokenOptions = {}): Promise<string> {
+  return signToken({ sub: "ping", kind: "ping", tenantId: null, text: "" }, opts);
+}
+
+async function signToken(
+  bound: { sub: string; kind: string; tenantId: string | null; text: string },
+  opts: TokenOptions,
+): Promise<string> {
   const iat = opts.iat ?? Math.floor(Date.now() / 1000);
-  return new SignJWT({})
+  const tenantId = opts.tenantId === undefined ? bound.tenantId : opts.tenantId;
+  return new SignJWT({
+    kind: opts.kind ?? bound.kind,
+    ...(tenantId === null ? {} : { tenant_id: tenantId }),
+    body_sha256: opts.bodySha256 ?? sha256Hex(bound.text),
+  })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setIssuer(opts.issuer ?? "tenantry")
     .setAudience(opts.audience ?? "provisioner")
-    .setSubject(opts.sub ?? job.id)
-    .setJti(opts.jti ?? `${job.id}:${job.attempt}`)
+    .setSubject(opts.sub ?? bound.sub)
+    .setJti(opts.jti ?? randomUUID())
     .setIssuedAt(iat)
     .setExpirationTime(opts.exp ?? iat + 60)
     .sign(new TextEncoder().encode(opts.secret ?? TEST_SECRET));
@@ -63,14 +95,33 @@ export interface JobResponse {
   body: Record<string, unknown>;
 }
 
-/** POSTs a job; `token: null` sends no Authorization header, undefined signs a valid one. */
-export async function postJob(baseUrl: string, body: unknown, token?: string | null): Promise<JobResponse> {
-  const job = (body as { job?: { id: string; attempt: number } }).job;
-  const bearer = token === undefined && job ? await signJobToken(job) : token;
+type JobBody = { job: { id: string; kind: string }; tenant: { id: string } };
+
+/**
+ * POSTs a job. `token`: a string is sent as is, null sends no Authorization header, a
+ * function signs for the exact text sent, undefined signs a valid token for it.
+ */
+export async function postJob(
+  baseUrl: string,
+  body: unknown,
+  token?: string | null | ((text: string) => Promise<string>),
+): Promise<JobResponse> {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  const bearer =
+    token === undefined
+      ? await signJobToken(body as JobBody, text)
+      : typeof token === "function"
+        ? await token(text)
+        : token;
+  return send(baseUrl, text, bearer);
+}
+
+/** POSTs `text` with a given bearer token, e.g. to replay a captured request. */
+export async function send(baseUrl: string, text: string, bearer: string | null): Promise<JobResponse> {
   const res = await fetch(`${baseUrl}/v1/jobs`, {
     method: "POST",
     headers: { "content-type": "application/json", ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
-    body: typeof body === "string" ? body : JSON.stringify(body),
+    body: text,
   });
   return {
     status: res.status,

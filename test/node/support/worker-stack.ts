@@ -1,8 +1,9 @@
 /**
  * The whole local stack for Node-side end-to-end tests: real Postgres and Redis behind the
  * Neon and Upstash stand-ins, the Worker over real HTTP (Miniflare), and optionally the
- * provisioner in dry-run mode so provisioning jobs really complete. Everything on free
- * ports, in a fresh database, stopped in reverse order.
+ * provisioner applying to the strict fake Kubernetes API, so provisioning jobs really succeed
+ * (a dry-run provisioner's jobs end as `dry_run`). Everything on free ports, in a fresh
+ * database, stopped in reverse order.
  */
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
@@ -10,6 +11,7 @@ import { join } from "node:path";
 import { type Backends, startBackends } from "../../../dev/backends";
 import { startWorkerServer, type WorkerServer } from "../../../dev/worker-server";
 import { startProvisioner } from "../../../provisioner/src/server";
+import { startFakeKubeApi } from "../../../provisioner/test/support/fake-kube-api";
 
 export interface WorkerStack {
   backends: Backends;
@@ -21,7 +23,7 @@ export async function startWorkerStack(opts: {
   name: string;
   adminEmail: string;
   adminPassword: string;
-  /** Run the provisioner (dry-run); otherwise PROVISIONER_URL points at a closed port. */
+  /** Run the provisioner (on the fake Kubernetes API); otherwise PROVISIONER_URL points at a closed port. */
   provisioner?: boolean;
 }): Promise<WorkerStack> {
   const runId = randomBytes(4).toString("hex");
@@ -42,7 +44,14 @@ export async function startWorkerStack(opts: {
     const provisionerSecret = randomBytes(32).toString("base64url");
     let provisionerUrl = "http://127.0.0.1:1";
     if (opts.provisioner) {
-      const provisioner = await startProvisioner({ port: 0, secret: provisionerSecret, log: () => {} });
+      const kube = await startFakeKubeApi();
+      stops.push(kube.stop);
+      const provisioner = await startProvisioner({
+        port: 0,
+        secret: provisionerSecret,
+        server: kube.url,
+        log: () => {},
+      });
       stops.push(provisioner.stop);
       provisionerUrl = provisioner.url;
     }

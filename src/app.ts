@@ -19,6 +19,7 @@ import { membersRouter } from "./routes/members/members.index";
 import { metricsRouter } from "./routes/metrics/metrics.index";
 import { pluginsRouter } from "./routes/plugins/plugins.index";
 import { provisioningRouter } from "./routes/provisioning/provisioning.index";
+import { systemRouter } from "./routes/system/system.index";
 import { tenantsRouter } from "./routes/tenants/tenants.index";
 
 export type App = ReturnType<typeof createApp>;
@@ -37,6 +38,7 @@ export function createApp() {
     invitationsRouter,
     auditEventsRouter,
     metricsRouter,
+    systemRouter,
     clustersRouter,
     pluginsRouter,
     credentialsRouter,

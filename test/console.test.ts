@@ -442,6 +442,30 @@ describe("admin console", () => {
     });
   });
 
+  describe("system status", () => {
+    it("a system admin's home shows each check, the job backlog and the configuration warnings", async () => {
+      const browser = new ConsoleBrowser();
+      const home = await browser.signIn(admin().email, admin().password);
+      expect(home.status).toBe(200);
+      const html = await home.text();
+      expect(html).toContain('<h2 id="system-status-title">System status</h2>');
+      expect(html).toContain('data-check="db"><span class="badge succeeded">ok</span>');
+      expect(html).toContain('data-check="redis"><span class="badge succeeded">ok</span>');
+      expect(html).toContain('data-check="provisioner"><span class="badge succeeded">live</span>');
+      expect(html).toMatch(/data-check="queue">[\d,]+ pending · [\d,]+ sent · /);
+      expect(html).toContain(
+        'data-warning="invitation_delivery_response"><span class="badge pending">warning</span>',
+      );
+    });
+
+    it("a tenant admin's home has no status panel", async () => {
+      const browser = new ConsoleBrowser();
+      const home = await browser.signIn(tenantAdmin.email, PASSWORD);
+      expect(home.status).toBe(200);
+      expect(await home.text()).not.toContain("system-status");
+    });
+  });
+
   describe("pages and assets", () => {
     it("answers unknown console paths and actions with an HTML 404", async () => {
       const res = await api("/console/nowhere");

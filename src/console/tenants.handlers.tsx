@@ -14,6 +14,7 @@ import { TenantDetailPage } from "./pages/tenant-detail";
 import { NewTenantPage, type NewTenantValues } from "./pages/tenant-new";
 import { TenantsListPage } from "./pages/tenants-list";
 import { failurePage, identityOr, notFoundPage, sessionRedirect } from "./respond";
+import type { SystemStatus } from "./system-status-panel";
 import { loadProvisioning, loadTenantDetail, section } from "./tenant-data";
 
 type C = Context<ConsoleEnv>;
@@ -25,9 +26,12 @@ export async function list(c: C) {
   if (identity instanceof Response) return identity;
   const api = c.get("api");
   const filters = { q: c.req.query("q"), status: c.req.query("status"), plan: c.req.query("plan") };
-  const page = await api.get<Page<Tenant>>(
-    withQuery("/api/v1/tenants", { ...filters, cursor: c.req.query("cursor"), limit: LIST_PAGE_SIZE }),
-  );
+  const [page, status] = await Promise.all([
+    api.get<Page<Tenant>>(
+      withQuery("/api/v1/tenants", { ...filters, cursor: c.req.query("cursor"), limit: LIST_PAGE_SIZE }),
+    ),
+    identity.isSystemAdmin ? api.get<SystemStatus>("/api/v1/system/status").then(section) : undefined,
+  ]);
   if (!page.ok) {
     if (page.problem.code !== "validation_failed") return failurePage(c, page);
     return renderPage(
@@ -38,6 +42,7 @@ export async function list(c: C) {
         rows={[]}
         nextCursor={null}
         problem={friendly(page.problem)}
+        status={status}
       />,
       400,
     );
@@ -57,6 +62,7 @@ export async function list(c: C) {
       rows={rows}
       nextCursor={page.data.next_cursor}
       notice={noticeOf(c.req.query("notice"))}
+      status={status}
     />,
   );
 }

@@ -4,6 +4,8 @@ import type { Tenant, Usage } from "../api-types";
 import { Badge, Layout, Notice, ProblemAlert, Time } from "../layout";
 import type { FriendlyProblem } from "../messages";
 import type { ConsoleSession } from "../session";
+import { type SystemStatus, SystemStatusPanel } from "../system-status-panel";
+import type { Section } from "../tenant-data";
 import { UsageMeter } from "../usage-meter";
 
 export interface TenantFilters {
@@ -24,6 +26,8 @@ interface TenantsListProps {
   nextCursor: string | null;
   notice?: string;
   problem?: FriendlyProblem;
+  /** The operator status, for system admins. */
+  status?: Section<SystemStatus>;
 }
 
 const STATUSES = ["active", "suspended", "deleted"];
@@ -37,6 +41,7 @@ export const TenantsListPage: FC<TenantsListProps> = ({
   nextCursor,
   notice,
   problem,
+  status,
 }) => (
   <Layout title="Tenants" session={session} nav="tenants">
     <div class="page-head">
@@ -52,6 +57,7 @@ export const TenantsListPage: FC<TenantsListProps> = ({
     </div>
     <Notice text={notice} />
     {problem && <ProblemAlert problem={problem} />}
+    {status && <SystemStatusPanel status={status} />}
     <search>
       <form class="panel row" method="get" action="/console/tenants" aria-label="Filter tenants">
         <div class="field">

@@ -72,7 +72,7 @@ export function mountDocs(app: OpenAPIHono<AppBindings>): void {
   app.openAPIRegistry.registerComponent("securitySchemes", "metricsToken", {
     type: "http",
     scheme: "bearer",
-    description: "METRICS_TOKEN, for Prometheus scrapers (GET /metrics only)",
+    description: "METRICS_TOKEN, for scrapers: GET /metrics and GET /api/v1/system/status only",
   });
   app.get("/openapi.json", (c) => c.json(openApiDocument(app)));
   app.get("/docs", (c) =>

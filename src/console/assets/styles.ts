@@ -40,7 +40,7 @@ th { font-weight: 600; color: var(--muted); font-size: .85rem; text-transform: u
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .badge { display: inline-block; padding: .05rem .55rem; border-radius: 999px; font-size: .8rem; font-weight: 600; border: 1px solid currentColor; }
 .badge.active, .badge.succeeded { color: var(--ok); }
-.badge.suspended, .badge.pending, .badge.sent { color: var(--warn); }
+.badge.suspended, .badge.pending, .badge.sent, .badge.dry_run { color: var(--warn); }
 .badge.deleted, .badge.failed, .badge.dead { color: var(--danger); }
 .usage { display: grid; grid-template-columns: minmax(0, 1fr) auto; gap: .1rem .5rem; align-items: center; min-width: 130px; font-size: .85rem; }
 .usage .label { color: var(--muted); grid-column: 1 / -1; }
@@ -84,7 +84,7 @@ ol.timeline { list-style: none; margin: 0; padding: 0; }
 ol.timeline li { border-left: 3px solid var(--line); padding: .25rem 0 .75rem .9rem; position: relative; }
 ol.timeline li.succeeded { border-color: var(--ok); }
 ol.timeline li.failed, ol.timeline li.dead { border-color: var(--danger); }
-ol.timeline li.pending, ol.timeline li.sent { border-color: #c98a00; }
+ol.timeline li.pending, ol.timeline li.sent, ol.timeline li.dry_run { border-color: #c98a00; }
 .error-text { color: var(--danger); }
 .chart { width: 100%; height: auto; max-height: 220px; }
 .chart .bar { fill: var(--accent); }

@@ -36,7 +36,8 @@ export const TenantCreatedPage: FC<{ session: ConsoleSession; created: CreatedTe
         <h2 id="next-title">Provisioning</h2>
         <p>
           Job <code>{created.provisioning_job.kind}</code> is{" "}
-          <Badge value={created.provisioning_job.status} />. The tenant page shows it turn succeeded.
+          <Badge value={created.provisioning_job.status} />. The tenant page shows how it ends: succeeded, or
+          dry_run where the provisioner runs without a cluster (applied nothing).
         </p>
         <a class="button" href={`/console/tenants/${created.tenant.slug}`}>
           Open {created.tenant.slug}

@@ -93,12 +93,11 @@ describe("createKubeClient", () => {
 
   it("aborts requests that outlive the deadline", async () => {
     fake.inject({ match: (method) => method === "GET", hang: true });
-    const started = Date.now();
     const error = await withDeadline(200, () =>
       kube.read({ apiVersion: "v1", kind: "Namespace", name: "tenant-wire" }),
     ).catch((err: unknown) => err);
+    // The hang never ends by itself: only the deadline can have produced this error.
     expect(error).toBeInstanceOf(KubernetesTimeoutError);
-    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it("reports readiness from the API server's /readyz", async () => {

@@ -121,7 +121,7 @@ describe("admin console in Chromium", () => {
     await expect.poll(() => text(row.locator("[data-quota=members] .of"))).toBe("1 / 100");
     await expect.poll(() => page.locator("tbody tr").count()).toBe(1);
     // Filters apply as soon as a select changes.
-    await page.getByLabel("Status").selectOption("suspended");
+    await page.getByLabel("Status", { exact: true }).selectOption("suspended");
     await page.waitForURL(/status=suspended/);
     await expect.poll(() => text(page.locator("#tenants-title"))).toBe("No tenants match");
   });

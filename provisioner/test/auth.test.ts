@@ -33,6 +33,18 @@ const signedWith =
   (text: string): Promise<string> =>
     signJobToken(body, text, opts);
 
+/** A token signed by hand with the right secret, to set what the fixture would not: `extra` claims, `alg`. */
+function signRaw(body: ReturnType<typeof jobRequest>, extra: Record<string, unknown>, alg = "HS256") {
+  return new SignJWT({ jti: crypto.randomUUID(), kind: body.job.kind, tenant_id: body.tenant.id, ...extra })
+    .setProtectedHeader({ alg })
+    .setIssuer("tenantry")
+    .setAudience("provisioner")
+    .setSubject(body.job.id)
+    .setIssuedAt()
+    .setExpirationTime("60s")
+    .sign(new TextEncoder().encode(TEST_SECRET));
+}
+
 async function expectRejected(
   token: string | null | ((text: string) => Promise<string>),
   code: string,
@@ -120,37 +132,14 @@ describe("job token", () => {
   it("rejects another HMAC algorithm even with the right secret", async () => {
     const body = jobRequest("provision", newTenant());
     const text = JSON.stringify(body);
-    const token = await new SignJWT({
-      jti: crypto.randomUUID(),
-      kind: body.job.kind,
-      tenant_id: body.tenant.id,
-      body_sha256: sha256Hex(text),
-    })
-      .setProtectedHeader({ alg: "HS512" })
-      .setIssuer("tenantry")
-      .setAudience("provisioner")
-      .setSubject(body.job.id)
-      .setIssuedAt()
-      .setExpirationTime("60s")
-      .sign(new TextEncoder().encode(TEST_SECRET));
+    const token = await signRaw(body, { body_sha256: sha256Hex(text) }, "HS512");
     await expectRejected(token, "invalid_token", text);
   });
 
   it("rejects a token without the body hash, or with one that is not a SHA-256 hex digest", async () => {
     const body = jobRequest("provision", newTenant());
     const text = JSON.stringify(body);
-    const unbound = await new SignJWT({
-      jti: crypto.randomUUID(),
-      kind: body.job.kind,
-      tenant_id: body.tenant.id,
-    })
-      .setProtectedHeader({ alg: "HS256" })
-      .setIssuer("tenantry")
-      .setAudience("provisioner")
-      .setSubject(body.job.id)
-      .setIssuedAt()
-      .setExpirationTime("60s")
-      .sign(new TextEncoder().encode(TEST_SECRET));
+    const unbound = await signRaw(body, {});
     const missing = await expectRejected(unbound, "invalid_token", text);
     expect(missing.body.detail).toMatch(/body_sha256/);
     await expectRejected(

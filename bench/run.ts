@@ -8,8 +8,9 @@ import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import { type Backends, startBackends } from "../dev/backends";
+import { type Backends, parseSimRtt, SIM_RTT_ENV, startBackends } from "../dev/backends";
 import { withClient } from "../dev/migrate";
 import { startWorkerServer, type WorkerServer } from "../dev/worker-server";
 import { randomBase62 } from "../src/lib/encoding";
@@ -31,6 +32,10 @@ const KEY_PROBE_WARMUP = 20;
 const SMALL = 100;
 const LARGE = Number(process.env.BENCH_LARGE_TENANTS ?? 10_000);
 const OUT = new URL(".", import.meta.url);
+// `--rtt <ms>` (else TENANTRY_SIM_RTT_MS): simulated distance to Neon and Upstash for the stack it starts.
+const { values: args } = parseArgs({ options: { rtt: { type: "string" } } });
+const SIM_RTT_MS =
+  args.rtt === undefined ? parseSimRtt(process.env[SIM_RTT_ENV]) : parseSimRtt(args.rtt, "--rtt");
 
 interface Scenario {
   name: string;
@@ -240,6 +245,7 @@ async function main(): Promise<void> {
     dropOnStop: Boolean(process.env.DATABASE_URL),
     adminEmail: "admin@bench.test",
     adminPassword: "bench-admin-password",
+    simRttMs: SIM_RTT_MS,
   });
   const secrets = {
     JWT_SECRET: randomBytes(32).toString("base64url"),
@@ -341,7 +347,7 @@ function summarise(rows: Row[], scale: Scale, ms: number) {
   };
   return {
     date: new Date().toISOString(),
-    machine: { connections: CONNECTIONS, seconds_per_scenario: DURATION_S },
+    machine: { connections: CONNECTIONS, seconds_per_scenario: DURATION_S, sim_rtt_ms: SIM_RTT_MS },
     scenarios: rows,
     scale,
     ratios,
@@ -370,7 +376,7 @@ function renderMarkdown(report: Report): string {
   const lines = [
     "# Benchmark results",
     "",
-    `Run ${report.date} on this machine (2 cores), ${report.machine.connections} connections, ${report.machine.seconds_per_scenario} s per scenario, all on loopback. Reproduce with \`npm run bench\`.`,
+    `Run ${report.date} on this machine (2 cores), ${report.machine.connections} connections, ${report.machine.seconds_per_scenario} s per scenario, all on loopback with a simulated RTT of ${report.machine.sim_rtt_ms} ms to Neon and Upstash. Reproduce with \`npm run bench -- --rtt ${report.machine.sim_rtt_ms}\`.`,
     "",
     "| scenario | req/s | p50 ms | p99 ms | errors | Postgres trips/req | Redis trips/req |",
     "|---|---:|---:|---:|---:|---:|---:|",
@@ -407,7 +413,7 @@ function renderMarkdown(report: Report): string {
 
 function printReport(report: Report): void {
   console.log(
-    `\n${report.machine.connections} connections, ${report.machine.seconds_per_scenario} s per scenario, loopback\n`,
+    `\n${report.machine.connections} connections, ${report.machine.seconds_per_scenario} s per scenario, loopback, simulated RTT ${report.machine.sim_rtt_ms} ms\n`,
   );
   console.table(
     report.scenarios.map((r) => ({

@@ -11,6 +11,10 @@ import { startPostgres } from "./services/postgres";
 import { startRedis } from "./services/redis";
 import { startUpstashAdapter } from "./upstash-adapter";
 
+/** Simulated round-trip time to Neon and Upstash, in ms (see `simRttMs`). */
+export const SIM_RTT_ENV = "TENANTRY_SIM_RTT_MS";
+const MAX_SIM_RTT_MS = 10_000;
+
 export interface Backends {
   /** The runtime role's URL (what the Worker's DATABASE_URL is). */
   databaseUrl: string;
@@ -51,11 +55,17 @@ export interface BackendOptions {
   adminEmail: string;
   adminPassword: string;
   redisDir?: string;
+  /**
+   * Simulated distance to the databases: the Neon HTTP emulator and the Upstash adapter wait
+   * this long per request, the WebSocket proxy per message exchange. 0 (the default) adds nothing.
+   */
+  simRttMs?: number;
   log?: (service: string, message: string) => void;
 }
 
 export async function startBackends(opts: BackendOptions): Promise<Backends> {
   const log = opts.log ?? (() => {});
+  const rttMs = parseSimRtt(String(opts.simRttMs ?? 0), "simRttMs");
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => {});
@@ -74,11 +84,11 @@ export async function startBackends(opts: BackendOptions): Promise<Backends> {
     });
     log("postgres", `database ${opts.database} migrated and seeded`);
 
-    const proxy = await startNeonWsProxy();
+    const proxy = await startNeonWsProxy({ rttMs });
     stops.push(proxy.stop);
     log("neon-proxy", `listening on port ${proxy.port}`);
 
-    const http = await startNeonHttp();
+    const http = await startNeonHttp({ rttMs });
     stops.push(http.stop);
     log("neon-http", `listening on port ${http.port}`);
 
@@ -87,7 +97,7 @@ export async function startBackends(opts: BackendOptions): Promise<Backends> {
     log("redis", `listening on port ${redis.port}`);
 
     const upstashToken = randomBytes(24).toString("base64url");
-    const upstash = await startUpstashAdapter({ redisUrl: redis.url, token: upstashToken });
+    const upstash = await startUpstashAdapter({ redisUrl: redis.url, token: upstashToken, rttMs });
     stops.push(upstash.stop);
     log("upstash", `listening on ${upstash.url}`);
 
@@ -127,4 +137,20 @@ export async function startBackends(opts: BackendOptions): Promise<Backends> {
     await stopAll();
     throw err;
   }
+}
+
+/**
+ * Reads a simulated RTT (`TENANTRY_SIM_RTT_MS`, or a flag named by `source`): unset or empty
+ * is 0; anything but a whole number of milliseconds up to 10,000 is refused by name.
+ */
+export function parseSimRtt(raw: string | undefined, source = SIM_RTT_ENV): number {
+  const value = raw?.trim() ?? "";
+  if (value === "") return 0;
+  const ms = Number(value);
+  if (!/^\d+$/.test(value) || ms > MAX_SIM_RTT_MS) {
+    throw new Error(
+      `${source} must be a whole number of milliseconds from 0 to ${MAX_SIM_RTT_MS} (got ${JSON.stringify(raw)})`,
+    );
+  }
+  return ms;
 }

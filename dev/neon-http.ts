@@ -4,6 +4,7 @@
  * real driver: one HTTP round trip per query or transaction, as in production.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { closeServer, HttpError, listen, readJsonBody, sendJson } from "./http-server";
 import { createStats, type Stats } from "./stats";
@@ -49,7 +50,8 @@ const ERROR_FIELDS = [
 // Neon answers every value as text and the driver parses it, so pg must not parse anything.
 const rawText = { getTypeParser: () => (value: string) => value };
 
-export async function startNeonHttp(opts: { port?: number } = {}): Promise<NeonHttp> {
+export async function startNeonHttp(opts: { port?: number; rttMs?: number } = {}): Promise<NeonHttp> {
+  const rttMs = opts.rttMs ?? 0;
   const stats = createStats("requests", "queries");
   const pools = new Map<string, pg.Pool>();
 
@@ -66,6 +68,9 @@ export async function startNeonHttp(opts: { port?: number } = {}): Promise<NeonH
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     stats.requests++;
+    // Simulated distance: the whole trip is spent before the work, so no Postgres connection
+    // or lock is held longer than in production, where the database sits next to Neon's proxy.
+    if (rttMs > 0) await delayUntil(performance.now() + rttMs);
     if (req.method !== "POST" || new URL(req.url ?? "/", "http://localhost").pathname !== "/sql") {
       throw new HttpError(404, "expected POST /sql");
     }
@@ -117,6 +122,16 @@ export async function startNeonHttp(opts: { port?: number } = {}): Promise<NeonH
       pools.clear();
     },
   };
+}
+
+/**
+ * Waits until `deadline` on the high-resolution clock. The stand-ins' simulated distance
+ * promises *at least* the RTT, and a bare setTimeout can fire up to a millisecond early.
+ */
+export async function delayUntil(deadline: number): Promise<void> {
+  for (let left = deadline - performance.now(); left > 0; left = deadline - performance.now()) {
+    await sleep(Math.ceil(left));
+  }
 }
 
 async function runQuery(client: pg.PoolClient, { query, params }: Query, arrayMode: boolean) {

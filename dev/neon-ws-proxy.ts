@@ -9,6 +9,7 @@ import { isIPv4, type Socket, connect as tcpConnect } from "node:net";
 import type { Duplex } from "node:stream";
 import type { WebSocket, WebSocketServer as WebSocketServerType } from "ws";
 import { closeServer, listen } from "./http-server";
+import { delayUntil } from "./neon-http";
 import { createStats, type Stats } from "./stats";
 
 // Under the Workers vitest plugin's resolve conditions `import "ws"` yields its browser stub.
@@ -30,7 +31,8 @@ const S = "S".charCodeAt(0);
 const SSL_REQUEST = 80877103;
 const GSSENC_REQUEST = 80877104;
 
-export async function startNeonWsProxy(opts: { port?: number } = {}): Promise<NeonWsProxy> {
+export async function startNeonWsProxy(opts: { port?: number; rttMs?: number } = {}): Promise<NeonWsProxy> {
+  const rttMs = opts.rttMs ?? 0;
   const stats = createStats("connections", "roundTrips");
   const sockets = new Set<Socket>();
   const server = createServer((_req, res) => {
@@ -48,7 +50,7 @@ export async function startNeonWsProxy(opts: { port?: number } = {}): Promise<Ne
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       stats.connections++;
-      relay(ws, target, stats, sockets);
+      relay(ws, target, { stats, sockets, rttMs });
     });
   });
 
@@ -86,25 +88,49 @@ function parseTarget(url: string | undefined): { host: string; port: number } | 
 function relay(
   ws: WebSocket,
   target: { host: string; port: number },
-  stats: Stats<"roundTrips">,
-  sockets: Set<Socket>,
+  { stats, sockets, rttMs }: { stats: Stats<"roundTrips">; sockets: Set<Socket>; rttMs: number },
 ): void {
   const socket = tcpConnect(target.port, target.host);
   sockets.add(socket);
   const counter = new RoundTripCounter();
+  const toServer = simulatedLink(rttMs, (err) => socket.destroy(err));
   // Writes before the TCP connect completes are buffered by net.Socket, so nothing is lost.
   ws.on("message", (data: Buffer) => {
     if (counter.frameWaitsForReply(data)) stats.roundTrips++;
-    socket.write(data);
+    toServer(() => socket.write(data));
   });
   socket.on("data", (data) => ws.send(data, { binary: true }));
-  ws.on("close", () => socket.end());
+  // Behind the frames still on their way, or a Terminate message would be cut off.
+  ws.on("close", () => toServer(() => socket.end()));
   ws.on("error", () => socket.destroy());
   socket.on("close", () => {
     sockets.delete(socket);
     ws.close();
   });
   socket.on("error", (err) => ws.close(1011, err.message.slice(0, 120)));
+}
+
+/**
+ * Simulated distance on the client→server leg. Each client frame reaches Postgres `rttMs`
+ * after the proxy received it, and answers come straight back, so a message the server
+ * answers costs one full RTT: the whole trip is lumped onto the way in. The delay is
+ * latency, not a per-message cost: every frame keeps its own deadline (arrival + RTT) and
+ * frames leave in order, so a pipelined burst — Parse/Bind/Execute/Sync, or several queries
+ * sent without waiting — lands together one RTT later, as over a real link, and costs one RTT,
+ * not one per message. Only what the client must wait for before sending again (startup,
+ * each SCRAM step, each query) adds up. The WebSocket upgrade itself is not delayed.
+ * At 0 the frames are forwarded synchronously, with no timers, exactly as without it.
+ */
+function simulatedLink(rttMs: number, fail: (err: Error) => void): (deliver: () => void) => void {
+  if (rttMs === 0) return (deliver) => deliver();
+  let inFlight = Promise.resolve();
+  return (deliver) => {
+    const deadline = performance.now() + rttMs;
+    inFlight = inFlight
+      .then(() => delayUntil(deadline))
+      .then(deliver)
+      .catch(fail);
+  };
 }
 
 /**

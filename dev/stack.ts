@@ -11,7 +11,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
-import { type Backends, startBackends } from "./backends";
+import { type Backends, parseSimRtt, SIM_RTT_ENV, startBackends } from "./backends";
 import { safeUrl } from "./dev-vars";
 import { startDevProvisioner } from "./provisioner";
 import { takeOverSignals } from "./services/postgres";
@@ -135,6 +135,13 @@ function stopGroup(child: ChildProcess): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  let simRttMs: number;
+  try {
+    simRttMs = parseSimRtt(process.env[SIM_RTT_ENV]);
+  } catch (err) {
+    say("stack", err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  }
   if (process.argv.includes("--fresh")) {
     say("stack", "--fresh: wiping .dev/");
     await rm(STATE, { recursive: true, force: true });
@@ -170,6 +177,7 @@ async function main(): Promise<void> {
       adminEmail: ADMIN_EMAIL,
       adminPassword: ADMIN_PASSWORD,
       redisDir: join(STATE, "redis"),
+      simRttMs,
       log: say,
     });
     provisioner = await startDevProvisioner({ secret: secrets.PROVISIONER_SECRET, log: say });
@@ -209,6 +217,7 @@ async function main(): Promise<void> {
       `admin login   ${ADMIN_EMAIL} / ${ADMIN_PASSWORD}`,
       `database      ${safeUrl(backends.databaseUrl)} (runtime role), ${safeUrl(backends.adminDatabaseUrl)} (owner)`,
       "              both in .dev.vars, read by npm run db:migrate and npm run admin:create -- --email <email>",
+      `simulated RTT ${simRttMs} ms per Neon/Upstash round trip (${SIM_RTT_ENV}=<ms> npm run dev to change)`,
       `cron          curl "http://localhost:${PORT}/__scheduled?cron=*/5+*+*+*+*"`,
       "Ctrl-C stops everything; data is kept in .dev/ (npm run dev -- --fresh wipes it)",
     ].join("\n"),

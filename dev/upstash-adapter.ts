@@ -8,6 +8,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { Redis } from "ioredis";
 import { closeServer, HttpError, listen, readJsonBody, sendJson } from "./http-server";
+import { delayUntil } from "./neon-http";
 import { createStats, type Stats } from "./stats";
 
 export interface UpstashAdapter {
@@ -27,7 +28,10 @@ export async function startUpstashAdapter(opts: {
   redisUrl: string;
   token: string;
   port?: number;
+  /** Simulated distance: each HTTP request (one command, pipeline or transaction) waits this long. */
+  rttMs?: number;
 }): Promise<UpstashAdapter> {
+  const rttMs = opts.rttMs ?? 0;
   // One retry: a dead Redis should turn into an error response quickly, as it does on Upstash.
   const redis = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   // Without a listener ioredis reports reconnect failures as unhandled errors and kills the process.
@@ -62,6 +66,7 @@ export async function startUpstashAdapter(opts: {
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     stats.requests++;
+    if (rttMs > 0) await delayUntil(performance.now() + rttMs);
     if (req.method !== "POST") throw new HttpError(405, "only POST is supported");
     if (!timingSafeEqual(sha256(req.headers.authorization ?? ""), expectedAuth)) {
       throw new HttpError(401, "Unauthorized");

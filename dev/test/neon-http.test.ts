@@ -29,8 +29,12 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function postSql(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`http://127.0.0.1:${emulator.port}/sql`, {
+function postSql(
+  body: unknown,
+  headers: Record<string, string> = {},
+  port = emulator.port,
+): Promise<Response> {
+  return fetch(`http://127.0.0.1:${port}/sql`, {
     method: "POST",
     headers: { "neon-connection-string": postgres.adminUrl, ...headers },
     body: JSON.stringify(body),
@@ -134,5 +138,49 @@ describe("SQL-over-HTTP protocol details", () => {
     });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ message: "missing Neon-Connection-String header" });
+  });
+});
+
+describe("simulated distance (rttMs)", () => {
+  const RTT = 100;
+
+  async function timedQuery(port: number): Promise<number> {
+    const started = performance.now();
+    const response = await postSql({ query: "select 1 as one", params: [] }, {}, port);
+    expect(await response.json()).toMatchObject({ rows: [{ one: "1" }] });
+    return performance.now() - started;
+  }
+
+  it("makes one query take at least one RTT", async () => {
+    const distant = await startNeonHttp({ rttMs: RTT });
+    try {
+      expect(await timedQuery(distant.port)).toBeGreaterThanOrEqual(RTT);
+    } finally {
+      await distant.stop();
+    }
+  });
+
+  it("makes N sequential queries take at least N RTTs", async () => {
+    const distant = await startNeonHttp({ rttMs: RTT });
+    try {
+      const started = performance.now();
+      for (let i = 0; i < 3; i++) await timedQuery(distant.port);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(3 * RTT);
+      expect(distant.stats.requests).toBe(3);
+    } finally {
+      await distant.stop();
+    }
+  });
+
+  it("delays a refused request too: every answer is a round trip", async () => {
+    const distant = await startNeonHttp({ rttMs: RTT });
+    try {
+      const started = performance.now();
+      const response = await fetch(`http://127.0.0.1:${distant.port}/sql`, { method: "POST", body: "{}" });
+      expect(response.status).toBe(400);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(RTT);
+    } finally {
+      await distant.stop();
+    }
   });
 });

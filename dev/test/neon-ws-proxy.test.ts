@@ -105,3 +105,68 @@ describe("neon WebSocket proxy", () => {
     expect((await pool.query("select 'still up' as status")).rows).toEqual([{ status: "still up" }]);
   });
 });
+
+describe("neon WebSocket proxy with simulated distance (rttMs)", () => {
+  const RTT = 100;
+  let distant: NeonWsProxy;
+
+  beforeAll(async () => {
+    distant = await startNeonWsProxy({ rttMs: RTT });
+  });
+
+  afterAll(async () => {
+    await distant?.stop();
+  });
+
+  function distantClient(): Client {
+    const client = new Client(postgres.adminUrl);
+    client.neonConfig.wsProxy = (host, port) => `127.0.0.1:${distant.port}/v1?address=${host}:${port}`;
+    return client;
+  }
+
+  it("adds at least one RTT to each query round trip", async () => {
+    const client = distantClient();
+    await client.connect();
+    try {
+      for (const n of [1, 2, 3]) {
+        const started = performance.now();
+        const { rows } = await client.query("select $1::int as n", [n]);
+        expect(rows).toEqual([{ n }]);
+        expect(performance.now() - started).toBeGreaterThanOrEqual(RTT);
+      }
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("makes N sequential queries take at least N RTTs, and connecting at least one", async () => {
+    const client = distantClient();
+    distant.stats.reset();
+    const started = performance.now();
+    await client.connect();
+    const connected = performance.now();
+    try {
+      for (let i = 0; i < 4; i++) await client.query("select 1");
+      expect(connected - started).toBeGreaterThanOrEqual(RTT);
+      expect(performance.now() - connected).toBeGreaterThanOrEqual(4 * RTT);
+      expect(distant.stats.roundTrips).toBe(4);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("delivers a transaction intact and in order", async () => {
+    const client = distantClient();
+    await client.connect();
+    try {
+      await client.query("create table far_notes (n int not null)");
+      await client.query("begin");
+      for (const n of [1, 2, 3]) await client.query("insert into far_notes values ($1)", [n]);
+      await client.query("commit");
+      const { rows } = await client.query("select n from far_notes order by n");
+      expect(rows).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    } finally {
+      await client.end();
+    }
+  });
+});

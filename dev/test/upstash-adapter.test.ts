@@ -163,3 +163,23 @@ describe("@upstash/ratelimit", () => {
     expect(other).toMatchObject({ success: true, remaining: 2 });
   });
 });
+
+describe("simulated distance (rttMs)", () => {
+  const RTT = 100;
+
+  it("makes each request take at least one RTT, so N sequential ones take N RTTs", async () => {
+    const distant = await startUpstashAdapter({ redisUrl: redisServer.url, token: TOKEN, rttMs: RTT });
+    try {
+      const redis = new Redis({ url: distant.url, token: TOKEN });
+      const started = performance.now();
+      expect(await redis.set("distant", "far")).toBe("OK");
+      expect(performance.now() - started).toBeGreaterThanOrEqual(RTT);
+      expect(await redis.get("distant")).toBe("far");
+      expect(await redis.incr("distant:n")).toBe(1);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(3 * RTT);
+      expect(distant.stats.requests).toBe(3);
+    } finally {
+      await distant.stop();
+    }
+  });
+});

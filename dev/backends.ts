@@ -9,11 +9,10 @@ import { startNeonHttp } from "./neon-http";
 import { startNeonWsProxy } from "./neon-ws-proxy";
 import { startPostgres } from "./services/postgres";
 import { startRedis } from "./services/redis";
+import { parseSimRtt } from "./sim-rtt";
 import { startUpstashAdapter } from "./upstash-adapter";
 
 /** Simulated round-trip time to Neon and Upstash, in ms (see `simRttMs`). */
-export const SIM_RTT_ENV = "TENANTRY_SIM_RTT_MS";
-const MAX_SIM_RTT_MS = 10_000;
 
 export interface Backends {
   /** The runtime role's URL (what the Worker's DATABASE_URL is). */
@@ -137,20 +136,4 @@ export async function startBackends(opts: BackendOptions): Promise<Backends> {
     await stopAll();
     throw err;
   }
-}
-
-/**
- * Reads a simulated RTT (`TENANTRY_SIM_RTT_MS`, or a flag named by `source`): unset or empty
- * is 0; anything but a whole number of milliseconds up to 10,000 is refused by name.
- */
-export function parseSimRtt(raw: string | undefined, source = SIM_RTT_ENV): number {
-  const value = raw?.trim() ?? "";
-  if (value === "") return 0;
-  const ms = Number(value);
-  if (!/^\d+$/.test(value) || ms > MAX_SIM_RTT_MS) {
-    throw new Error(
-      `${source} must be a whole number of milliseconds from 0 to ${MAX_SIM_RTT_MS} (got ${JSON.stringify(raw)})`,
-    );
-  }
-  return ms;
 }

@@ -3,10 +3,11 @@
  * Worker's `neon()` / `sql.transaction()` / drizzle `neon-http` path runs locally with the
  * real driver: one HTTP round trip per query or transaction, as in production.
  */
+
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { closeServer, HttpError, listen, readJsonBody, sendJson } from "./http-server";
+import { delayUntil } from "./sim-rtt";
 import { createStats, type Stats } from "./stats";
 
 export interface NeonHttp {
@@ -122,16 +123,6 @@ export async function startNeonHttp(opts: { port?: number; rttMs?: number } = {}
       pools.clear();
     },
   };
-}
-
-/**
- * Waits until `deadline` on the high-resolution clock. The stand-ins' simulated distance
- * promises *at least* the RTT, and a bare setTimeout can fire up to a millisecond early.
- */
-export async function delayUntil(deadline: number): Promise<void> {
-  for (let left = deadline - performance.now(); left > 0; left = deadline - performance.now()) {
-    await sleep(Math.ceil(left));
-  }
 }
 
 async function runQuery(client: pg.PoolClient, { query, params }: Query, arrayMode: boolean) {

@@ -9,7 +9,7 @@ import { isIPv4, type Socket, connect as tcpConnect } from "node:net";
 import type { Duplex } from "node:stream";
 import type { WebSocket, WebSocketServer as WebSocketServerType } from "ws";
 import { closeServer, listen } from "./http-server";
-import { delayUntil } from "./neon-http";
+import { delayUntil } from "./sim-rtt";
 import { createStats, type Stats } from "./stats";
 
 // Under the Workers vitest plugin's resolve conditions `import "ws"` yields its browser stub.

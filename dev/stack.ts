@@ -11,10 +11,11 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
-import { type Backends, parseSimRtt, SIM_RTT_ENV, startBackends } from "./backends";
+import { type Backends, startBackends } from "./backends";
 import { safeUrl } from "./dev-vars";
 import { startDevProvisioner } from "./provisioner";
 import { takeOverSignals } from "./services/postgres";
+import { parseSimRtt, SIM_RTT_ENV } from "./sim-rtt";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const STATE = join(ROOT, ".dev");

@@ -8,7 +8,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { Redis } from "ioredis";
 import { closeServer, HttpError, listen, readJsonBody, sendJson } from "./http-server";
-import { delayUntil } from "./neon-http";
+import { delayUntil } from "./sim-rtt";
 import { createStats, type Stats } from "./stats";
 
 export interface UpstashAdapter {

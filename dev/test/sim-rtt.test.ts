@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseSimRtt, startBackends } from "../backends";
+import { startBackends } from "../backends";
+import { parseSimRtt } from "../sim-rtt";
 
 describe("TENANTRY_SIM_RTT_MS", () => {
   it("is 0 when unset or empty", () => {

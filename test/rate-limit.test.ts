@@ -62,6 +62,31 @@ describe("per-tenant rate limiting", () => {
     expect(denied.headers.get("ratelimit")).toMatch(/^"tenant";r=0;t=\d+$/);
   });
 
+  it("a read refused by the limit shows nothing of what it read (the query overlaps the limiter)", async () => {
+    const f = await tenantWithLimit(1);
+    const allowed = await members(f);
+    expect(allowed.status).toBe(200);
+    expect(await allowed.text()).toContain(f.users.viewer.email);
+    const denied = await members(f);
+    const text = await denied.clone().text();
+    await expectProblem(denied, 429, "rate_limited");
+    for (const user of Object.values(f.users)) expect(text).not.toContain(user.email);
+    expect(text).not.toContain('"data"');
+  });
+
+  it("an audited read (the export) over budget is refused before it runs: no audit record", async () => {
+    const f = await tenantWithLimit(1);
+    await db.admin.query("update tenants set plan = 'pro' where id = $1", [f.tenant.id]);
+    expect((await members(f)).status).toBe(200);
+    const res = await api(`/api/v1/tenants/${f.tenant.id}/export`, { headers: bearer(f.users.admin.token) });
+    await expectProblem(res, 429, "rate_limited");
+    const { rows } = await db.admin.query(
+      "select 1 from audit_events where tenant_id = $1 and action like 'tenant.export%'",
+      [f.tenant.id],
+    );
+    expect(rows).toEqual([]);
+  });
+
   it("never shares a bucket: exhausting A leaves B untouched", async () => {
     const a = await tenantWithLimit(3);
     const b = await tenantWithLimit(3);

@@ -44,6 +44,7 @@ export const guard = (access: Access, feature?: Feature) =>
     }
     c.set("principal", principal);
     const limits: LimitDecision[] = [];
+    let overlapped: Promise<LimitDecision[]> | undefined;
 
     if (access.kind === "tenant") {
       const decision = await resolveTenant(http, principal, selectorsOf(c, access), {
@@ -61,16 +62,36 @@ export const guard = (access: Access, feature?: Feature) =>
       }
       // Operators are not metered against the tenant's budget: a system admin must be able
       // to act on (and lift the limit of) a tenant that has spent its hourly calls.
-      if (!decision.isSystemAdmin) limits.push(...(await limitTenant(c, decision.tenant, principal)));
+      if (!decision.isSystemAdmin) {
+        const limiting = limitTenant(c, decision.tenant, principal);
+        if (overlapsLimit(c.req.method, access)) overlapped = limiting;
+        else limits.push(...(await limiting));
+      }
     } else {
       await checkGlobalAccess(c, principal, access.kind);
     }
     if (principal.kind === "api_key") afterResponse(c, touchLastUsed(http, principal));
     c.set("rateLimits", limits);
-    await next();
+    if (overlapped) {
+      // The read runs while Redis answers: it costs max(Postgres, Redis), not their sum. A
+      // refusal replaces whatever the read produced, so nothing of it reaches the 429.
+      const [limited] = await Promise.allSettled([overlapped, next()]);
+      if (limited.status === "rejected") throw limited.reason;
+      limits.push(...limited.value);
+    } else {
+      await next();
+    }
     if (limits.length > 0)
       for (const [name, value] of Object.entries(rateLimitHeaders(limits))) c.header(name, value);
   });
+
+/**
+ * Reads that write nothing overlap their rate limit with their query; writes, and reads that
+ * write an audit record (`audited`), are limited before they run, so a refusal writes nothing.
+ */
+function overlapsLimit(method: string, access: Access & { kind: "tenant" }): boolean {
+  return READ_METHODS.has(method) && access.audited !== true;
+}
 
 /**
  * The tenant's hourly budget, plus the key's own budget when an API key has one; their

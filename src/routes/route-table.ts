@@ -39,6 +39,11 @@ export type Access =
       systemSeesDeleted?: boolean;
       /** A query parameter that selects the tenant (system admins' `?tenant=`). */
       tenantQuery?: string;
+      /**
+       * A read that writes an audit record: rate-limited before it runs, like a write (other
+       * reads run their query while the limiter answers).
+       */
+      audited?: boolean;
     };
 
 export interface RouteEntry {

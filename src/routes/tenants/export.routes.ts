@@ -4,7 +4,7 @@ import { defineRoute } from "../route-table";
 import { TenantIdParam, tenantSecurity } from "../schemas";
 
 export const exportTenant = defineRoute({
-  access: { kind: "tenant", role: "admin", tenantParam: "id" },
+  access: { kind: "tenant", role: "admin", tenantParam: "id", audited: true },
   feature: "data_export",
   method: "get",
   path: "/api/v1/tenants/{id}/export",

@@ -148,6 +148,8 @@ describe("invitations", () => {
       "invitation_expired",
     );
     await expectProblem(await invite(f.users.admin.token, email), 409, "conflict");
+    // A member is a member whatever the letter case of their email.
+    await expectProblem(await invite(f.users.admin.token, email.toUpperCase()), 409, "conflict");
   });
 
   it("an existing user joins only with proof of the account (their own token), keeping their password", async () => {

@@ -47,7 +47,9 @@ export async function createInvitation(
     .select({ userId: tenantMemberships.userId })
     .from(tenantMemberships)
     .innerJoin(users, eq(users.id, tenantMemberships.userId))
-    .where(and(eq(tenantMemberships.tenantId, input.tenant.id), eq(users.emailNormalized, email)))
+    .where(
+      and(eq(tenantMemberships.tenantId, input.tenant.id), eq(users.emailNormalized, normalizedEmail(email))),
+    )
     .limit(1);
   if (member) throw new Problem("conflict", "That email is already a member of this tenant.");
   // An expired invitation for the same email is retired so a new one can be sent.

@@ -9,7 +9,7 @@ import type { Role } from "../db/schema";
 import type { Config } from "../env";
 import { clock } from "./clock";
 import { utf8 } from "./encoding";
-import { Problem } from "./problem";
+import { invalidToken, Problem } from "./problem";
 
 export const ACCESS_TOKEN_TTL_S = 3600;
 const CLOCK_SKEW_S = 30;
@@ -70,16 +70,17 @@ function jwksFor(url: string) {
 
 /** Verifies a bearer JWT and returns its claims; every failure is 401 `invalid_token`. */
 export async function verifyAccessToken(config: Config, token: string): Promise<VerifiedClaims> {
-  if (token.length > MAX_TOKEN_LENGTH) throw invalid("The token is too large.");
+  if (token.length > MAX_TOKEN_LENGTH) throw invalidToken("The token is too large.");
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
     header = decodeProtectedHeader(token);
   } catch {
-    throw invalid("The token is malformed.");
+    throw invalidToken("The token is malformed.");
   }
   // We understand no critical extension. Refused here because jose throws on one before its
   // first await, and workerd reports that rejection as unhandled.
-  if (header.crit !== undefined) throw invalid("The token's critical header extensions are not supported.");
+  if (header.crit !== undefined)
+    throw invalidToken("The token's critical header extensions are not supported.");
   const { alg } = header;
   const options = {
     issuer: config.JWT_ISSUER,
@@ -97,16 +98,16 @@ export async function verifyAccessToken(config: Config, token: string): Promise<
         algorithms: ASYMMETRIC,
       }));
     } else {
-      throw invalid("The token's algorithm is not accepted.");
+      throw invalidToken("The token's algorithm is not accepted.");
     }
   } catch (err) {
     if (err instanceof Problem) throw err;
-    throw invalid(describeJoseError(err));
+    throw invalidToken(describeJoseError(err));
   }
   const parsed = claimsSchema.safeParse(payload);
-  if (!parsed.success) throw invalid("The token's claims are not valid.");
+  if (!parsed.success) throw invalidToken("The token's claims are not valid.");
   if (parsed.data.exp - parsed.data.iat > ACCESS_TOKEN_TTL_S)
-    throw invalid("The token lives longer than 1 hour.");
+    throw invalidToken("The token lives longer than 1 hour.");
   return {
     sub: parsed.data.sub,
     tenant_id: parsed.data.tenant_id ?? null,
@@ -125,10 +126,4 @@ function describeJoseError(err: unknown): string {
     return `The token's ${err.claim} claim is not accepted.`;
   if (err instanceof errors.JWSSignatureVerificationFailed) return "The token's signature is not valid.";
   return "The token is not valid.";
-}
-
-function invalid(detail: string): Problem {
-  return new Problem("invalid_token", detail, {
-    headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },
-  });
 }

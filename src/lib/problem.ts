@@ -90,3 +90,10 @@ export class Problem extends Error {
     });
   }
 }
+
+/** 401 `invalid_token` with the Bearer challenge RFC 6750 asks for: the credential itself is bad. */
+export function invalidToken(detail: string): Problem {
+  return new Problem("invalid_token", detail, {
+    headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },
+  });
+}

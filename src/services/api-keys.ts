@@ -9,7 +9,7 @@ import { apiKeys, type Role, tenants } from "../db/schema";
 import { clock } from "../lib/clock";
 import { constantTimeEqual, randomBase62, sha256Hex, utf8 } from "../lib/encoding";
 import { keyset, type PageQuery } from "../lib/pagination";
-import { Problem } from "../lib/problem";
+import { invalidToken, Problem } from "../lib/problem";
 import { AUTH_CACHE_TTL_MS, TtlCache } from "../lib/ttl-cache";
 import { type AuditContext, recordAudit } from "./audit";
 import type { PlanSubject } from "./plans";
@@ -282,7 +282,5 @@ function tenantIdOfSlug(slug: string) {
 }
 
 function invalidKey(): Problem {
-  return new Problem("invalid_token", "The API key is not valid.", {
-    headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },
-  });
+  return invalidToken("The API key is not valid.");
 }

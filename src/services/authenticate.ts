@@ -5,7 +5,7 @@
 import type { HttpDatabase } from "../db/client";
 import type { Config } from "../env";
 import { verifyAccessToken } from "../lib/jwt";
-import { Problem } from "../lib/problem";
+import { invalidToken, Problem } from "../lib/problem";
 import { authenticateApiKey } from "./api-keys";
 import type { Principal } from "./principal";
 
@@ -19,13 +19,13 @@ export async function authenticate(
   const { authorization, apiKey } = headers;
   if (authorization === undefined && apiKey === undefined) return undefined;
   if (authorization !== undefined && apiKey !== undefined) {
-    throw invalid("Send one credential: either Authorization or X-API-Key.");
+    throw invalidToken("Send one credential: either Authorization or X-API-Key.");
   }
   // `return await`, not `return`: workerd reports a rejection as unhandled if no handler is
   // attached in the same tick, and a bare `return` attaches it one microtask later.
   if (apiKey !== undefined) return await authenticateApiKey(http, apiKey.trim());
   const token = bearerToken(authorization);
-  if (!token) throw invalid("The Authorization header must be `Bearer <token>`.");
+  if (!token) throw invalidToken("The Authorization header must be `Bearer <token>`.");
   if (token.startsWith("uk_")) return await authenticateApiKey(http, token);
   const claims = await verifyAccessToken(config, token);
   return {
@@ -47,11 +47,5 @@ export function bearerToken(authorization: string | undefined): string | undefin
 export function unauthenticated(): Problem {
   return new Problem("unauthenticated", "This route needs a bearer token or an API key.", {
     headers: { "WWW-Authenticate": 'Bearer realm="tenantry"' },
-  });
-}
-
-function invalid(detail: string): Problem {
-  return new Problem("invalid_token", detail, {
-    headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },
   });
 }

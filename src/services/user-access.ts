@@ -6,7 +6,7 @@
 import { and, eq } from "drizzle-orm";
 import { batchAsSystem, type HttpDatabase } from "../db/client";
 import { type Role, tenantMemberships, users } from "../db/schema";
-import { Problem } from "../lib/problem";
+import { invalidToken } from "../lib/problem";
 import { AUTH_CACHE_TTL_MS, TtlCache } from "../lib/ttl-cache";
 import type { Principal } from "./principal";
 
@@ -96,10 +96,4 @@ export function forgetUser(userId: string): void {
 
 export function clearUserAccessCache(): void {
   cache.clear();
-}
-
-function invalidToken(detail: string): Problem {
-  return new Problem("invalid_token", detail, {
-    headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },
-  });
 }

@@ -71,7 +71,8 @@ export function openDatabase(config: Config): DatabaseHandle {
   };
 }
 
-const tenantSetting = (tenantId: string) => sql`select set_config('app.tenant_id', ${tenantId}, true)`;
+/** `tenantId` is a uuid, or SQL that yields one as text (a lookup inside the same batch). */
+const tenantSetting = (tenantId: string | SQL) => sql`select set_config('app.tenant_id', ${tenantId}, true)`;
 const systemSetting = sql`select set_config('app.scope', 'system', true)`;
 
 /**
@@ -84,28 +85,48 @@ export function batchAsTenant<Q extends BatchItem<"pg">>(
   tenantId: string,
   query: (db: HttpDatabase) => Q,
 ) {
-  return batchWith(http, tenantSetting(tenantId), query);
+  return batchWith(http, [tenantSetting(tenantId)], query);
 }
 
 /** `batchAsTenant` for explicit cross-tenant reads (tenant lookup, membership checks). */
 export function batchAsSystem<Q extends BatchItem<"pg">>(http: HttpDatabase, query: (db: HttpDatabase) => Q) {
-  return batchWith(http, systemSetting, query);
+  return batchWith(http, [systemSetting], query);
+}
+
+/**
+ * `batchAsTenant` for a tenant the caller knows only by something the database must look
+ * up (an API key's slug): `tenantId` is SQL run in system scope, yielding the uuid as text;
+ * the statement then runs under that tenant's RLS. Still one round trip, and the same
+ * statements whatever the lookup finds.
+ */
+export function batchAsLookedUpTenant<Q extends BatchItem<"pg">>(
+  http: HttpDatabase,
+  tenantId: SQL,
+  query: (db: HttpDatabase) => Q,
+) {
+  return batchWith(http, [systemSetting, tenantSetting(tenantId)], query);
 }
 
 async function batchWith<Q extends BatchItem<"pg">>(
   http: HttpDatabase,
-  setting: SQL,
+  settings: [SQL, ...SQL[]],
   query: (db: HttpDatabase) => Q,
 ): Promise<BatchResponse<[Q]>[0]> {
-  const [, result] = await guard(() => http.batch([http.execute(setting), query(http)] as const));
-  return result as BatchResponse<[Q]>[0];
+  const [first, ...rest] = settings;
+  const statements: [BatchItem<"pg">, ...BatchItem<"pg">[]] = [
+    http.execute(first),
+    ...rest.map((setting) => http.execute(setting)),
+    query(http),
+  ];
+  const results = await guard(() => http.batch(statements));
+  return results.at(-1) as BatchResponse<[Q]>[0];
 }
 
 /** Runs `fn` in one transaction whose row-level security is pinned to `tenantId`. */
 export function withTenant<T>(db: Database, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return guard(() =>
     db.transaction(async (tx) => {
-      await tx.execute(sql`select set_config('app.tenant_id', ${tenantId}, true)`);
+      await tx.execute(tenantSetting(tenantId));
       // `return await`: a callback that fails before its first query must be handled in this
       // tick, or workerd reports the rejection as unhandled.
       return await fn(tx);
@@ -117,7 +138,7 @@ export function withTenant<T>(db: Database, tenantId: string, fn: (tx: Tx) => Pr
 export function withSystem<T>(db: Database, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return guard(() =>
     db.transaction(async (tx) => {
-      await tx.execute(sql`select set_config('app.scope', 'system', true)`);
+      await tx.execute(systemSetting);
       return await fn(tx);
     }),
   );

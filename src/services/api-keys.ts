@@ -4,7 +4,13 @@
  * and only the SHA-256 of the whole key is stored, compared in constant time.
  */
 import { and, eq, isNull, or, sql } from "drizzle-orm";
-import { batchAsTenant, type HttpDatabase, type Queryable, type Tx } from "../db/client";
+import {
+  batchAsLookedUpTenant,
+  batchAsTenant,
+  type HttpDatabase,
+  type Queryable,
+  type Tx,
+} from "../db/client";
 import { apiKeys, type Role, tenants } from "../db/schema";
 import { clock } from "../lib/clock";
 import { constantTimeEqual, randomBase62, sha256Hex, utf8 } from "../lib/encoding";
@@ -214,12 +220,10 @@ async function lookUp(
   parsed: { slug: string; prefix: string },
   hash: string,
 ): Promise<VerifiedKey | null> {
-  const [, , rows] = await http.batch([
-    http.execute(sql`select set_config('app.scope', 'system', true)`),
-    http.execute(sql`select set_config('app.tenant_id', ${tenantIdOfSlug(parsed.slug)}, true)`),
-    // The prefix of the current secret finds the row; a rotated-out secret is found by its
-    // previous hash.
-    http
+  // The prefix of the current secret finds the row; a rotated-out secret is found by its
+  // previous hash.
+  const rows = await batchAsLookedUpTenant(http, tenantIdOfSlug(parsed.slug), (tx) =>
+    tx
       .select()
       .from(apiKeys)
       .where(
@@ -231,7 +235,7 @@ async function lookUp(
       )
       .orderBy(sql`${apiKeys.prefix} = ${parsed.prefix} desc`)
       .limit(1),
-  ] as const);
+  );
   const row = rows[0];
   // Compared even without a row, so a miss costs what a wrong secret costs.
   let matches = constantTimeEqual(utf8(hash), utf8(row?.keyHash ?? NO_HASH));

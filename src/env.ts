@@ -114,7 +114,8 @@ const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 
-function isHttpsOrLoopback(value: string): boolean {
+/** https, or plain http to this machine (`localhost`, 127.0.0.0/8, `[::1]`): never cleartext on a network. */
+export function isHttpsOrLoopback(value: string): boolean {
   const url = new URL(value);
   if (url.protocol === "https:") return true;
   if (url.protocol !== "http:") return false;

@@ -3,7 +3,7 @@
  * each judged against the parsed config (and what the provisioner says about itself). A
  * rule that holds yields nothing; the codes never change meaning, so monitoring can key on them.
  */
-import type { Config } from "../env";
+import { type Config, isHttpsOrLoopback } from "../env";
 
 export const CONFIG_WARNING_CODES = [
   "provisioner_url_insecure",
@@ -42,10 +42,7 @@ const deployed = (config: Config) => config.ENVIRONMENT !== "development";
 
 const RULES: Record<ConfigWarningCode, Rule> = {
   provisioner_url_insecure: {
-    check: ({ config }) => {
-      const url = new URL(config.PROVISIONER_URL);
-      return url.protocol !== "https:" && !isLoopback(url.hostname) ? "error" : undefined;
-    },
+    check: ({ config }) => (isHttpsOrLoopback(config.PROVISIONER_URL) ? undefined : "error"),
     message:
       "PROVISIONER_URL is not https and not on this host: job tokens and tenant quotas travel in the clear.",
   },
@@ -96,10 +93,4 @@ export function configWarnings(input: WarningInput): ConfigWarning[] {
     if (severity) warnings.push({ code, message: rule.message, severity });
   }
   return warnings;
-}
-
-/** `localhost`, 127.0.0.0/8 and ::1: a connection that never leaves the machine. */
-function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  return host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
 }

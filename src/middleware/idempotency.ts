@@ -6,6 +6,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppBindings } from "../env";
 import { Problem } from "../lib/problem";
 import * as idempotency from "../services/idempotency";
+import { actorOf } from "../services/principal";
 
 export const idempotent = () =>
   createMiddleware<AppBindings>(async (c, next) => {
@@ -16,12 +17,10 @@ export const idempotent = () =>
     const masterKey = c.get("config").MASTER_KEY;
     const tenantId = c.get("tenancy")?.tenant.id ?? null;
     const body = c.req.bodyCache.json ? await c.req.bodyCache.json : null;
-    const principal = c.get("principal");
+    const caller = actorOf(c.get("principal"));
     const claim = await idempotency.claim(db, masterKey, {
       tenantId,
-      principal: principal
-        ? `${principal.kind}:${principal.kind === "user" ? principal.userId : principal.keyId}`
-        : "",
+      principal: `${caller.actorType}:${caller.actorId ?? ""}`,
       route: `${c.req.method} ${c.req.routePath}`,
       key,
       requestHash: await idempotency.hashRequest(body),

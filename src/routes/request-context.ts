@@ -1,8 +1,10 @@
 /** Typed accessors for what the guard established, for handlers. */
 import type { Context } from "hono";
 import type { AppBindings } from "../env";
+import { afterResponse } from "../lib/after-response";
 import type { AuditContext } from "../services/audit";
 import type { Principal } from "../services/principal";
+import type { PasswordCheckContext } from "../services/sessions";
 import type { TenantDecision } from "../services/tenant-resolution";
 
 export function tenancyOf(c: Context<AppBindings>): TenantDecision {
@@ -30,4 +32,14 @@ export function auditContextOf(c: Context<AppBindings>): AuditContext {
 export function userIdOf(c: Context<AppBindings>): string | null {
   const principal = c.get("principal");
   return principal?.kind === "user" ? principal.userId : null;
+}
+
+/** Where a password check of this request runs: its client address for the login limits, and `waitUntil`. */
+export function passwordCheckContext(c: Context<AppBindings>): PasswordCheckContext {
+  return {
+    http: c.get("http"),
+    config: c.get("config"),
+    ip: clientIpOf(c),
+    background: (work) => afterResponse(c, work),
+  };
 }

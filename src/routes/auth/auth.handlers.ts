@@ -1,10 +1,9 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppBindings } from "../../env";
-import { afterResponse } from "../../lib/after-response";
 import type { Principal } from "../../services/principal";
 import * as sessions from "../../services/sessions";
-import { auditContextOf, clientIpOf, principalOf } from "../request-context";
+import { auditContextOf, passwordCheckContext, principalOf } from "../request-context";
 import type * as routes from "./auth.routes";
 
 export const login: RouteHandler<typeof routes.login, AppBindings> = async (c) => {
@@ -40,15 +39,6 @@ export const logoutAll: RouteHandler<typeof routes.logoutAll, AppBindings> = asy
   await sessions.logoutEverywhere(c.get("db"), auditContextOf(c), user.userId);
   return c.body(null, 204);
 };
-
-export function passwordCheckContext(c: Context<AppBindings>): sessions.PasswordCheckContext {
-  return {
-    http: c.get("http"),
-    config: c.get("config"),
-    ip: clientIpOf(c),
-    background: (work) => afterResponse(c, work),
-  };
-}
 
 /** The guard admits only users to `kind: "user"` routes; this narrows the type. */
 function userPrincipalOf(c: Context<AppBindings>): Principal & { kind: "user" } {

@@ -9,8 +9,7 @@ import { authenticate } from "../../services/authenticate";
 import * as invitations from "../../services/invitations";
 import { checkLimit, enforce, PUBLIC_POLICIES } from "../../services/rate-limit";
 import { loadCurrentUser } from "../../services/user-access";
-import { passwordCheckContext } from "../auth/auth.handlers";
-import { auditContextOf, clientIpOf, tenancyOf, userIdOf } from "../request-context";
+import { auditContextOf, clientIpOf, passwordCheckContext, tenancyOf, userIdOf } from "../request-context";
 import type * as routes from "./invitations.routes";
 
 export const create: RouteHandler<typeof routes.create, AppBindings> = async (c) => {

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { Database, HttpDatabase } from "./db/client";
 import { LOG_LEVELS } from "./lib/log";
+import type { PendingClaim } from "./services/idempotency";
 import type { Principal } from "./services/principal";
 import type { LimitDecision } from "./services/rate-limit";
 import type { TenantDecision } from "./services/tenant-resolution";
@@ -63,6 +64,8 @@ export interface Variables {
   http: HttpDatabase;
   principal: Principal | undefined;
   tenancy: TenantDecision | undefined;
+  /** The request's Idempotency-Key on a create, for the write batch to claim. */
+  idempotency: PendingClaim | undefined;
   /** The rate-limit decisions of this request, for headers, logs and metrics. */
   rateLimits: LimitDecision[] | undefined;
 }

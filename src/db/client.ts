@@ -72,8 +72,9 @@ export function openDatabase(config: Config): DatabaseHandle {
 }
 
 /** `tenantId` is a uuid, or SQL that yields one as text (a lookup inside the same batch). */
-const tenantSetting = (tenantId: string | SQL) => sql`select set_config('app.tenant_id', ${tenantId}, true)`;
-const systemSetting = sql`select set_config('app.scope', 'system', true)`;
+export const tenantSetting = (tenantId: string | SQL) =>
+  sql`select set_config('app.tenant_id', ${tenantId}, true)`;
+export const systemSetting = sql`select set_config('app.scope', 'system', true)`;
 
 /**
  * One statement pinned to one tenant in ONE round trip: the RLS setting and the statement
@@ -145,12 +146,20 @@ export function withSystem<T>(db: Database, fn: (tx: Tx) => Promise<T>): Promise
 }
 
 /** Turns "Postgres is unreachable" into 503 `dependency_unavailable`; anything else passes. */
-async function guard<T>(run: () => Promise<T>): Promise<T> {
+function guard<T>(run: () => Promise<T>): Promise<T> {
+  return runGuarded(run, () => undefined);
+}
+
+/** `guard`, with `translate` turning the errors it knows (a write guard's problem) into others. */
+export async function runGuarded<T>(
+  run: () => Promise<T>,
+  translate: (err: unknown) => Error | undefined,
+): Promise<T> {
   try {
     return await run();
   } catch (err) {
     if (isUnavailable(err)) throw new Problem("dependency_unavailable", "The database is unavailable.");
-    throw err;
+    throw translate(err) ?? err;
   }
 }
 

@@ -4,17 +4,39 @@
  * commit is the job id sent to the queue (`dispatchJobs`, off the response path). A send
  * that is lost leaves the row `pending`, and the reconciler cron sends it again.
  */
+
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
-import type { Tx } from "../db/client";
+import type { Queryable, Tx } from "../db/client";
 import { type JobKind, provisioningJobs } from "../db/schema";
 import type { AppBindings, Bindings } from "../env";
 import { afterResponse } from "../lib/after-response";
+import { clock } from "../lib/clock";
 import { log } from "../lib/log";
 
 export interface EnqueuedJob {
   id: string;
   kind: JobKind;
   status: string;
+}
+
+/**
+ * The job's insert as a statement of a write batch: the id is chosen here, so the response
+ * (and the dispatch after commit) can name the job before the batch has run.
+ */
+export function jobInsert(
+  db: Queryable,
+  tenantId: string,
+  kind: JobKind,
+): { job: EnqueuedJob; insert: BatchItem<"pg"> } {
+  const now = new Date(clock.now());
+  const job: EnqueuedJob = { id: crypto.randomUUID(), kind, status: "pending" };
+  return {
+    job,
+    insert: db
+      .insert(provisioningJobs)
+      .values({ id: job.id, tenantId, kind, createdAt: now, updatedAt: now }),
+  };
 }
 
 export async function enqueueJob(tx: Tx, tenantId: string, kind: JobKind): Promise<EnqueuedJob> {

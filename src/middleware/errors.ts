@@ -6,6 +6,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { findPgError, isUnavailable } from "../db/client";
+import { IdempotencyClaimTaken } from "../db/write-batch";
 import type { AppBindings } from "../env";
 import { ConfigError } from "../env";
 import { log } from "../lib/log";
@@ -49,6 +50,13 @@ const STATUS_CODES: Partial<Record<number, ProblemCode>> = {
 
 function toProblem(err: unknown, _c: Context<AppBindings>): Problem {
   if (err instanceof Problem) return err;
+  // Replaced by the stored answer in the idempotency middleware; this is its fallback.
+  if (err instanceof IdempotencyClaimTaken) {
+    return new Problem(
+      "conflict",
+      "A request with this Idempotency-Key is still in progress; retry shortly.",
+    );
+  }
   if (err instanceof ConfigError) return new Problem("internal", "The server is misconfigured.");
   if (err instanceof HTTPException) {
     const code = STATUS_CODES[err.status as ContentfulStatusCode];

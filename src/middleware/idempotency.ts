@@ -1,9 +1,13 @@
 /**
  * `Idempotency-Key` on POST creates (attached by `defineRoute` to every POST that answers
- * 201): claims the key, replays a stored successful response, or stores this one.
+ * 201). The key is claimed by the create's own write batch (`claimInBatch`), so claim,
+ * change and stored answer are one transaction and one round trip; when an earlier request
+ * holds the key, the batch writes nothing and this middleware replays that request's answer.
  */
 import { createMiddleware } from "hono/factory";
+import { IdempotencyClaimTaken } from "../db/write-batch";
 import type { AppBindings } from "../env";
+import { log } from "../lib/log";
 import { Problem } from "../lib/problem";
 import * as idempotency from "../services/idempotency";
 import { actorOf } from "../services/principal";
@@ -13,37 +17,35 @@ export const idempotent = () =>
     const key = c.req.header("idempotency-key");
     if (key === undefined) return next();
     idempotency.validateKey(key);
-    const db = c.get("db");
-    const masterKey = c.get("config").MASTER_KEY;
-    const tenantId = c.get("tenancy")?.tenant.id ?? null;
     const body = c.req.bodyCache.json ? await c.req.bodyCache.json : null;
     const caller = actorOf(c.get("principal"));
-    const claim = await idempotency.claim(db, masterKey, {
-      tenantId,
+    const claim: idempotency.PendingClaim = {
+      id: crypto.randomUUID(),
+      tenantId: c.get("tenancy")?.tenant.id ?? null,
       principal: `${caller.actorType}:${caller.actorId ?? ""}`,
       route: `${c.req.method} ${c.req.routePath}`,
       key,
       requestHash: await idempotency.hashRequest(body),
-    });
-    if (claim.kind === "in_progress") {
-      throw new Problem(
-        "conflict",
-        "A request with this Idempotency-Key is still in progress; retry shortly.",
-      );
-    }
-    if (claim.kind === "replay") {
-      return c.json(claim.body as object, claim.status as 201, { "Idempotency-Replayed": "true" });
-    }
+      masterKey: c.get("config").MASTER_KEY,
+      consumed: false,
+    };
+    c.set("idempotency", claim);
     await next();
-    // Only a success is replayed: a refused or failed first attempt leaves the key free, so
-    // the client's retry is judged afresh (the quota may have grown, the error been fixed).
-    if (c.res.status >= 300) {
-      await idempotency.release(db, tenantId, claim.id);
+    if (c.error instanceof IdempotencyClaimTaken) {
+      c.error = undefined;
+      const stored = await idempotency.storedAnswer(c.get("http"), claim);
+      if (stored.kind === "in_progress") {
+        throw new Problem(
+          "conflict",
+          "A request with this Idempotency-Key is still in progress; retry shortly.",
+        );
+      }
+      c.res = c.json(stored.body as object, stored.status as 201, { "Idempotency-Replayed": "true" });
       return;
     }
-    const stored = await c.res
-      .clone()
-      .json()
-      .catch(() => null);
-    await idempotency.complete(db, masterKey, tenantId, claim.id, { status: c.res.status, body: stored });
+    if (c.res.status < 300 && !claim.consumed) {
+      // A create whose write did not take the claim cannot be replayed: a programming error
+      // the idempotency tests exist to catch, never a reason to fail the client's request.
+      log("error", "an idempotent route answered without claiming its key", { route: claim.route });
+    }
   });

@@ -1,6 +1,6 @@
 /**
- * The handlers shared by the tenant-owned resources: each runs its service call in one
- * `withTenant` transaction of the resolved tenant and answers in the shape API.md gives
+ * The handlers shared by the tenant-owned resources: each hands its service the resolved
+ * tenant and what a write needs to know about the request, and answers in the shape API.md gives
  * (bare object, 201 on create, 204 on delete, `{data, next_cursor}` for lists).
  *
  * Routes are mounted through their common `RouteConfig` view, which the generic handlers can
@@ -8,12 +8,11 @@
  */
 import type { RouteConfig, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { type Tx, withTenant } from "../db/client";
 import type { AppBindings } from "../env";
 import type { PageQuery } from "../lib/pagination";
 import { createRouter } from "../lib/router";
-import type { TenantResourceService, WriteContext } from "../services/tenant-resources";
-import { auditContextOf, tenancyOf, userIdOf } from "./request-context";
+import type { TenantResourceService } from "../services/tenant-resources";
+import { tenancyOf, writeContextOf } from "./request-context";
 
 /** A handler that reads validated input of the given targets. */
 type CrudHandler<Valid extends object> = (
@@ -38,23 +37,6 @@ export interface CrudRouteSet {
   patch?: RouteConfig;
 }
 
-/** Runs `fn` in the resolved tenant's transaction, with what a write needs to know about the request. */
-export function inTenant<T>(
-  c: Context<AppBindings>,
-  fn: (tx: Tx, write: WriteContext) => Promise<T>,
-): Promise<T> {
-  const { tenant } = tenancyOf(c);
-  const write: WriteContext = {
-    tenant,
-    audit: auditContextOf(c),
-    userId: userIdOf(c),
-    config: c.get("config"),
-  };
-  // Awaited so that a failure before the first query (a bad cursor) is handled at once:
-  // workerd reports a promise that is already rejected when `withTenant` adopts it as unhandled.
-  return withTenant(c.get("db"), tenant.id, async (tx) => await fn(tx, write));
-}
-
 /**
  * The handlers over a service. The route schemas are the source of truth for the types: the
  * service must answer what `schemas.item` describes and accept what the bodies validate.
@@ -67,20 +49,16 @@ export function crudHandlers<Item, Create extends object, Update extends object 
   return {
     list: async (c) =>
       c.json(await service.list(c.get("http"), tenancyOf(c).tenant.id, c.req.valid("query")), 200),
-    create: async (c) =>
-      c.json(await inTenant(c, (tx, w) => service.create(tx, w, c.req.valid("json"))), 201),
+    create: async (c) => c.json(await service.create(writeContextOf(c), c.req.valid("json")), 201),
     getOne: async (c) =>
       c.json(await service.get(c.get("http"), tenancyOf(c).tenant.id, c.req.valid("param").id), 200),
     remove: async (c) => {
-      await inTenant(c, (tx, w) => service.remove(tx, w, c.req.valid("param").id));
+      await service.remove(writeContextOf(c), c.req.valid("param").id);
       return c.body(null, 204);
     },
     patch: update
       ? async (c) =>
-          c.json(
-            await inTenant(c, (tx, w) => update(tx, w, c.req.valid("param").id, c.req.valid("json"))),
-            200,
-          )
+          c.json(await update(writeContextOf(c), c.req.valid("param").id, c.req.valid("json")), 200)
       : undefined,
   };
 }

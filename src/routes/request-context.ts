@@ -6,6 +6,7 @@ import type { AuditContext } from "../services/audit";
 import type { Principal } from "../services/principal";
 import type { PasswordCheckContext } from "../services/sessions";
 import type { TenantDecision } from "../services/tenant-resolution";
+import type { WriteContext } from "../services/tenant-resources";
 
 export function tenancyOf(c: Context<AppBindings>): TenantDecision {
   const tenancy = c.get("tenancy");
@@ -26,6 +27,19 @@ export function clientIpOf(c: Context<AppBindings>): string | null {
 
 export function auditContextOf(c: Context<AppBindings>): AuditContext {
   return { principal: c.get("principal"), requestId: c.get("requestId"), ip: clientIpOf(c) };
+}
+
+/** What a write in the resolved tenant needs to know about the request. */
+export function writeContextOf(c: Context<AppBindings>): WriteContext {
+  const idempotency = c.get("idempotency");
+  return {
+    tenant: tenancyOf(c).tenant,
+    audit: auditContextOf(c),
+    userId: userIdOf(c),
+    config: c.get("config"),
+    http: c.get("http"),
+    ...(idempotency ? { idempotency } : {}),
+  };
 }
 
 /** The user id behind the request, if a user (not an API key) is calling. */

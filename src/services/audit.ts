@@ -2,7 +2,8 @@
  * The audit trail. Records are written with the transaction of the change they describe,
  * so a change and its record commit or roll back together.
  */
-import type { Tx } from "../db/client";
+import type { SQL } from "drizzle-orm";
+import type { Queryable, Tx } from "../db/client";
 import { auditEvents } from "../db/schema";
 import { actorOf, type Principal } from "./principal";
 
@@ -18,12 +19,18 @@ export interface AuditEntry {
   action: string;
   targetType?: string;
   targetId?: string;
-  meta?: Record<string, unknown>;
+  /** Plain values, or SQL for what only the database knows when a batch runs. */
+  meta?: Record<string, unknown> | SQL;
 }
 
 export async function recordAudit(tx: Tx, ctx: AuditContext, entry: AuditEntry): Promise<void> {
+  await auditInsert(tx, ctx, entry);
+}
+
+/** The audit record's insert, unsent: a statement of a write batch, or awaited in a transaction. */
+export function auditInsert(db: Queryable, ctx: AuditContext, entry: AuditEntry) {
   const { actorType, actorId } = actorOf(ctx.principal);
-  await tx.insert(auditEvents).values({
+  return db.insert(auditEvents).values({
     tenantId: entry.tenantId,
     actorType,
     actorId,

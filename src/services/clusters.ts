@@ -14,6 +14,7 @@ export const clusterService = namedResource({
   type: "cluster",
   quota: "clusters",
   present: (row) => ({ api_server_url: row.apiServerUrl, region: row.region, labels: row.labels }),
+  defaults: { labels: {} },
   columns: (input: Partial<ClusterInput>) => ({
     apiServerUrl: input.api_server_url,
     region: input.region,

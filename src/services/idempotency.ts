@@ -7,22 +7,19 @@
  * passwords), so they are sealed with AES-GCM under a key derived from MASTER_KEY.
  */
 import { and, eq, sql } from "drizzle-orm";
-import { type Database, withSystem, withTenant } from "../db/client";
+import { batchAsSystem, batchAsTenant, type HttpDatabase } from "../db/client";
 import { idempotencyKeys } from "../db/schema";
+import { takenClaim, type WriteBatch } from "../db/write-batch";
 import { clock } from "../lib/clock";
 import { fromBase64, sha256Hex, toBase64, utf8 } from "../lib/encoding";
 import { Problem } from "../lib/problem";
+import type { WebCryptoKey } from "./crypto";
 
 const TTL_MS = 24 * 3600_000;
 /** A claim older than this with no stored response belongs to a request that died. */
 const STALE_CLAIM_MS = 60_000;
 const KEY_FORMAT = /^[\x21-\x7e]{1,255}$/;
 const SEAL_INFO = "tenantry/idempotency-response/v1";
-
-export type Claim =
-  | { kind: "claimed"; id: string }
-  | { kind: "replay"; status: number; body: unknown }
-  | { kind: "in_progress" };
 
 export function validateKey(key: string): void {
   if (!KEY_FORMAT.test(key)) {
@@ -37,87 +34,108 @@ export async function hashRequest(body: unknown): Promise<string> {
   return sha256Hex(stableStringify(body ?? null));
 }
 
-function inScope<T>(db: Database, tenantId: string | null, fn: Parameters<typeof withSystem<T>>[1]) {
-  return tenantId ? withTenant(db, tenantId, fn) : withSystem(db, fn);
+/** An Idempotency-Key the request carries, to be claimed by the write's own batch. */
+export interface PendingClaim {
+  /** The record's id, chosen in the Worker so the batch can check that its own insert won. */
+  id: string;
+  tenantId: string | null;
+  principal: string;
+  route: string;
+  key: string;
+  requestHash: string;
+  masterKey: string;
+  /** Set when a write batch took the claim: the middleware checks that every create did. */
+  consumed: boolean;
 }
 
-export async function claim(
-  db: Database,
-  masterKey: string,
-  scope: { tenantId: string | null; principal: string; route: string; key: string; requestHash: string },
-): Promise<Claim> {
-  return inScope(db, scope.tenantId, async (tx) => {
-    const now = clock.now();
-    const match = and(
-      sql`coalesce(${idempotencyKeys.tenantId}, '00000000-0000-0000-0000-000000000000'::uuid) = coalesce(${scope.tenantId}::uuid, '00000000-0000-0000-0000-000000000000'::uuid)`,
-      eq(idempotencyKeys.route, scope.route),
-      eq(idempotencyKeys.key, scope.key),
-      eq(idempotencyKeys.principal, scope.principal),
-    );
-    // Expired records, and claims abandoned by a request that never finished, free the key.
-    await tx
+const matching = (claim: PendingClaim) =>
+  and(
+    sql`coalesce(${idempotencyKeys.tenantId}, '00000000-0000-0000-0000-000000000000'::uuid) = coalesce(${claim.tenantId}::uuid, '00000000-0000-0000-0000-000000000000'::uuid)`,
+    eq(idempotencyKeys.route, claim.route),
+    eq(idempotencyKeys.key, claim.key),
+    eq(idempotencyKeys.principal, claim.principal),
+  );
+
+/**
+ * Claims the key first thing in the write's batch and stores the write's answer, sealed, as
+ * its last statement: the claim and the change commit together, so no other request ever
+ * sees a claim without its answer. A key already held fails the batch before anything is
+ * written (`IdempotencyClaimTaken`); a concurrent duplicate waits on the unique index until
+ * the first commits, then fails the same way and replays its answer.
+ */
+export function claimInBatch(batch: WriteBatch, claim: PendingClaim): void {
+  const now = clock.now();
+  claim.consumed = true;
+  // Expired records, and claims of a request that died before answering, free the key.
+  batch.do(
+    batch.db
       .delete(idempotencyKeys)
       .where(
         and(
-          match,
+          matching(claim),
           sql`(${idempotencyKeys.expiresAt} <= ${new Date(now)} or (${idempotencyKeys.statusCode} is null and ${idempotencyKeys.createdAt} <= ${new Date(now - STALE_CLAIM_MS)}))`,
         ),
-      );
-    const [inserted] = await tx
+      ),
+  );
+  batch.do(
+    batch.db
       .insert(idempotencyKeys)
       .values({
-        tenantId: scope.tenantId,
-        route: scope.route,
-        key: scope.key,
-        principal: scope.principal,
-        requestHash: scope.requestHash,
+        id: claim.id,
+        tenantId: claim.tenantId,
+        route: claim.route,
+        key: claim.key,
+        principal: claim.principal,
+        requestHash: claim.requestHash,
+        createdAt: new Date(now),
         expiresAt: new Date(now + TTL_MS),
       })
-      .onConflictDoNothing()
-      .returning({ id: idempotencyKeys.id });
-    if (inserted) return { kind: "claimed", id: inserted.id };
-
-    const [existing] = await tx.select().from(idempotencyKeys).where(match).limit(1);
-    if (!existing) return { kind: "in_progress" };
-    if (existing.requestHash !== scope.requestHash) {
-      throw new Problem(
-        "idempotency_key_reused",
-        "This Idempotency-Key was used with a different request body.",
-      );
-    }
-    if (existing.statusCode === null) return { kind: "in_progress" };
-    return {
-      kind: "replay",
-      status: existing.statusCode,
-      body: await unseal(masterKey, existing.id, existing.responseBody as string),
-    };
+      .onConflictDoNothing(),
+  );
+  batch.failWhen(
+    sql`not exists (select 1 from ${idempotencyKeys} where ${idempotencyKeys.id} = ${claim.id})`,
+    takenClaim,
+  );
+  batch.beforeRun(async (b, answer) => {
+    if (!answer) throw new Error("an idempotent write must give its answer to the batch");
+    const sealed = await seal(claim.masterKey, claim.id, answer.body);
+    b.do(
+      b.db
+        .update(idempotencyKeys)
+        .set({ statusCode: answer.status, responseBody: sealed })
+        .where(eq(idempotencyKeys.id, claim.id)),
+    );
   });
 }
 
-export async function complete(
-  db: Database,
-  masterKey: string,
-  tenantId: string | null,
-  id: string,
-  response: { status: number; body: unknown },
-): Promise<void> {
-  const sealed = await seal(masterKey, id, response.body);
-  await inScope(db, tenantId, (tx) =>
-    tx
-      .update(idempotencyKeys)
-      .set({ statusCode: response.status, responseBody: sealed })
-      .where(eq(idempotencyKeys.id, id)),
-  );
+export type Stored = { kind: "replay"; status: number; body: unknown } | { kind: "in_progress" };
+
+/**
+ * What an earlier request with the key answered (after `IdempotencyClaimTaken`): its answer
+ * to replay, 422 when it carried another body, or in progress (it has not committed yet).
+ */
+export async function storedAnswer(http: HttpDatabase, claim: PendingClaim): Promise<Stored> {
+  const query = (db: HttpDatabase) => db.select().from(idempotencyKeys).where(matching(claim)).limit(1);
+  const [existing] = claim.tenantId
+    ? await batchAsTenant(http, claim.tenantId, query)
+    : await batchAsSystem(http, query);
+  if (!existing || existing.statusCode === null) return { kind: "in_progress" };
+  if (existing.requestHash !== claim.requestHash) {
+    throw new Problem(
+      "idempotency_key_reused",
+      "This Idempotency-Key was used with a different request body.",
+    );
+  }
+  return {
+    kind: "replay",
+    status: existing.statusCode,
+    body: await unseal(claim.masterKey, existing.id, existing.responseBody as string),
+  };
 }
 
-/** A failed first attempt (5xx) must not be replayed: free the key for a retry. */
-export async function release(db: Database, tenantId: string | null, id: string): Promise<void> {
-  await inScope(db, tenantId, (tx) => tx.delete(idempotencyKeys).where(eq(idempotencyKeys.id, id)));
-}
+const sealKeys = new Map<string, Promise<WebCryptoKey>>();
 
-const sealKeys = new Map<string, Promise<CryptoKey>>();
-
-function sealKey(masterKey: string): Promise<CryptoKey> {
+function sealKey(masterKey: string): Promise<WebCryptoKey> {
   let key = sealKeys.get(masterKey);
   if (!key) {
     key = (async () => {

@@ -13,5 +13,6 @@ export const pluginService = namedResource({
   type: "plugin",
   quota: "plugins",
   present: (row) => ({ version: row.version, config: row.config }),
+  defaults: { config: {} },
   columns: (input: Partial<PluginInput>) => ({ version: input.version, config: input.config }),
 });

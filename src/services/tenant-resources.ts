@@ -4,17 +4,19 @@
  * transaction of the change, a taken name answered with 409 and an unknown id with 404; and
  * for the plain ones (clusters, plugins) create and update as well.
  */
-import { and, eq, getTableColumns } from "drizzle-orm";
+import { and, eq, getTableColumns, type SQL, sql } from "drizzle-orm";
 import type { SelectResultFields } from "drizzle-orm/query-builders/select.types";
-import { batchAsTenant, type HttpDatabase, type Tx } from "../db/client";
+import { batchAsTenant, type HttpDatabase } from "../db/client";
 import type { clusters, credentials, plugins } from "../db/schema";
+import { WriteBatch } from "../db/write-batch";
 import type { Config } from "../env";
 import { clock } from "../lib/clock";
 import { keyset, type PageQuery, toPage } from "../lib/pagination";
 import { Problem } from "../lib/problem";
-import { type AuditContext, recordAudit } from "./audit";
+import { type AuditContext, auditInsert } from "./audit";
+import { claimInBatch, type PendingClaim } from "./idempotency";
 import type { CountQuota } from "./plans";
-import { enforceCountQuota } from "./quotas";
+import { guardCountQuota } from "./quotas";
 import type { ResolvedTenant } from "./tenant-directory";
 import { uniqueName } from "./unique-names";
 
@@ -24,6 +26,37 @@ export interface WriteContext {
   audit: AuditContext;
   userId: string | null;
   config: Config;
+  /** Where writes go: one SQL-over-HTTP batch per write. */
+  http: HttpDatabase;
+  /** The request's Idempotency-Key, claimed by the write's batch (creates only). */
+  idempotency?: PendingClaim;
+}
+
+/**
+ * The batch of one write in the tenant: pinned to it, and claiming the request's
+ * Idempotency-Key first when it carries one.
+ */
+export function tenantWrite(write: WriteContext): WriteBatch {
+  const batch = new WriteBatch(write.http, { tenantId: write.tenant.id });
+  if (write.idempotency) claimInBatch(batch, write.idempotency);
+  return batch;
+}
+
+/**
+ * Locks the row `where` selects for the rest of the batch and fails with `missing` when there
+ * is none: the statements after it may rely on the row, as they are.
+ */
+export function requireRow(
+  batch: WriteBatch,
+  table: OwnedTable,
+  where: SQL | undefined,
+  missing: Problem,
+): void {
+  batch.do(sql`select 1 from ${table} where ${where} for update`);
+  batch.failWhen(sql`not exists (select 1 from ${table} where ${where})`, {
+    code: missing.code,
+    detail: missing.message,
+  });
 }
 
 export interface Page<Item> {
@@ -39,9 +72,10 @@ export interface TenantResourceService<Item, Create, Update = never> {
   /** Reads take the HTTP database: one round trip each (RLS setting + query in one batch). */
   list: (http: HttpDatabase, tenantId: string, query: PageQuery) => Promise<Page<Item>>;
   get: (http: HttpDatabase, tenantId: string, id: string) => Promise<Item>;
-  create: (tx: Tx, write: WriteContext, input: Create) => Promise<Item>;
-  update?: (tx: Tx, write: WriteContext, id: string, input: Update) => Promise<Item>;
-  remove: (tx: Tx, write: WriteContext, id: string) => Promise<void>;
+  /** Writes are one round trip each too: one batch (`tenantWrite`). */
+  create: (write: WriteContext, input: Create) => Promise<Item>;
+  update?: (write: WriteContext, id: string, input: Update) => Promise<Item>;
+  remove: (write: WriteContext, id: string) => Promise<void>;
 }
 
 type OwnedTable = typeof clusters | typeof plugins | typeof credentials;
@@ -59,22 +93,27 @@ interface OwnedRowsSpec<S extends KeyColumns, Fields> {
   present(row: SelectResultFields<S>): Fields;
 }
 
-/** Records `<type>.<verb>` for the resource in the write's transaction. */
+/**
+ * Records `<type>.<verb>` for the resource in the write's batch. `meta` values may be SQL
+ * (what only the database knows, such as the name of the row a delete removes).
+ */
 export function auditResource(
-  tx: Tx,
+  batch: WriteBatch,
   write: WriteContext,
   type: string,
   verb: string,
   id: string,
-  meta: Record<string, unknown>,
-): Promise<void> {
-  return recordAudit(tx, write.audit, {
-    tenantId: write.tenant.id,
-    action: `${type}.${verb}`,
-    targetType: type,
-    targetId: id,
-    meta,
-  });
+  meta: Record<string, unknown> | SQL,
+): void {
+  batch.do(
+    auditInsert(batch.db, write.audit, {
+      tenantId: write.tenant.id,
+      action: `${type}.${verb}`,
+      targetType: type,
+      targetId: id,
+      meta,
+    }),
+  );
 }
 
 /** List, get and delete over a tenant's rows, reading only `spec.columns`. */
@@ -119,13 +158,20 @@ export function ownedRows<S extends KeyColumns, Fields>(spec: OwnedRowsSpec<S, F
       return present(row as Row);
     },
 
-    async remove(tx: Tx, write: WriteContext, id: string): Promise<void> {
-      const [row] = await tx
-        .delete(table)
-        .where(one(write.tenant.id, id))
-        .returning({ id: table.id, name: table.name });
-      if (!row) throw missing();
-      await auditResource(tx, write, type, "deleted", row.id, { name: row.name });
+    async remove(write: WriteContext, id: string): Promise<void> {
+      const batch = tenantWrite(write);
+      const where = one(write.tenant.id, id);
+      requireRow(batch, table, where, missing());
+      auditResource(
+        batch,
+        write,
+        type,
+        "deleted",
+        id,
+        sql`jsonb_build_object('name', ${nameOf(table, where)})`,
+      );
+      batch.do(batch.db.delete(table).where(where));
+      await batch.run();
     },
   };
 }
@@ -140,6 +186,8 @@ interface NamedResourceSpec<T extends PlainTable, Input extends { name: string }
   present(row: SelectResultFields<T["_"]["columns"]>): Fields;
   /** The resource's own API input → column values; drizzle leaves undefined (absent) fields untouched. */
   columns(input: Partial<Input>): Partial<T["$inferInsert"]>;
+  /** The column defaults a create relies on, so its answer is known before the insert. */
+  defaults: Partial<T["$inferInsert"]>;
 }
 
 export type NamedItem<Fields> = OwnedItem<Fields & { updated_at: string }>;
@@ -167,36 +215,60 @@ export function namedResource<T extends PlainTable, Input extends { name: string
     get: rows.get,
     remove: rows.remove,
 
-    async create(tx, write, input) {
-      await enforceCountQuota(tx, write.tenant, spec.quota);
-      const values = { ...spec.columns(input), name: input.name, tenantId: write.tenant.id };
-      const [row] = await uniqueName(
-        tx
-          .insert(table)
-          .values(values as T["$inferInsert"])
-          .returning(),
-        taken,
-      );
-      if (!row) throw new Error("insert returned no row");
-      await auditResource(tx, write, type, "created", row.id, { name: row.name });
-      return answer(row);
+    async create(write, input) {
+      const batch = tenantWrite(write);
+      guardCountQuota(batch, write.tenant, spec.quota);
+      // Every value is decided here, so the answer is known before the batch runs (and can
+      // be stored with it for an idempotent replay).
+      const now = new Date(clock.now());
+      const row = {
+        ...spec.defaults,
+        ...definedOnly(spec.columns(input)),
+        id: crypto.randomUUID(),
+        tenantId: write.tenant.id,
+        name: input.name,
+        createdAt: now,
+        updatedAt: now,
+      } as PlainTable["$inferSelect"];
+      batch.do(batch.db.insert(table).values(row));
+      auditResource(batch, write, type, "created", row.id, { name: row.name });
+      const item = answer(row);
+      await uniqueName(batch.run({ status: 201, body: item }), taken);
+      return item;
     },
 
-    async update(tx, write, id, input) {
-      const [row] = await uniqueName(
-        tx
+    async update(write, id, input) {
+      const batch = tenantWrite(write);
+      const where = rows.one(write.tenant.id, id);
+      requireRow(batch, table, where, rows.missing());
+      const updated = batch.add(
+        batch.db
           .update(table)
           .set({ ...spec.columns(input), name: input.name, updatedAt: new Date(clock.now()) })
-          .where(rows.one(write.tenant.id, id))
+          .where(where)
           .returning(),
-        taken,
       );
-      if (!row) throw rows.missing();
-      await auditResource(tx, write, type, "updated", row.id, {
-        name: row.name,
-        fields: Object.keys(input).sort(),
-      });
+      auditResource(
+        batch,
+        write,
+        type,
+        "updated",
+        id,
+        sql`jsonb_build_object('name', ${nameOf(table, where)}, 'fields', ${JSON.stringify(Object.keys(input).sort())}::jsonb)`,
+      );
+      await uniqueName(batch.run(), taken);
+      const [row] = updated.value;
+      if (!row) throw new Error("update returned no row");
       return answer(row);
     },
   };
+}
+
+/** `{"name": <the row's name>}`, read by the database in the batch (the row is locked by then). */
+function nameOf(table: OwnedTable, where: SQL | undefined): SQL {
+  return sql`(select ${table.name} from ${table} where ${where})`;
+}
+
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -1,12 +1,13 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppBindings } from "../../env";
 import { credentialService, revealCredential } from "../../services/credentials";
-import { crudHandlers, inTenant } from "../crud-handlers";
+import { crudHandlers } from "../crud-handlers";
+import { writeContextOf } from "../request-context";
 import type * as routes from "./credentials.routes";
 import { schemas } from "./credentials.routes";
 
 const reveal: RouteHandler<typeof routes.reveal, AppBindings> = async (c) => {
-  const revealed = await inTenant(c, (tx, write) => revealCredential(tx, write, c.req.valid("param").id));
+  const revealed = await revealCredential(writeContextOf(c), c.req.valid("param").id);
   // A plaintext secret must not linger in a shared or browser cache.
   c.header("Cache-Control", "no-store");
   return c.json(revealed, 200);

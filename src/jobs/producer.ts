@@ -14,11 +14,11 @@ import { afterResponse } from "../lib/after-response";
 import { clock } from "../lib/clock";
 import { log } from "../lib/log";
 
-export interface EnqueuedJob {
+export type EnqueuedJob = {
   id: string;
   kind: JobKind;
   status: string;
-}
+};
 
 /**
  * The job's insert as a statement of a write batch: the id is chosen here, so the response

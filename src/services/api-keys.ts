@@ -4,24 +4,20 @@
  * and only the SHA-256 of the whole key is stored, compared in constant time.
  */
 import { and, eq, isNull, or, sql } from "drizzle-orm";
-import {
-  batchAsLookedUpTenant,
-  batchAsTenant,
-  type HttpDatabase,
-  type Queryable,
-  type Tx,
-} from "../db/client";
+import { batchAsLookedUpTenant, batchAsTenant, type HttpDatabase, type Queryable } from "../db/client";
 import { apiKeys, type Role, tenants } from "../db/schema";
+import type { WriteBatch } from "../db/write-batch";
 import { clock } from "../lib/clock";
 import { constantTimeEqual, randomBase62, sha256Hex, utf8 } from "../lib/encoding";
-import { keyset, type PageQuery } from "../lib/pagination";
+import { keyset, type PageQuery, toPage } from "../lib/pagination";
 import { invalidToken, Problem } from "../lib/problem";
 import { AUTH_CACHE_TTL_MS, TtlCache } from "../lib/ttl-cache";
-import { type AuditContext, recordAudit } from "./audit";
+import { type AuditContext, auditInsert } from "./audit";
 import type { PlanSubject } from "./plans";
 import type { Principal } from "./principal";
-import { enforceCountQuota } from "./quotas";
+import { guardCountQuota } from "./quotas";
 import { SLUG } from "./tenant-directory";
+import { requireRow, tenantWrite, type WriteContext } from "./tenant-resources";
 
 const SECRET_LENGTH = 40;
 const PREFIX_SECRET_CHARS = 8;
@@ -68,42 +64,63 @@ export function parseKey(key: string): { slug: string; prefix: string } | undefi
   return { slug: match[1], prefix: `uk_${match[1]}_${match[2].slice(0, PREFIX_SECRET_CHARS)}` };
 }
 
-export async function createApiKey(
-  tx: Tx,
-  audit: AuditContext,
-  input: {
-    tenant: { id: string; slug: string } & PlanSubject;
-    name: string;
-    role: Role;
-    expiresAt: Date | null;
-    createdBy: string | null;
-    rateLimitPerHour?: number | null;
-  },
-) {
-  await enforceCountQuota(tx, input.tenant, "api_keys");
+export interface NewApiKeyInput {
+  tenant: { id: string; slug: string } & PlanSubject;
+  name: string;
+  role: Role;
+  expiresAt: Date | null;
+  createdBy: string | null;
+  rateLimitPerHour?: number | null;
+}
+
+/**
+ * Adds a key to a write batch (the tenant's create, or `POST /api-keys`): the quota guard, the
+ * row and its audit record. Returns the answer, secret included, decided before the batch runs.
+ */
+export async function addApiKey(batch: WriteBatch, audit: AuditContext, input: NewApiKeyInput) {
+  guardCountQuota(batch, input.tenant, "api_keys");
   const fresh = await generateKey(input.tenant.slug);
-  const [row] = await tx
-    .insert(apiKeys)
-    .values({
-      tenantId: input.tenant.id,
-      name: input.name,
-      role: input.role,
-      prefix: fresh.prefix,
-      keyHash: fresh.hash,
-      expiresAt: input.expiresAt,
-      createdBy: input.createdBy,
-      rateLimitPerHour: input.rateLimitPerHour ?? null,
-    })
-    .returning();
-  if (!row) throw new Error("insert returned no row");
-  await recordAudit(tx, audit, {
+  const row: ApiKeyRow = {
+    id: crypto.randomUUID(),
     tenantId: input.tenant.id,
-    action: "api_key.created",
-    targetType: "api_key",
-    targetId: row.id,
-    meta: { name: row.name, role: row.role, prefix: row.prefix },
-  });
+    name: input.name,
+    role: input.role,
+    prefix: fresh.prefix,
+    keyHash: fresh.hash,
+    previousKeyHash: null,
+    previousExpiresAt: null,
+    rateLimitPerHour: input.rateLimitPerHour ?? null,
+    createdBy: input.createdBy,
+    lastUsedAt: null,
+    expiresAt: input.expiresAt,
+    revokedAt: null,
+    createdAt: new Date(clock.now()),
+  };
+  batch.do(batch.db.insert(apiKeys).values(row));
+  batch.do(
+    auditInsert(batch.db, audit, {
+      tenantId: input.tenant.id,
+      action: "api_key.created",
+      targetType: "api_key",
+      targetId: row.id,
+      meta: { name: row.name, role: row.role, prefix: row.prefix },
+    }),
+  );
   return { ...presentApiKey(row), key: fresh.key };
+}
+
+/** `POST /api-keys`: one round trip (quota, row, audit and the Idempotency-Key's record). */
+export async function createApiKey(write: WriteContext, input: Omit<NewApiKeyInput, "tenant">) {
+  const batch = tenantWrite(write);
+  const created = await addApiKey(batch, write.audit, { ...input, tenant: write.tenant });
+  await batch.run({ status: 201, body: created });
+  return created;
+}
+
+/** A page of the tenant's live keys, in one round trip. */
+export async function listApiKeys(http: HttpDatabase, tenantId: string, query: PageQuery) {
+  const rows = await batchAsTenant(http, tenantId, (db) => apiKeysQuery(db, tenantId, query));
+  return toPage(rows, query.limit, presentApiKey);
 }
 
 /** The query for a page of live keys, unexecuted (for a one-round-trip batch). */
@@ -117,50 +134,78 @@ export function apiKeysQuery(db: Queryable, tenantId: string, query: PageQuery) 
     .limit(page.take);
 }
 
-export async function revokeApiKey(tx: Tx, audit: AuditContext, tenantId: string, id: string): Promise<void> {
-  const [row] = await tx
-    .update(apiKeys)
-    .set({ revokedAt: new Date(clock.now()) })
-    .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
-    .returning({ id: apiKeys.id, keyHash: apiKeys.keyHash, previousKeyHash: apiKeys.previousKeyHash });
-  if (!row) throw new Problem("not_found", "No such API key.");
-  forgetHashes(row.keyHash, row.previousKeyHash);
-  await recordAudit(tx, audit, { tenantId, action: "api_key.revoked", targetType: "api_key", targetId: id });
+const liveKey = (tenantId: string, id: string) =>
+  and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, id), isNull(apiKeys.revokedAt));
+const noSuchKey = () => new Problem("not_found", "No such API key.");
+
+/** Revokes a live key in one round trip; this isolate stops accepting it at once. */
+export async function revokeApiKey(write: WriteContext, id: string): Promise<void> {
+  const tenantId = write.tenant.id;
+  const batch = tenantWrite(write);
+  requireRow(batch, apiKeys, liveKey(tenantId, id), noSuchKey());
+  const revoked = batch.add(
+    batch.db
+      .update(apiKeys)
+      .set({ revokedAt: new Date(clock.now()) })
+      .where(liveKey(tenantId, id))
+      .returning({ keyHash: apiKeys.keyHash, previousKeyHash: apiKeys.previousKeyHash }),
+  );
+  batch.do(
+    auditInsert(batch.db, write.audit, {
+      tenantId,
+      action: "api_key.revoked",
+      targetType: "api_key",
+      targetId: id,
+    }),
+  );
+  await batch.run();
+  for (const row of revoked.value) forgetHashes(row.keyHash, row.previousKeyHash);
 }
 
-export async function rotateApiKey(
-  tx: Tx,
-  audit: AuditContext,
-  input: { tenantId: string; slug: string; id: string; gracePeriodSeconds: number },
-) {
-  const [current] = await tx
-    .select()
-    .from(apiKeys)
-    .where(and(eq(apiKeys.tenantId, input.tenantId), eq(apiKeys.id, input.id), isNull(apiKeys.revokedAt)))
-    .for("update");
-  if (!current) throw new Problem("not_found", "No such API key.");
-  const fresh = await generateKey(input.slug);
+/**
+ * A new secret for a live key, in one round trip; with a grace period the old secret keeps
+ * working until it ends. The row is locked and read (for the hashes this isolate must forget)
+ * before the update rewrites it.
+ */
+export async function rotateApiKey(write: WriteContext, input: { id: string; gracePeriodSeconds: number }) {
+  const tenantId = write.tenant.id;
+  const fresh = await generateKey(write.tenant.slug);
   const graceEnds =
     input.gracePeriodSeconds > 0 ? new Date(clock.now() + input.gracePeriodSeconds * 1000) : null;
-  const [row] = await tx
-    .update(apiKeys)
-    .set({
-      prefix: fresh.prefix,
-      keyHash: fresh.hash,
-      previousKeyHash: graceEnds ? current.keyHash : null,
-      previousExpiresAt: graceEnds,
-    })
-    .where(eq(apiKeys.id, current.id))
-    .returning();
+  const batch = tenantWrite(write);
+  requireRow(batch, apiKeys, liveKey(tenantId, input.id), noSuchKey());
+  const before = batch.add(
+    batch.db
+      .select({ keyHash: apiKeys.keyHash, previousKeyHash: apiKeys.previousKeyHash })
+      .from(apiKeys)
+      .where(liveKey(tenantId, input.id)),
+  );
+  const after = batch.add(
+    batch.db
+      .update(apiKeys)
+      .set({
+        prefix: fresh.prefix,
+        keyHash: fresh.hash,
+        // The right-hand side reads the row as it was: the outgoing secret's hash.
+        previousKeyHash: graceEnds ? sql`${apiKeys.keyHash}` : null,
+        previousExpiresAt: graceEnds,
+      })
+      .where(liveKey(tenantId, input.id))
+      .returning(),
+  );
+  batch.do(
+    auditInsert(batch.db, write.audit, {
+      tenantId,
+      action: "api_key.rotated",
+      targetType: "api_key",
+      targetId: input.id,
+      meta: { prefix: fresh.prefix, grace_period_seconds: input.gracePeriodSeconds },
+    }),
+  );
+  await batch.run();
+  for (const row of before.value) forgetHashes(row.keyHash, row.previousKeyHash);
+  const [row] = after.value;
   if (!row) throw new Error("update returned no row");
-  forgetHashes(current.keyHash, current.previousKeyHash);
-  await recordAudit(tx, audit, {
-    tenantId: input.tenantId,
-    action: "api_key.rotated",
-    targetType: "api_key",
-    targetId: row.id,
-    meta: { prefix: row.prefix, grace_period_seconds: input.gracePeriodSeconds },
-  });
   return { ...presentApiKey(row), key: fresh.key, previous_key_expires_at: graceEnds?.toISOString() ?? null };
 }
 

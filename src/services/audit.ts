@@ -15,10 +15,11 @@ export interface AuditContext {
 }
 
 export interface AuditEntry {
-  tenantId: string | null;
+  /** SQL where only the database knows it when a batch runs (a tenant named by slug). */
+  tenantId: string | null | SQL;
   action: string;
   targetType?: string;
-  targetId?: string;
+  targetId?: string | SQL;
   /** Plain values, or SQL for what only the database knows when a batch runs. */
   meta?: Record<string, unknown> | SQL;
 }

@@ -5,7 +5,7 @@
  * everywhere" revokes all tokens issued before it.
  */
 import { and, asc, eq, ne, sql } from "drizzle-orm";
-import { batchAsSystem, type Database, type HttpDatabase, withSystem } from "../db/client";
+import { batchAsSystem, type HttpDatabase } from "../db/client";
 import {
   normalizedEmail,
   type Role,
@@ -14,13 +14,14 @@ import {
   tenants,
   users,
 } from "../db/schema";
+import { WriteBatch } from "../db/write-batch";
 import type { Config } from "../env";
 import { clock } from "../lib/clock";
 import { ACCESS_TOKEN_TTL_S, signAccessToken } from "../lib/jwt";
 import { assertPasswordAcceptable } from "../lib/password-policy";
 import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from "../lib/passwords";
 import { Problem } from "../lib/problem";
-import { type AuditContext, recordAudit } from "./audit";
+import { type AuditContext, auditInsert } from "./audit";
 import { clearAfterSuccess, countFailure, loginAttempt, refuseIfOverLimit } from "./login-limits";
 import { findTenant, parseTenantKey } from "./tenant-directory";
 import { forgetUser } from "./user-access";
@@ -137,7 +138,6 @@ export async function switchTenant(http: HttpDatabase, config: Config, userId: s
  * password's restrictions and revokes every token issued before. The caller signs in again.
  */
 export async function changePassword(
-  db: Database,
   ctx: PasswordCheckContext,
   audit: AuditContext,
   userId: string,
@@ -155,7 +155,7 @@ export async function changePassword(
     });
   }
   const passwordHash = await hashPassword(input.new_password);
-  await bumpTokenVersion(db, audit, userId, "user.password_changed", {
+  await bumpTokenVersion(ctx.http, audit, userId, "user.password_changed", {
     passwordHash,
     mustChangePassword: false,
     passwordExpiresAt: null,
@@ -163,19 +163,28 @@ export async function changePassword(
 }
 
 /** Signs the user out everywhere: every token issued so far stops working. */
-export async function logoutEverywhere(db: Database, audit: AuditContext, userId: string): Promise<void> {
-  await bumpTokenVersion(db, audit, userId, "user.signed_out_everywhere", {});
+export async function logoutEverywhere(
+  http: HttpDatabase,
+  audit: AuditContext,
+  userId: string,
+): Promise<void> {
+  await bumpTokenVersion(http, audit, userId, "user.signed_out_everywhere", {});
 }
 
 async function bumpTokenVersion(
-  db: Database,
+  http: HttpDatabase,
   audit: AuditContext,
   userId: string,
   action: string,
   changes: Partial<typeof users.$inferInsert>,
 ): Promise<void> {
-  await withSystem(db, async (tx) => {
-    const [row] = await tx
+  const batch = new WriteBatch(http, { system: true });
+  batch.failWhen(sql`not exists (select 1 from ${users} where ${users.id} = ${userId})`, {
+    code: "invalid_token",
+    detail: "The token's user no longer exists.",
+  });
+  batch.do(
+    batch.db
       .update(users)
       .set({
         ...changes,
@@ -183,11 +192,10 @@ async function bumpTokenVersion(
         tokenVersionChangedAt: new Date(clock.now()),
         updatedAt: new Date(clock.now()),
       })
-      .where(eq(users.id, userId))
-      .returning({ id: users.id });
-    if (!row) throw new Problem("invalid_token", "The token's user no longer exists.");
-    await recordAudit(tx, audit, { tenantId: null, action, targetType: "user", targetId: userId });
-  });
+      .where(eq(users.id, userId)),
+  );
+  batch.do(auditInsert(batch.db, audit, { tenantId: null, action, targetType: "user", targetId: userId }));
+  await batch.run();
   forgetUser(userId);
 }
 

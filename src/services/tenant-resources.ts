@@ -5,6 +5,7 @@
  * for the plain ones (clusters, plugins) create and update as well.
  */
 import { and, eq, getTableColumns, type SQL, sql } from "drizzle-orm";
+import type { PgTable } from "drizzle-orm/pg-core";
 import type { SelectResultFields } from "drizzle-orm/query-builders/select.types";
 import { batchAsTenant, type HttpDatabase } from "../db/client";
 import type { clusters, credentials, plugins } from "../db/schema";
@@ -48,7 +49,7 @@ export function tenantWrite(write: WriteContext): WriteBatch {
  */
 export function requireRow(
   batch: WriteBatch,
-  table: OwnedTable,
+  table: PgTable,
   where: SQL | undefined,
   missing: Problem,
 ): void {

@@ -3,24 +3,28 @@
  * transaction), update, suspend/reactivate, soft delete and restore. Every change writes its
  * audit record and, where the namespace must follow, its outbox job in the same transaction.
  */
-import { and, eq, ilike, or, sql } from "drizzle-orm";
-import { batchAsSystem, type Database, type HttpDatabase, type Tx, withSystem } from "../db/client";
+import { and, eq, ilike, or, type SQL, sql } from "drizzle-orm";
+import { batchAsSystem, type HttpDatabase, tenantSetting } from "../db/client";
 import {
+  type JobKind,
   normalizedEmail,
   type Plan,
+  provisioningJobs,
   type TenantStatus,
   tenantMemberships,
   tenants,
   users,
 } from "../db/schema";
-import { type EnqueuedJob, enqueueJob } from "../jobs/producer";
+import { type Pending, WriteBatch } from "../db/write-batch";
+import { type EnqueuedJob, jobInsert } from "../jobs/producer";
 import { clock } from "../lib/clock";
 import { keyset, type PageQuery, toPage } from "../lib/pagination";
 import { hashPassword } from "../lib/passwords";
-import { Problem } from "../lib/problem";
+import { Problem, type ProblemCode } from "../lib/problem";
 import { newTemporaryPassword, TEMPORARY_PASSWORD_TTL_MS } from "../lib/temporary-passwords";
-import { createApiKey } from "./api-keys";
-import { type AuditContext, recordAudit } from "./audit";
+import { addApiKey } from "./api-keys";
+import { type AuditContext, auditInsert } from "./audit";
+import { claimInBatch, type PendingClaim } from "./idempotency";
 import { effectiveFeatures } from "./plans";
 import { forgetTenant, parseTenantKey } from "./tenant-directory";
 import { uniqueName } from "./unique-names";
@@ -61,21 +65,87 @@ export interface CreateTenantInput {
   features: Record<string, boolean>;
 }
 
-export async function createTenant(db: Database, audit: AuditContext, input: CreateTenantInput) {
-  return withSystem(db, async (tx) => {
-    const tenant = await insertTenant(tx, input);
-    // The tenant's own rows (API key) are written under its RLS scope, in this transaction.
-    await tx.execute(sql`select set_config('app.tenant_id', ${tenant.id}, true)`);
-    const admin = await ensureAdmin(tx, tenant.id, input.adminEmail);
-    const apiKey = await createApiKey(tx, audit, {
-      tenant,
-      name: "admin",
-      role: "admin",
-      expiresAt: null,
-      createdBy: admin.user_id,
+/**
+ * Creates the tenant, its first admin (an existing user, or a new one with a temporary
+ * password shown once, expiring after 7 days and to be changed at first sign-in), the
+ * admin's API key, the provision job and the audit record. Two round trips: whether the
+ * admin's account exists, then one batch that writes everything (and the Idempotency-Key's
+ * record), whose answer is decided before it runs.
+ */
+export async function createTenant(
+  http: HttpDatabase,
+  audit: AuditContext,
+  input: CreateTenantInput,
+  opts: { retentionDays: number; idempotency?: PendingClaim },
+) {
+  const email = normalizedEmail(input.adminEmail);
+  const [existing] = await batchAsSystem(http, (db) =>
+    db
+      .select({ id: users.id, email: users.email })
+      .from(users)
+      .where(eq(users.emailNormalized, email))
+      .limit(1),
+  );
+  const now = new Date(clock.now());
+  const tenant: TenantRow = {
+    id: crypto.randomUUID(),
+    slug: input.slug,
+    name: input.name,
+    status: "active",
+    plan: input.plan,
+    quotaOverrides: input.quotaOverrides,
+    features: input.features,
+    settings: {},
+    suspendedAt: null,
+    suspendReason: null,
+    deletedAt: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const batch = new WriteBatch(http, { system: true });
+  if (opts.idempotency) claimInBatch(batch, opts.idempotency);
+  batch.do(batch.db.insert(tenants).values(tenant));
+  // The tenant's own rows (API key, job) are written under its RLS scope, in this transaction.
+  batch.do(tenantSetting(tenant.id));
+  let admin: { user_id: string; email: string; temporary_password?: string };
+  if (existing) {
+    admin = { user_id: existing.id, email: existing.email };
+  } else {
+    const temporaryPassword = newTemporaryPassword();
+    admin = { user_id: crypto.randomUUID(), email: input.adminEmail, temporary_password: temporaryPassword };
+    // An account created for this email since the lookup wins; the batch then fails as a
+    // conflict rather than answer a temporary password that was never stored.
+    batch.do(
+      batch.db
+        .insert(users)
+        .values({
+          id: admin.user_id,
+          email: input.adminEmail,
+          passwordHash: await hashPassword(temporaryPassword),
+          mustChangePassword: true,
+          passwordExpiresAt: new Date(clock.now() + TEMPORARY_PASSWORD_TTL_MS),
+        })
+        .onConflictDoNothing(),
+    );
+    batch.failWhen(sql`not exists (select 1 from ${users} where ${users.id} = ${admin.user_id})`, {
+      code: "conflict",
+      detail: "An account with this email was created meanwhile; retry.",
     });
-    const job = await enqueueJob(tx, tenant.id, "provision");
-    await recordAudit(tx, audit, {
+  }
+  batch.do(
+    batch.db.insert(tenantMemberships).values({ tenantId: tenant.id, userId: admin.user_id, role: "admin" }),
+  );
+  const apiKey = await addApiKey(batch, audit, {
+    tenant,
+    name: "admin",
+    role: "admin",
+    expiresAt: null,
+    createdBy: admin.user_id,
+  });
+  const provision = jobInsert(batch.db, tenant.id, "provision");
+  batch.do(provision.insert);
+  batch.do(
+    auditInsert(batch.db, audit, {
       tenantId: tenant.id,
       action: "tenant.created",
       targetType: "tenant",
@@ -86,63 +156,20 @@ export async function createTenant(db: Database, audit: AuditContext, input: Cre
         admin_email: admin.email,
         new_user: admin.temporary_password !== undefined,
       },
-    });
-    const { key, ...keyFields } = apiKey;
-    return { tenant, admin, api_key: { ...keyFields, key }, provisioning_job: job };
-  });
-}
-
-async function insertTenant(tx: Tx, input: CreateTenantInput): Promise<TenantRow> {
-  const [row] = await uniqueName(
-    tx
-      .insert(tenants)
-      .values({
-        name: input.name,
-        slug: input.slug,
-        plan: input.plan,
-        quotaOverrides: input.quotaOverrides,
-        features: input.features,
-      })
-      .returning(),
+    }),
+  );
+  const answer = {
+    tenant: presentTenant(tenant, opts.retentionDays),
+    admin,
+    api_key: apiKey,
+    provisioning_job: provision.job,
+  };
+  await uniqueName(
+    batch.run({ status: 201, body: answer }),
     `The slug "${input.slug}" is taken.`,
     "slug_taken",
   );
-  if (!row) throw new Error("insert returned no tenant");
-  return row;
-}
-
-/**
- * An existing user simply becomes admin; a new one gets a temporary password, shown once,
- * that expires after 7 days and must be changed at first sign-in.
- */
-async function ensureAdmin(tx: Tx, tenantId: string, email: string) {
-  const [existing] = await tx
-    .select({ id: users.id, email: users.email })
-    .from(users)
-    .where(eq(users.emailNormalized, normalizedEmail(email)))
-    .limit(1);
-  let user = existing;
-  let temporaryPassword: string | undefined;
-  if (!user) {
-    temporaryPassword = newTemporaryPassword();
-    const [created] = await tx
-      .insert(users)
-      .values({
-        email,
-        passwordHash: await hashPassword(temporaryPassword),
-        mustChangePassword: true,
-        passwordExpiresAt: new Date(clock.now() + TEMPORARY_PASSWORD_TTL_MS),
-      })
-      .returning({ id: users.id, email: users.email });
-    user = created;
-  }
-  if (!user) throw new Error("user insert returned no row");
-  await tx.insert(tenantMemberships).values({ tenantId, userId: user.id, role: "admin" });
-  return {
-    user_id: user.id,
-    email: user.email,
-    ...(temporaryPassword !== undefined ? { temporary_password: temporaryPassword } : {}),
-  };
+  return answer;
 }
 
 export interface TenantFilters extends PageQuery {
@@ -151,11 +178,11 @@ export interface TenantFilters extends PageQuery {
   q?: string;
 }
 
-export async function listTenants(db: Database, filters: TenantFilters, retentionDays: number) {
+export async function listTenants(http: HttpDatabase, filters: TenantFilters, retentionDays: number) {
   const page = keyset(tenants, filters);
   const pattern = filters.q ? `%${filters.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%` : undefined;
-  const rows = await withSystem(db, (tx) =>
-    tx
+  const rows = await batchAsSystem(http, (db) =>
+    db
       .select()
       .from(tenants)
       .where(
@@ -179,20 +206,12 @@ export async function readTenant(http: HttpDatabase, id: string): Promise<Tenant
   return row;
 }
 
-/** Any tenant by uuid or slug, deleted ones included, locked for the change that follows. */
-export async function loadTenant(tx: Tx, idOrSlug: string): Promise<TenantRow> {
-  const key = parseTenantKey(idOrSlug);
-  if (!key) throw new Problem("tenant_not_found", "No such tenant.");
-  const [row] = await tx
-    .select()
-    .from(tenants)
-    .where("id" in key ? eq(tenants.id, key.id) : eq(tenants.slug, key.slug))
-    .for("update")
-    .limit(1);
-  if (!row) throw new Problem("tenant_not_found", "No such tenant.");
-  return row;
-}
-
+/**
+ * The lifecycle changes. Each is one batch in system scope: lock the tenant row (by uuid or
+ * slug), guard the transition against the row as it is, write the jobs the change needs (a
+ * job's condition reads the row before the update), update, audit. Nothing in the Worker
+ * needs the row before the batch runs.
+ */
 export interface TenantPatch {
   name?: string;
   settings?: Record<string, unknown>;
@@ -202,42 +221,51 @@ export interface TenantPatch {
   status?: "active" | "suspended";
 }
 
-type Transition = { row: TenantRow; jobs: EnqueuedJob[] };
+export interface Transition {
+  row: TenantRow;
+  jobs: EnqueuedJob[];
+}
 
-export async function patchTenant(db: Database, audit: AuditContext, idOrSlug: string, patch: TenantPatch) {
-  return mutate(db, idOrSlug, async (tx, current) => {
-    if (current.status === "deleted") throw new Problem("tenant_not_found", "No such tenant.");
-    const jobs: EnqueuedJob[] = [];
-    const values: Partial<typeof tenants.$inferInsert> = { updatedAt: new Date(clock.now()) };
+export function patchTenant(http: HttpDatabase, audit: AuditContext, idOrSlug: string, patch: TenantPatch) {
+  return change(http, audit, idOrSlug, (c) => {
+    c.refuseDeleted();
+    const values: Partial<Record<keyof TenantRow, unknown>> = { updatedAt: new Date(clock.now()) };
     if (patch.name !== undefined) values.name = patch.name;
     if (patch.settings !== undefined) values.settings = patch.settings;
     if (patch.plan !== undefined) values.plan = patch.plan;
     if (patch.quotaOverrides !== undefined) values.quotaOverrides = patch.quotaOverrides;
-    if (patch.features !== undefined) values.features = { ...current.features, ...patch.features };
-    if (patch.status !== undefined && patch.status !== current.status) {
-      Object.assign(values, statusValues(patch.status, null));
-      jobs.push(await enqueueJob(tx, current.id, patch.status === "suspended" ? "suspend" : "resume"));
+    if (patch.features !== undefined) {
+      values.features = sql`${tenants.features} || ${JSON.stringify(patch.features)}::jsonb`;
     }
-    const quotaChanged =
-      (patch.plan !== undefined && patch.plan !== current.plan) ||
-      (patch.quotaOverrides !== undefined &&
-        JSON.stringify(patch.quotaOverrides) !== JSON.stringify(current.quotaOverrides));
-    if (quotaChanged) jobs.push(await enqueueJob(tx, current.id, "update_quota"));
-    const row = await update(tx, current.id, values);
-    await recordAudit(tx, audit, {
-      tenantId: current.id,
-      action: "tenant.updated",
-      targetType: "tenant",
-      targetId: current.id,
-      meta: { fields: Object.keys(patch) },
-    });
-    return { row, jobs };
+    if (patch.status !== undefined) {
+      const changing = sql`${tenants.status} <> ${patch.status}`;
+      c.jobWhen(patch.status === "suspended" ? "suspend" : "resume", changing);
+      values.status = patch.status;
+      // Suspending a suspended tenant keeps when and why it was suspended.
+      values.suspendedAt =
+        patch.status === "suspended"
+          ? sql`case when ${changing} then ${new Date(clock.now()).toISOString()}::timestamptz else ${tenants.suspendedAt} end`
+          : null;
+      values.suspendReason =
+        patch.status === "suspended"
+          ? sql`case when ${changing} then null else ${tenants.suspendReason} end`
+          : null;
+    }
+    const quotaChanges = [
+      patch.plan !== undefined ? sql`${tenants.plan} <> ${patch.plan}` : undefined,
+      patch.quotaOverrides !== undefined
+        ? sql`${tenants.quotaOverrides} <> ${JSON.stringify(patch.quotaOverrides)}::jsonb`
+        : undefined,
+    ].filter((x) => x !== undefined);
+    if (quotaChanges.length > 0) c.jobWhen("update_quota", sql`(${sql.join(quotaChanges, sql` or `)})`);
+    c.update(values);
+    c.audit("tenant.updated", { fields: Object.keys(patch) });
   });
 }
 
-export async function suspendTenant(db: Database, audit: AuditContext, idOrSlug: string, reason: string) {
-  return transition(db, audit, idOrSlug, {
-    from: ["active"],
+export function suspendTenant(http: HttpDatabase, audit: AuditContext, idOrSlug: string, reason: string) {
+  return transition(http, audit, idOrSlug, {
+    from: "active",
     to: "suspended",
     job: "suspend",
     action: "tenant.suspended",
@@ -245,9 +273,9 @@ export async function suspendTenant(db: Database, audit: AuditContext, idOrSlug:
   });
 }
 
-export async function reactivateTenant(db: Database, audit: AuditContext, idOrSlug: string) {
-  return transition(db, audit, idOrSlug, {
-    from: ["suspended"],
+export function reactivateTenant(http: HttpDatabase, audit: AuditContext, idOrSlug: string) {
+  return transition(http, audit, idOrSlug, {
+    from: "suspended",
     to: "active",
     job: "resume",
     action: "tenant.reactivated",
@@ -255,114 +283,153 @@ export async function reactivateTenant(db: Database, audit: AuditContext, idOrSl
 }
 
 /** Soft delete: the tenant disappears for its users at once; its data waits for purge. */
-export async function deleteTenant(db: Database, audit: AuditContext, idOrSlug: string) {
-  return mutate(db, idOrSlug, async (tx, current) => {
-    if (current.status === "deleted") throw new Problem("tenant_not_found", "No such tenant.");
-    if (current.slug === DEFAULT_TENANT_SLUG) {
-      throw new Problem("default_tenant_protected", "The default tenant cannot be deleted.");
-    }
-    const row = await update(tx, current.id, {
-      status: "deleted",
-      deletedAt: new Date(clock.now()),
-      updatedAt: new Date(clock.now()),
-    });
-    await recordAudit(tx, audit, {
-      tenantId: current.id,
-      action: "tenant.deleted",
-      targetType: "tenant",
-      targetId: current.id,
-    });
-    return { row, jobs: [] };
+export function deleteTenant(http: HttpDatabase, audit: AuditContext, idOrSlug: string) {
+  return change(http, audit, idOrSlug, (c) => {
+    c.refuseDeleted();
+    c.failWhen(
+      sql`${tenants.slug} = ${DEFAULT_TENANT_SLUG}`,
+      "default_tenant_protected",
+      sql`'The default tenant cannot be deleted.'`,
+    );
+    const now = new Date(clock.now());
+    c.update({ status: "deleted", deletedAt: now, updatedAt: now });
+    c.audit("tenant.deleted", {});
   });
 }
 
-export async function restoreTenant(
-  db: Database,
+export function restoreTenant(
+  http: HttpDatabase,
   audit: AuditContext,
   idOrSlug: string,
   retentionDays: number,
 ) {
-  return mutate(db, idOrSlug, async (tx, current) => {
-    if (current.status !== "deleted" || !current.deletedAt) {
-      throw new Problem("conflict", "Only a deleted tenant can be restored.");
-    }
-    if (current.deletedAt.getTime() + retentionDays * DAY_MS <= clock.now()) {
-      throw new Problem("conflict", "The retention period has passed; the tenant is being purged.");
-    }
+  return change(http, audit, idOrSlug, (c) => {
+    c.failWhen(
+      sql`${tenants.status} <> 'deleted' or ${tenants.deletedAt} is null`,
+      "conflict",
+      sql`'Only a deleted tenant can be restored.'`,
+    );
+    c.failWhen(
+      sql`${tenants.deletedAt} + make_interval(days => ${retentionDays}::int) <= ${new Date(clock.now()).toISOString()}::timestamptz`,
+      "conflict",
+      sql`'The retention period has passed; the tenant is being purged.'`,
+    );
     // A tenant that was suspended before deletion comes back suspended.
-    const status: TenantStatus = current.suspendedAt ? "suspended" : "active";
-    const row = await update(tx, current.id, { status, deletedAt: null, updatedAt: new Date(clock.now()) });
-    // Jobs that arrived while the tenant was deleted were skipped: bring the namespace up to date.
-    const job = await enqueueJob(tx, current.id, "provision");
-    await recordAudit(tx, audit, {
-      tenantId: current.id,
-      action: "tenant.restored",
-      targetType: "tenant",
-      targetId: current.id,
+    c.update({
+      status: sql`case when ${tenants.suspendedAt} is not null then 'suspended' else 'active' end`,
+      deletedAt: null,
+      updatedAt: new Date(clock.now()),
     });
-    return { row, jobs: [job] };
+    // Jobs that arrived while the tenant was deleted were skipped: bring the namespace up to date.
+    c.job("provision");
+    c.audit("tenant.restored", {});
   });
 }
 
-async function transition(
-  db: Database,
+function transition(
+  http: HttpDatabase,
   audit: AuditContext,
   idOrSlug: string,
   t: {
-    from: TenantStatus[];
+    from: TenantStatus;
     to: "active" | "suspended";
     job: "suspend" | "resume";
     action: string;
     reason?: string;
   },
 ) {
-  return mutate(db, idOrSlug, async (tx, current) => {
-    if (current.status === "deleted") throw new Problem("tenant_not_found", "No such tenant.");
-    if (!t.from.includes(current.status))
-      throw new Problem("conflict", `The tenant is already ${current.status}.`);
-    const row = await update(tx, current.id, {
-      ...statusValues(t.to, t.reason ?? null),
-      updatedAt: new Date(clock.now()),
-    });
-    const job = await enqueueJob(tx, current.id, t.job);
-    await recordAudit(tx, audit, {
-      tenantId: current.id,
-      action: t.action,
-      targetType: "tenant",
-      targetId: current.id,
-      meta: t.reason ? { reason: t.reason } : {},
-    });
-    return { row, jobs: [job] };
+  return change(http, audit, idOrSlug, (c) => {
+    c.refuseDeleted();
+    c.failWhen(
+      sql`${tenants.status} <> ${t.from}`,
+      "conflict",
+      sql`format('The tenant is already %s.', ${tenants.status})`,
+    );
+    c.update({ ...statusValues(t.to, t.reason ?? null), updatedAt: new Date(clock.now()) });
+    c.job(t.job);
+    c.audit(t.action, t.reason ? { reason: t.reason } : {});
   });
 }
 
-function statusValues(
-  status: "active" | "suspended",
-  reason: string | null,
-): Partial<typeof tenants.$inferInsert> {
+function statusValues(status: "active" | "suspended", reason: string | null): Partial<TenantRow> {
   return status === "suspended"
     ? { status, suspendedAt: new Date(clock.now()), suspendReason: reason }
     : { status, suspendedAt: null, suspendReason: null };
 }
 
-/** Locks the tenant row for the change, then drops it from this isolate's cache. */
-async function mutate(
-  db: Database,
-  idOrSlug: string,
-  change: (tx: Tx, current: TenantRow) => Promise<Transition>,
-) {
-  const result = await withSystem(db, async (tx) => {
-    const current = await loadTenant(tx, idOrSlug);
-    // `return await`: a change that throws before its first await must be handled in this
-    // tick, or workerd reports the rejection as unhandled.
-    return await change(tx, current);
-  });
-  forgetTenant(result.row);
-  return result;
+/** What a lifecycle change adds to its batch, in order, about the locked tenant row. */
+interface ChangeBuilder {
+  refuseDeleted(): void;
+  failWhen(where: SQL, code: "conflict" | "default_tenant_protected", detail: SQL): void;
+  /** A job that the change always needs. */
+  job(kind: JobKind): void;
+  /** A job needed only when `when` holds of the row as it was before the update. */
+  jobWhen(kind: JobKind, when: SQL): void;
+  update(values: Partial<Record<keyof TenantRow, unknown>>): void;
+  audit(action: string, meta: Record<string, unknown>): void;
 }
 
-async function update(tx: Tx, id: string, values: Partial<typeof tenants.$inferInsert>): Promise<TenantRow> {
-  const [row] = await tx.update(tenants).set(values).where(eq(tenants.id, id)).returning();
-  if (!row) throw new Error("update returned no tenant");
-  return row;
+async function change(
+  http: HttpDatabase,
+  audit: AuditContext,
+  idOrSlug: string,
+  build: (c: ChangeBuilder) => void,
+): Promise<Transition> {
+  const key = parseTenantKey(idOrSlug);
+  if (!key) throw new Problem("tenant_not_found", "No such tenant.");
+  const where = "id" in key ? eq(tenants.id, key.id) : eq(tenants.slug, key.slug);
+  const tenantId = sql`(select ${tenants.id} from ${tenants} where ${where})`;
+  const batch = new WriteBatch(http, { system: true });
+  batch.do(sql`select 1 from ${tenants} where ${where} for update`);
+  batch.failWhen(sql`not exists (select 1 from ${tenants} where ${where})`, {
+    code: "tenant_not_found",
+    detail: "No such tenant.",
+  });
+  const now = new Date(clock.now()).toISOString();
+  const jobs: Array<Pending<{ rows: EnqueuedJob[] }>> = [];
+  let updated: Pending<TenantRow[]> | undefined;
+  const guard = (cond: SQL, code: ProblemCode, detail: SQL) =>
+    batch.failWhen(sql`${where} and (${cond})`, { code, detail, from: sql`${tenants}` });
+  const addJob = (kind: JobKind, when: SQL) =>
+    jobs.push(
+      batch.add(
+        batch.db.execute<EnqueuedJob>(
+          sql`insert into ${provisioningJobs} (id, tenant_id, kind, created_at, updated_at)
+              select ${crypto.randomUUID()}::uuid, ${tenants.id}, ${kind}, ${now}::timestamptz, ${now}::timestamptz
+              from ${tenants} where ${where} and ${when}
+              returning id, kind, status`,
+        ),
+      ),
+    );
+  build({
+    refuseDeleted: () =>
+      guard(sql`${tenants.status} = 'deleted'`, "tenant_not_found", sql`'No such tenant.'`),
+    failWhen: (cond, code, detail) => guard(cond, code, detail),
+    job: (kind) => addJob(kind, sql`true`),
+    jobWhen: addJob,
+    update: (values) => {
+      updated = batch.add(
+        batch.db
+          .update(tenants)
+          .set(values as Partial<typeof tenants.$inferInsert>)
+          .where(where)
+          .returning(),
+      );
+    },
+    audit: (action, meta) =>
+      batch.do(
+        auditInsert(batch.db, audit, {
+          tenantId,
+          action,
+          targetType: "tenant",
+          targetId: sql`${tenantId}::text`,
+          meta,
+        }),
+      ),
+  });
+  await batch.run();
+  const row = updated?.value[0];
+  if (!row) throw new Error("a tenant change updated no row");
+  forgetTenant(row);
+  return { row, jobs: jobs.flatMap((job) => job.value.rows) };
 }

@@ -24,19 +24,13 @@ export const switchTenant: RouteHandler<typeof routes.switchTenant, AppBindings>
 
 export const changePassword: RouteHandler<typeof routes.changePassword, AppBindings> = async (c) => {
   const user = userPrincipalOf(c);
-  await sessions.changePassword(
-    c.get("db"),
-    passwordCheckContext(c),
-    auditContextOf(c),
-    user.userId,
-    c.req.valid("json"),
-  );
+  await sessions.changePassword(passwordCheckContext(c), auditContextOf(c), user.userId, c.req.valid("json"));
   return c.body(null, 204);
 };
 
 export const logoutAll: RouteHandler<typeof routes.logoutAll, AppBindings> = async (c) => {
   const user = userPrincipalOf(c);
-  await sessions.logoutEverywhere(c.get("db"), auditContextOf(c), user.userId);
+  await sessions.logoutEverywhere(c.get("http"), auditContextOf(c), user.userId);
   return c.body(null, 204);
 };
 

@@ -17,21 +17,26 @@ function changed(c: Context<AppBindings>, result: { row: tenants.TenantRow; jobs
 
 export const create: RouteHandler<typeof routes.create, AppBindings> = async (c) => {
   const body = c.req.valid("json");
-  const created = await tenants.createTenant(c.get("db"), auditContextOf(c), {
-    name: body.name,
-    slug: body.slug,
-    plan: body.plan,
-    adminEmail: body.admin_email,
-    quotaOverrides: stripUndefined(body.quota_overrides),
-    features: stripUndefined(body.features),
-  });
+  const idempotency = c.get("idempotency");
+  const created = await tenants.createTenant(
+    c.get("http"),
+    auditContextOf(c),
+    {
+      name: body.name,
+      slug: body.slug,
+      plan: body.plan,
+      adminEmail: body.admin_email,
+      quotaOverrides: stripUndefined(body.quota_overrides),
+      features: stripUndefined(body.features),
+    },
+    { retentionDays: c.get("config").RETENTION_DAYS, ...(idempotency ? { idempotency } : {}) },
+  );
   dispatchJobs(c, [created.provisioning_job]);
-  const retention = c.get("config").RETENTION_DAYS;
-  return c.json({ ...created, tenant: tenants.presentTenant(created.tenant, retention) }, 201);
+  return c.json(created, 201);
 };
 
 export const list: RouteHandler<typeof routes.list, AppBindings> = async (c) => {
-  const page = await tenants.listTenants(c.get("db"), c.req.valid("query"), c.get("config").RETENTION_DAYS);
+  const page = await tenants.listTenants(c.get("http"), c.req.valid("query"), c.get("config").RETENTION_DAYS);
   return c.json(page, 200);
 };
 
@@ -48,7 +53,7 @@ export const patch: RouteHandler<typeof routes.patch, AppBindings> = async (c) =
   if (!isSystemAdmin && forbidden.length > 0) {
     throw new Problem("forbidden", `Only system admins may change ${forbidden.join(", ")}.`);
   }
-  const result = await tenants.patchTenant(c.get("db"), auditContextOf(c), tenant.id, {
+  const result = await tenants.patchTenant(c.get("http"), auditContextOf(c), tenant.id, {
     name: body.name,
     settings: body.settings,
     plan: body.plan,
@@ -63,19 +68,19 @@ export const suspend: RouteHandler<typeof routes.suspend, AppBindings> = async (
   const { reason } = c.req.valid("json");
   return changed(
     c,
-    await tenants.suspendTenant(c.get("db"), auditContextOf(c), c.req.valid("param").id, reason),
+    await tenants.suspendTenant(c.get("http"), auditContextOf(c), c.req.valid("param").id, reason),
   );
 };
 
 export const reactivate: RouteHandler<typeof routes.reactivate, AppBindings> = async (c) => {
-  return changed(c, await tenants.reactivateTenant(c.get("db"), auditContextOf(c), c.req.valid("param").id));
+  return changed(c, await tenants.reactivateTenant(c.get("http"), auditContextOf(c), c.req.valid("param").id));
 };
 
 export const restore: RouteHandler<typeof routes.restore, AppBindings> = async (c) => {
   return changed(
     c,
     await tenants.restoreTenant(
-      c.get("db"),
+      c.get("http"),
       auditContextOf(c),
       c.req.valid("param").id,
       c.get("config").RETENTION_DAYS,
@@ -84,7 +89,7 @@ export const restore: RouteHandler<typeof routes.restore, AppBindings> = async (
 };
 
 export const remove: RouteHandler<typeof routes.remove, AppBindings> = async (c) => {
-  const { row } = await tenants.deleteTenant(c.get("db"), auditContextOf(c), c.req.valid("param").id);
+  const { row } = await tenants.deleteTenant(c.get("http"), auditContextOf(c), c.req.valid("param").id);
   const shown = tenants.presentTenant(row, c.get("config").RETENTION_DAYS);
   return c.json(
     {

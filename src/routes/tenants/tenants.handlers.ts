@@ -73,7 +73,10 @@ export const suspend: RouteHandler<typeof routes.suspend, AppBindings> = async (
 };
 
 export const reactivate: RouteHandler<typeof routes.reactivate, AppBindings> = async (c) => {
-  return changed(c, await tenants.reactivateTenant(c.get("http"), auditContextOf(c), c.req.valid("param").id));
+  return changed(
+    c,
+    await tenants.reactivateTenant(c.get("http"), auditContextOf(c), c.req.valid("param").id),
+  );
 };
 
 export const restore: RouteHandler<typeof routes.restore, AppBindings> = async (c) => {

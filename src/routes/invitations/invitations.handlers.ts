@@ -1,50 +1,30 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { batchAsTenant, withTenant } from "../../db/client";
 import type { AppBindings } from "../../env";
 import { ACCESS_TOKEN_TTL_S, signAccessToken } from "../../lib/jwt";
-import { toPage } from "../../lib/pagination";
 import { Problem } from "../../lib/problem";
 import { authenticate } from "../../services/authenticate";
 import * as invitations from "../../services/invitations";
 import { checkLimit, enforce, PUBLIC_POLICIES } from "../../services/rate-limit";
 import { loadCurrentUser } from "../../services/user-access";
-import { auditContextOf, clientIpOf, passwordCheckContext, tenancyOf, userIdOf } from "../request-context";
+import { clientIpOf, passwordCheckContext, tenancyOf, writeContextOf } from "../request-context";
 import type * as routes from "./invitations.routes";
 
 export const create: RouteHandler<typeof routes.create, AppBindings> = async (c) => {
-  const { tenant } = tenancyOf(c);
-  const body = c.req.valid("json");
-  const { invitation, token } = await withTenant(c.get("db"), tenant.id, (tx) =>
-    invitations.createInvitation(tx, auditContextOf(c), {
-      tenant,
-      email: body.email,
-      role: body.role,
-      invitedBy: userIdOf(c),
-    }),
-  );
-  // Only development and tests hand the token to the inviter; elsewhere it goes to the invitee.
-  const delivery =
-    c.get("config").INVITATION_DELIVERY === "response"
-      ? { token, accept_url: new URL("/api/v1/invitations/accept", c.req.url).toString() }
-      : {};
-  return c.json({ invitation, ...delivery }, 201);
+  const acceptUrl = new URL("/api/v1/invitations/accept", c.req.url).toString();
+  return c.json(await invitations.createInvitation(writeContextOf(c), c.req.valid("json"), acceptUrl), 201);
 };
 
 export const list: RouteHandler<typeof routes.list, AppBindings> = async (c) => {
   const { tenant } = tenancyOf(c);
-  const query = c.req.valid("query");
-  const rows = await batchAsTenant(c.get("http"), tenant.id, (db) =>
-    invitations.pendingInvitationsQuery(db, tenant.id, query),
+  return c.json(
+    await invitations.listPendingInvitations(c.get("http"), tenant.id, c.req.valid("query")),
+    200,
   );
-  return c.json(toPage(rows, query.limit, invitations.presentInvitation), 200);
 };
 
 export const remove: RouteHandler<typeof routes.remove, AppBindings> = async (c) => {
-  const { tenant } = tenancyOf(c);
-  await withTenant(c.get("db"), tenant.id, (tx) =>
-    invitations.revokeInvitation(tx, auditContextOf(c), tenant.id, c.req.valid("param").id),
-  );
+  await invitations.revokeInvitation(writeContextOf(c), c.req.valid("param").id);
   return c.body(null, 204);
 };
 
@@ -53,7 +33,7 @@ export const accept: RouteHandler<typeof routes.accept, AppBindings> = async (c)
   const ip = clientIpOf(c);
   enforce(await checkLimit(config, PUBLIC_POLICIES.acceptIp, ip ?? "unknown"));
   const body = c.req.valid("json");
-  const accepted = await invitations.acceptInvitation(c.get("db"), passwordCheckContext(c), {
+  const accepted = await invitations.acceptInvitation(c.get("http"), passwordCheckContext(c), {
     ...body,
     provenUserId: await provenUserOf(c),
     requestId: c.get("requestId"),

@@ -1,5 +1,6 @@
 import { createConsole } from "./console/console.index";
 import type { AppBindings } from "./env";
+import { backgroundWork } from "./lib/after-response";
 import { createRouter } from "./lib/router";
 import { accessLog } from "./middleware/access-log";
 import { requestContext } from "./middleware/context";
@@ -27,7 +28,7 @@ export type App = ReturnType<typeof createApp>;
 /** The Hono app: cross-cutting middleware in request order, then every resource router. */
 export function createApp() {
   const app = createRouter();
-  app.use(requestId(), accessLog(), requestContext(), jsonBody());
+  app.use(backgroundWork(), requestId(), accessLog(), requestContext(), jsonBody());
   for (const router of [
     healthRouter,
     authRouter,

@@ -95,17 +95,29 @@ export function batchAsSystem<Q extends BatchItem<"pg">>(http: HttpDatabase, que
 }
 
 /**
- * `batchAsTenant` for a tenant the caller knows only by something the database must look
- * up (an API key's slug): `tenantId` is SQL run in system scope, yielding the uuid as text;
- * the statement then runs under that tenant's RLS. Still one round trip, and the same
- * statements whatever the lookup finds.
+ * Reads for a tenant the caller knows only by something the database must look up (an API
+ * key's slug): `tenantId` is SQL run in system scope, yielding the uuid as text; the queries
+ * then run under that tenant's RLS (tables with a system-scope policy, such as `tenants`,
+ * stay readable). Still one round trip, and the same statements whatever the lookup finds.
  */
-export function batchAsLookedUpTenant<Q extends BatchItem<"pg">>(
+export async function batchAsLookedUpTenant<Q extends [BatchItem<"pg">, ...BatchItem<"pg">[]]>(
   http: HttpDatabase,
   tenantId: SQL,
-  query: (db: HttpDatabase) => Q,
-) {
-  return batchWith(http, [systemSetting, tenantSetting(tenantId)], query);
+  queries: (db: HttpDatabase) => Q,
+): Promise<BatchResponse<Q>> {
+  const results = await guard(() =>
+    http.batch([http.execute(systemSetting), http.execute(tenantSetting(tenantId)), ...queries(http)]),
+  );
+  return results.slice(2) as BatchResponse<Q>;
+}
+
+/** Several reads in system scope, in ONE round trip; their results in order. */
+export async function readAsSystem<Q extends [BatchItem<"pg">, ...BatchItem<"pg">[]]>(
+  http: HttpDatabase,
+  queries: (db: HttpDatabase) => Q,
+): Promise<BatchResponse<Q>> {
+  const results = await guard(() => http.batch([http.execute(systemSetting), ...queries(http)]));
+  return results.slice(1) as BatchResponse<Q>;
 }
 
 async function batchWith<Q extends BatchItem<"pg">>(

@@ -65,8 +65,7 @@ export async function sendJobs(env: Pick<Bindings, "PROVISION_QUEUE">, jobIds: s
 
 /** Call after the transaction that enqueued the jobs has committed. */
 export function dispatchJobs(c: Context<AppBindings>, jobs: Array<{ id: string }>): void {
-  afterResponse(
-    c,
+  afterResponse(c, () =>
     sendJobs(
       c.env,
       jobs.map((j) => j.id),

@@ -48,7 +48,7 @@ export const accessLog = () =>
         rateLimited: problem?.code === "rate_limited",
         quotaDenied: problem?.code === "quota_exceeded" ? String(problem.extensions.quota) : null,
       });
-      if (flush) afterResponse(c, flush);
+      if (flush) afterResponse(c, () => flush);
     }
   });
 

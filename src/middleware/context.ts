@@ -16,6 +16,6 @@ export const requestContext = () =>
     try {
       await next();
     } finally {
-      afterResponse(c, handle.close());
+      afterResponse(c, () => handle.close());
     }
   });

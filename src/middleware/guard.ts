@@ -70,7 +70,7 @@ export const guard = (access: Access, feature?: Feature) =>
     } else {
       await checkGlobalAccess(c, principal, access.kind);
     }
-    if (principal.kind === "api_key") afterResponse(c, touchLastUsed(http, principal));
+    if (principal.kind === "api_key") afterResponse(c, () => touchLastUsed(http, principal));
     c.set("rateLimits", limits);
     if (overlapped) {
       // The read runs while Redis answers: it costs max(Postgres, Redis), not their sum. A

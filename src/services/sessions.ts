@@ -76,7 +76,7 @@ export interface PasswordCheckContext {
   config: Config;
   ip: string | null;
   /** Runs work after the response (`waitUntil`): counter resets and rehashing. */
-  background: (work: Promise<unknown>) => void;
+  background: (work: () => Promise<unknown>) => void;
 }
 
 /**
@@ -97,14 +97,14 @@ export async function provePassword(
     await countFailure(ctx.config, attempt);
     throw new Problem("unauthenticated", "Invalid email or password.");
   }
-  ctx.background(clearAfterSuccess(ctx.config, attempt));
+  ctx.background(() => clearAfterSuccess(ctx.config, attempt));
   if (account.passwordExpiresAt && account.passwordExpiresAt.getTime() <= clock.now()) {
     throw new Problem(
       "unauthenticated",
       "This temporary password has expired; ask an administrator to issue a new one.",
     );
   }
-  if (needsRehash(account.passwordHash)) ctx.background(rehash(ctx.http, account, password));
+  if (needsRehash(account.passwordHash)) ctx.background(() => rehash(ctx.http, account, password));
   return account;
 }
 

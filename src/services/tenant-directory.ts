@@ -2,8 +2,8 @@
  * Finds tenants by slug or id, with a 30-second per-isolate cache so that a cache hit costs
  * no database trip. The TTL bounds how long a suspension or deletion can go unnoticed.
  */
-import { eq } from "drizzle-orm";
-import { batchAsSystem, type HttpDatabase } from "../db/client";
+import { eq, type SQL } from "drizzle-orm";
+import { batchAsSystem, type HttpDatabase, type Queryable } from "../db/client";
 import { type Plan, RESERVED_SLUG_NAMES, type TenantStatus, tenants } from "../db/schema";
 import { AUTH_CACHE_TTL_MS, TtlCache } from "../lib/ttl-cache";
 
@@ -42,27 +42,48 @@ export function sameTenantKey(a: TenantKey, b: TenantKey): boolean {
 }
 
 export async function findTenant(http: HttpDatabase, key: TenantKey): Promise<ResolvedTenant | null> {
-  const cacheKey = "id" in key ? `id:${key.id}` : `slug:${key.slug}`;
-  return cache.getOrLoad(cacheKey, async () => {
-    const where = "id" in key ? eq(tenants.id, key.id) : eq(tenants.slug, key.slug);
-    const [row] = await batchAsSystem(http, (tx) =>
-      tx
-        .select({
-          id: tenants.id,
-          slug: tenants.slug,
-          name: tenants.name,
-          status: tenants.status,
-          plan: tenants.plan,
-          quotaOverrides: tenants.quotaOverrides,
-          features: tenants.features,
-        })
-        .from(tenants)
-        .where(where)
-        .limit(1),
-    );
+  return cache.getOrLoad(cacheKeyOf(key), async () => {
+    const [row] = await batchAsSystem(http, (db) => tenantQuery(db, key));
     return row ?? null;
   });
 }
+
+/** The tenant row resolution needs, unsent: for a batch that resolves more in the same trip. */
+export function tenantQuery(db: Queryable, key: TenantKey) {
+  return db
+    .select({
+      id: tenants.id,
+      slug: tenants.slug,
+      name: tenants.name,
+      status: tenants.status,
+      plan: tenants.plan,
+      quotaOverrides: tenants.quotaOverrides,
+      features: tenants.features,
+    })
+    .from(tenants)
+    .where(tenantWhere(key))
+    .limit(1);
+}
+
+export function tenantWhere(key: TenantKey): SQL {
+  return "id" in key ? eq(tenants.id, key.id) : eq(tenants.slug, key.slug);
+}
+
+/** What this isolate knows of the tenant: the row, `null` (known not to exist) or `undefined`. */
+export function cachedTenant(key: TenantKey): ResolvedTenant | null | undefined {
+  return cache.get(cacheKeyOf(key));
+}
+
+/** Remembers a tenant read elsewhere in a batch, under the key it was read by and its id and slug. */
+export function rememberTenant(key: TenantKey, row: ResolvedTenant | null): void {
+  cache.set(cacheKeyOf(key), row);
+  if (row) {
+    cache.set(cacheKeyOf({ id: row.id }), row);
+    cache.set(cacheKeyOf({ slug: row.slug }), row);
+  }
+}
+
+const cacheKeyOf = (key: TenantKey) => ("id" in key ? `id:${key.id}` : `slug:${key.slug}`);
 
 /** After a change this isolate made itself, there is no reason to wait out the TTL. */
 export function forgetTenant(tenant: { id: string; slug: string }): void {

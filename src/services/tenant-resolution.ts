@@ -5,20 +5,34 @@
  * does existence (404 `tenant_not_found`, one body for unknown and deleted) or status
  * (403 `tenant_suspended`) show.
  */
-import type { HttpDatabase } from "../db/client";
-import type { Role } from "../db/schema";
+import { sql } from "drizzle-orm";
+import { type HttpDatabase, readAsSystem } from "../db/client";
+import { type Role, tenants } from "../db/schema";
 import { Problem } from "../lib/problem";
 import type { CredentialTenant, Principal } from "./principal";
 import {
+  cachedTenant,
   findTenant,
   parseTenantKey,
   RESERVED_SLUGS,
   type ResolvedTenant,
+  rememberTenant,
   SLUG,
   sameTenantKey,
   type TenantKey,
+  tenantQuery,
+  tenantWhere,
 } from "./tenant-directory";
-import { loadCurrentUser } from "./user-access";
+import {
+  cachedUserAccess,
+  currentAccess,
+  rememberUserAccess,
+  type UserAccess,
+  userAccessQuery,
+} from "./user-access";
+
+/** Matches no tenant: the membership join then reports only the system-admin flag. */
+const NIL_UUID = "00000000-0000-0000-0000-000000000000";
 
 export interface Selectors {
   /** The single label left of BASE_DOMAIN in the Host, if any. */
@@ -57,11 +71,10 @@ export async function resolveTenant(
   if (!target)
     throw new Problem("tenant_required", "Select a tenant with its subdomain or the X-Tenant-ID header.");
 
-  const tenant = await findTenant(http, target);
-  const access =
+  const { tenant, access } =
     principal.kind === "user"
-      ? await loadCurrentUser(http, principal, tenant?.id ?? null)
-      : { isSystemAdmin: false, role: principal.role };
+      ? await tenantWithUserAccess(http, target, principal)
+      : { tenant: await findTenant(http, target), access: { isSystemAdmin: false, role: principal.role } };
 
   if (selected && !matchesCredential(selected, principal.tenant) && !access.isSystemAdmin) {
     throw new Problem("tenant_mismatch", "The credential belongs to another tenant.");
@@ -74,6 +87,30 @@ export async function resolveTenant(
   }
   const role = principal.kind === "api_key" ? principal.role : access.role;
   return { tenant, role, isSystemAdmin: access.isSystemAdmin };
+}
+
+/**
+ * The tenant and the user's access to it. An isolate that knows neither (a cold one) reads
+ * both in ONE round trip: the membership query looks the tenant up itself.
+ */
+async function tenantWithUserAccess(
+  http: HttpDatabase,
+  key: TenantKey,
+  principal: Principal & { kind: "user" },
+): Promise<{ tenant: ResolvedTenant | null; access: UserAccess }> {
+  let tenant = cachedTenant(key);
+  let access = tenant === undefined ? undefined : cachedUserAccess(principal.userId, tenant?.id ?? null);
+  if (tenant === undefined || access === undefined) {
+    const tenantId = sql`coalesce((select ${tenants.id} from ${tenants} where ${tenantWhere(key)}), ${NIL_UUID}::uuid)`;
+    const [[row], [accessRow]] = await readAsSystem(http, (db) => [
+      tenantQuery(db, key),
+      userAccessQuery(db, principal.userId, tenantId),
+    ]);
+    tenant = row ?? null;
+    rememberTenant(key, tenant);
+    access = rememberUserAccess(principal.userId, tenant?.id ?? null, accessRow);
+  }
+  return { tenant, access: currentAccess(principal, access) };
 }
 
 /** All selectors present must name the same tenant; returns that one (or none). */

@@ -3,8 +3,8 @@
  * one tenant. Read from the database, not from the token, so a demotion or removal takes
  * effect within the cache TTL rather than when the token expires.
  */
-import { and, eq } from "drizzle-orm";
-import { batchAsSystem, type HttpDatabase } from "../db/client";
+import { and, eq, type SQL } from "drizzle-orm";
+import { batchAsSystem, type HttpDatabase, type Queryable } from "../db/client";
 import { type Role, tenantMemberships, users } from "../db/schema";
 import { invalidToken } from "../lib/problem";
 import { AUTH_CACHE_TTL_MS, TtlCache } from "../lib/ttl-cache";
@@ -37,33 +37,62 @@ export async function loadUserAccess(
   userId: string,
   tenantId: string | null,
 ): Promise<UserAccess> {
-  return cache.getOrLoad(`${userId}:${tenantId ?? NO_TENANT}`, async () => {
-    const [row] = await batchAsSystem(http, (tx) =>
-      tx
-        .select({
-          isSystemAdmin: users.isSystemAdmin,
-          role: tenantMemberships.role,
-          tokenVersion: users.tokenVersion,
-          tokenVersionChangedAt: users.tokenVersionChangedAt,
-        })
-        .from(users)
-        .leftJoin(
-          tenantMemberships,
-          and(eq(tenantMemberships.userId, users.id), eq(tenantMemberships.tenantId, tenantId ?? NIL_UUID)),
-        )
-        .where(eq(users.id, userId))
-        .limit(1),
-    );
-    if (!row) return MISSING;
-    return {
-      exists: true,
-      isSystemAdmin: row.isSystemAdmin,
-      role: row.role,
-      tokenVersion: row.tokenVersion,
-      tokenVersionChangedAt: row.tokenVersionChangedAt?.getTime() ?? null,
-    };
+  return cache.getOrLoad(accessKey(userId, tenantId), async () => {
+    const [row] = await batchAsSystem(http, (db) => userAccessQuery(db, userId, tenantId ?? NIL_UUID));
+    return toAccess(row);
   });
 }
+
+/**
+ * The user's flags and role in one tenant, unsent; `tenantId` may be SQL (the tenant looked up
+ * in the same batch), and no membership matches a tenant that does not exist.
+ */
+export function userAccessQuery(db: Queryable, userId: string, tenantId: string | SQL) {
+  return db
+    .select({
+      isSystemAdmin: users.isSystemAdmin,
+      role: tenantMemberships.role,
+      tokenVersion: users.tokenVersion,
+      tokenVersionChangedAt: users.tokenVersionChangedAt,
+    })
+    .from(users)
+    .leftJoin(
+      tenantMemberships,
+      and(eq(tenantMemberships.userId, users.id), eq(tenantMemberships.tenantId, tenantId)),
+    )
+    .where(eq(users.id, userId))
+    .limit(1);
+}
+
+type AccessRow = Awaited<ReturnType<typeof userAccessQuery>>[number];
+
+function toAccess(row: AccessRow | undefined): UserAccess {
+  if (!row) return MISSING;
+  return {
+    exists: true,
+    isSystemAdmin: row.isSystemAdmin,
+    role: row.role,
+    tokenVersion: row.tokenVersion,
+    tokenVersionChangedAt: row.tokenVersionChangedAt?.getTime() ?? null,
+  };
+}
+
+export function cachedUserAccess(userId: string, tenantId: string | null): UserAccess | undefined {
+  return cache.get(accessKey(userId, tenantId));
+}
+
+/** Remembers access read elsewhere in a batch (with the tenant it concerns) and returns it. */
+export function rememberUserAccess(
+  userId: string,
+  tenantId: string | null,
+  row: AccessRow | undefined,
+): UserAccess {
+  const access = toAccess(row);
+  cache.set(accessKey(userId, tenantId), access);
+  return access;
+}
+
+const accessKey = (userId: string, tenantId: string | null) => `${userId}:${tenantId ?? NO_TENANT}`;
 
 /**
  * `loadUserAccess` for a user principal, refusing (401 `invalid_token`) a user who no longer
@@ -74,7 +103,11 @@ export async function loadCurrentUser(
   principal: Principal & { kind: "user" },
   tenantId: string | null,
 ): Promise<UserAccess> {
-  const access = await loadUserAccess(http, principal.userId, tenantId);
+  return currentAccess(principal, await loadUserAccess(http, principal.userId, tenantId));
+}
+
+/** The checks of `loadCurrentUser` on access already loaded. */
+export function currentAccess(principal: Principal & { kind: "user" }, access: UserAccess): UserAccess {
   if (!access.exists) throw invalidToken("The token's user no longer exists.");
   const revoked =
     principal.tokenVersion !== null

@@ -1,0 +1,210 @@
+/**
+ * The edge's latency is its number of trips to Postgres: every SQL-over-HTTP request the
+ * Worker sends before its response is counted here (the driver's fetch, wrapped), and the
+ * WebSocket proxy is pointed at a closed port, so a request that opened a Pool connection
+ * would fail rather than hide trips. Background work (`waitUntil`) runs after the count.
+ */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { neonConfig } from "@neondatabase/serverless";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import worker from "../src/index";
+import { clearApiKeyCache } from "../src/services/api-keys";
+import { clearTenantCache } from "../src/services/tenant-directory";
+import { clearUserAccessCache } from "../src/services/user-access";
+import { pools, uniqueSlug } from "./support/db";
+import { bearer, createUser, jsonInit, tenantWithRoles, tokenFor } from "./support/fixtures";
+import { CLOSED_PORT } from "./support/http";
+
+let trips = 0;
+const realFetch = neonConfig.fetchFunction;
+
+beforeAll(() => {
+  neonConfig.fetchFunction = (input: RequestInfo | URL, init?: RequestInit) => {
+    trips++;
+    return fetch(input, init);
+  };
+});
+
+afterAll(() => {
+  neonConfig.fetchFunction = realFetch;
+});
+
+/** The response and the Postgres trips taken before it was ready. */
+async function measured(path: string, init: RequestInit = {}): Promise<{ res: Response; trips: number }> {
+  const ctx = createExecutionContext();
+  const request = new Request(new URL(path, "http://localhost"), init);
+  const before = trips;
+  const res = await worker.fetch(
+    request,
+    { ...env, NEON_LOCAL_PROXY: `127.0.0.1:${CLOSED_PORT}` } as never,
+    ctx,
+  );
+  const taken = trips - before;
+  await res.clone().arrayBuffer();
+  await waitOnExecutionContext(ctx);
+  return { res, trips: taken };
+}
+
+function coldIsolate(): void {
+  clearTenantCache();
+  clearUserAccessCache();
+  clearApiKeyCache();
+}
+
+describe("Postgres round trips per request", () => {
+  const db = pools();
+  let f: Awaited<ReturnType<typeof tenantWithRoles>>;
+  let admin: Record<string, string>;
+  let apiKey: Record<string, string>;
+  let sys: Record<string, string>;
+  const seen: string[] = [];
+
+  beforeAll(async () => {
+    f = await tenantWithRoles(db.admin, { plan: "enterprise" });
+    admin = bearer(f.users.admin.token);
+    const created = await measured(
+      "/api/v1/api-keys",
+      jsonInit("POST", { name: "trips", role: "admin" }, admin),
+    );
+    apiKey = { "x-api-key": ((await created.res.json()) as { key: string }).key };
+    const root = await createUser(db.admin, { isSystemAdmin: true });
+    sys = bearer(await tokenFor(root, null, { isSystemAdmin: true }));
+  });
+
+  afterAll(async () => {
+    console.info(`round trips: ${seen.join(", ")}`);
+    await db.end();
+  });
+
+  async function expectTrips(label: string, path: string, init: RequestInit, status: number, most: number) {
+    const { res, trips: taken } = await measured(path, init);
+    expect(res.status, `${label}: ${await res.clone().text()}`).toBe(status);
+    seen.push(`${label}=${taken}`);
+    expect(taken, label).toBeLessThanOrEqual(most);
+    expect(taken, label).toBeGreaterThan(0);
+    return res;
+  }
+
+  it("a warm tenant read is one trip, for an API key and for a user's token", async () => {
+    await measured("/api/v1/clusters", { headers: apiKey });
+    await measured("/api/v1/clusters", { headers: admin });
+    await expectTrips("warm read (API key)", "/api/v1/clusters", { headers: apiKey }, 200, 1);
+    await expectTrips("warm read (JWT)", "/api/v1/clusters", { headers: admin }, 200, 1);
+  });
+
+  it("a cold isolate resolves credential, tenant and membership in one trip, then reads: two", async () => {
+    coldIsolate();
+    await expectTrips("cold read (API key)", "/api/v1/clusters", { headers: apiKey }, 200, 2);
+    coldIsolate();
+    await expectTrips("cold read (JWT)", "/api/v1/clusters", { headers: admin }, 200, 2);
+    coldIsolate();
+    await expectTrips(
+      "cold read (JWT + X-Tenant-ID)",
+      "/api/v1/members",
+      { headers: { ...admin, "x-tenant-id": f.tenant.slug } },
+      200,
+      2,
+    );
+  });
+
+  it("every single-resource write is one trip, with or without an Idempotency-Key", async () => {
+    const write = async (label: string, method: string, path: string, body: unknown, status: number) => {
+      await measured("/api/v1/clusters", { headers: admin }); // warm
+      return expectTrips(
+        label,
+        path,
+        body === undefined ? { method, headers: admin } : jsonInit(method, body, admin),
+        status,
+        1,
+      );
+    };
+    const cluster = (await (
+      await write(
+        "create cluster",
+        "POST",
+        "/api/v1/clusters",
+        { name: "c1", api_server_url: "https://k.example.com", region: "eu" },
+        201,
+      )
+    ).json()) as { id: string };
+    await write("patch cluster", "PATCH", `/api/v1/clusters/${cluster.id}`, { region: "us" }, 200);
+    await write("delete cluster", "DELETE", `/api/v1/clusters/${cluster.id}`, undefined, 204);
+    const plugin = (await (
+      await write("create plugin", "POST", "/api/v1/plugins", { name: "p1", version: "1.0.0" }, 201)
+    ).json()) as { id: string };
+    await write("patch plugin", "PATCH", `/api/v1/plugins/${plugin.id}`, { version: "1.1.0" }, 200);
+    await write("delete plugin", "DELETE", `/api/v1/plugins/${plugin.id}`, undefined, 204);
+    // The first credential of a tenant also creates its data key; the next ones are one trip.
+    await measured(
+      "/api/v1/credentials",
+      jsonInit("POST", { name: "first", kind: "token", value: "v" }, admin),
+    );
+    const credential = (await (
+      await write(
+        "create credential",
+        "POST",
+        "/api/v1/credentials",
+        { name: "s1", kind: "token", value: "secret" },
+        201,
+      )
+    ).json()) as { id: string };
+    await write("reveal credential", "POST", `/api/v1/credentials/${credential.id}/reveal`, undefined, 200);
+    await write("delete credential", "DELETE", `/api/v1/credentials/${credential.id}`, undefined, 204);
+    const key = (await (
+      await write("create API key", "POST", "/api/v1/api-keys", { name: "k", role: "viewer" }, 201)
+    ).json()) as {
+      id: string;
+    };
+    await write(
+      "rotate API key",
+      "POST",
+      `/api/v1/api-keys/${key.id}/rotate`,
+      { grace_period_seconds: 60 },
+      200,
+    );
+    await write("revoke API key", "DELETE", `/api/v1/api-keys/${key.id}`, undefined, 204);
+    await write("patch tenant", "PATCH", `/api/v1/tenants/${f.tenant.id}`, { name: "Renamed" }, 200);
+
+    await measured("/api/v1/clusters", { headers: admin }); // warm again after the tenant changed
+    const idempotent = { ...admin, "idempotency-key": crypto.randomUUID() };
+    const body = { name: "idem", api_server_url: "https://k.example.com", region: "eu" };
+    await expectTrips(
+      "create cluster, Idempotency-Key",
+      "/api/v1/clusters",
+      jsonInit("POST", body, idempotent),
+      201,
+      1,
+    );
+  });
+
+  it("the tenant lifecycle: each change one trip, tenant create two", async () => {
+    const slug = uniqueSlug("trips");
+    await measured("/api/v1/tenants", { headers: sys }); // the system admin's own access, warm
+    const created = await expectTrips(
+      "create tenant",
+      "/api/v1/tenants",
+      jsonInit("POST", { name: "Trips", slug, admin_email: `${slug}@example.test` }, sys),
+      201,
+      2,
+    );
+    const { tenant } = (await created.json()) as { tenant: { id: string } };
+    const lifecycle = async (label: string, path: string, body: unknown, status: number) =>
+      expectTrips(label, path, jsonInit("POST", body, sys), status, 1);
+    // The caller's own access is warm after the create; each change is then its batch alone.
+    await measured(`/api/v1/tenants/${tenant.id}`, { headers: sys });
+    await lifecycle("suspend tenant", `/api/v1/tenants/${tenant.id}/suspend`, { reason: "trips" }, 200);
+    await measured(`/api/v1/tenants/${tenant.id}`, { headers: sys });
+    await lifecycle("reactivate tenant", `/api/v1/tenants/${tenant.id}/reactivate`, {}, 200);
+    await measured(`/api/v1/tenants/${tenant.id}`, { headers: sys });
+    await expectTrips(
+      "delete tenant",
+      `/api/v1/tenants/${tenant.id}`,
+      { method: "DELETE", headers: sys },
+      202,
+      1,
+    );
+    await measured(`/api/v1/tenants/${tenant.id}`, { headers: sys });
+    await lifecycle("restore tenant", `/api/v1/tenants/${tenant.id}/restore`, {}, 200);
+  });
+});

@@ -12,7 +12,6 @@
  * minus an empty request's cost), summed over the samples and divided by their number.
  */
 import { pbkdf2Sync } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { bundleWorkerModules, COMPATIBILITY_DATE } from "../dev/worker-server";
@@ -24,6 +23,8 @@ import {
   PBKDF2_ITERATIONS,
   type Scheme,
 } from "./password-hash-worker/params";
+import { processClock, workerdProcesses } from "./process-cpu";
+import { percentile } from "./stats";
 
 const ENTRY = "bench/password-hash-worker/index.ts";
 const SAMPLES = Number(process.env.HASH_SAMPLES ?? 50);
@@ -50,34 +51,6 @@ export interface PasswordHashReport {
   argon2id_over_pbkdf2: { median: number | null; cpu: number | null };
   notes: string[];
   seconds: number;
-}
-
-/** This process's workerd children (one per Miniflare), or none off Linux. */
-async function workerdChildren(): Promise<Set<number>> {
-  const pids = new Set<number>();
-  const tasks = await readdir("/proc/self/task").catch(() => []);
-  for (const task of tasks) {
-    const list = await readFile(`/proc/self/task/${task}/children`, "utf8").catch(() => "");
-    for (const pid of list.split(" ").filter(Boolean)) {
-      const comm = await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "");
-      if (comm.trim() === "workerd") pids.add(Number(pid));
-    }
-  }
-  return pids;
-}
-
-/** Nanoseconds on CPU of every thread of `pid` (/proc/PID/task/TID/schedstat, first field). */
-async function cpuNs(pid: number): Promise<number> {
-  let total = 0;
-  for (const task of await readdir(`/proc/${pid}/task`)) {
-    const stat = await readFile(`/proc/${pid}/task/${task}/schedstat`, "utf8").catch(() => "0");
-    total += Number(stat.split(" ")[0]);
-  }
-  return total;
-}
-
-function percentile(sorted: number[], q: number): number {
-  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
@@ -119,7 +92,7 @@ function problems(check: CheckResult): string[] {
 export async function measurePasswordHashing(): Promise<PasswordHashReport> {
   const started = Date.now();
   const loadStart = loadavg()[0] ?? 0;
-  const before = await workerdChildren();
+  const before = await workerdProcesses();
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       modules: await bundleWorkerModules(ENTRY),
@@ -128,7 +101,8 @@ export async function measurePasswordHashing(): Promise<PasswordHashReport> {
   );
   try {
     await mf.ready;
-    const workerd = [...(await workerdChildren())].find((pid) => !before.has(pid));
+    const workerd = [...(await workerdProcesses())].find((pid) => !before.has(pid));
+    const workerdCpu = processClock(workerd);
     const call = async <T>(path: string): Promise<T> => {
       const res = await mf.dispatchFetch(`http://bench${path}`);
       if (!res.ok) throw new Error(`password-hash bench ${path}: ${res.status} ${await res.text()}`);
@@ -136,10 +110,11 @@ export async function measurePasswordHashing(): Promise<PasswordHashReport> {
     };
     const run = async (scheme: Scheme) => {
       for (let i = 0; i < WARMUPS; i++) await call(`/hash?scheme=${scheme}`);
-      const cpu0 = workerd ? await cpuNs(workerd) : 0;
+      const cpu0 = await workerdCpu.read();
       const results: HashResult[] = [];
       for (let i = 0; i < SAMPLES; i++) results.push(await call<HashResult>(`/hash?scheme=${scheme}`));
-      const cpuMs = workerd ? ((await cpuNs(workerd)) - cpu0) / 1e6 / SAMPLES : null;
+      const cpu1 = await workerdCpu.read();
+      const cpuMs = cpu0 === null || cpu1 === null ? null : (cpu1 - cpu0) / SAMPLES;
       const sorted = results.map((r) => r.ms).sort((a, b) => a - b);
       return {
         median: percentile(sorted, 0.5),

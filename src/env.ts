@@ -4,7 +4,7 @@
  * `undefined` deep inside a handler.
  */
 import { z } from "zod";
-import type { Database, HttpDatabase } from "./db/client";
+import type { HttpDatabase } from "./db/client";
 import { LOG_LEVELS } from "./lib/log";
 import type { PendingClaim } from "./services/idempotency";
 import type { Principal } from "./services/principal";
@@ -60,7 +60,6 @@ export interface ProvisionQueue {
 export interface Variables {
   requestId: string;
   config: Config;
-  db: Database;
   http: HttpDatabase;
   principal: Principal | undefined;
   tenancy: TenantDecision | undefined;

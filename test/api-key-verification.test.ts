@@ -109,11 +109,13 @@ describe("API key verification does the same work for every key", () => {
       warm.set(name, again.work);
     }
     const [reference] = cold.values();
-    // First sight of a key: one HTTP round trip carrying the same three statements (only
-    // their parameters differ), one cache lookup that misses, one store (refusals too).
+    // First sight of a key: one HTTP round trip carrying the same four statements (only
+    // their parameters differ: the scope, the tenant the slug names, the key, the tenant's
+    // row for resolution), one cache lookup that misses, two stores (the verdict and the
+    // tenant, refusals and unknown slugs too).
     expect(reference?.requests).toHaveLength(1);
-    expect(reference?.requests[0]).toHaveLength(3);
-    expect(reference).toMatchObject({ cacheLookups: 1, cacheStores: 1 });
+    expect(reference?.requests[0]).toHaveLength(4);
+    expect(reference).toMatchObject({ cacheLookups: 1, cacheStores: 2 });
     for (const [name, work] of cold) expect(work, `${name} (cold)`).toEqual(reference);
     // Seen again within the TTL: one cache lookup, no database work, whatever the outcome.
     for (const [name, work] of warm) {

@@ -1,6 +1,16 @@
 /**
- * Postgres access. Every query runs inside `withTenant` (RLS pinned to one tenant) or
- * `withSystem` (explicit cross-tenant scope); there is deliberately no third way.
+ * Postgres access, and the one place that chooses how a query travels. Every query is pinned
+ * to one tenant's RLS or runs in an explicit system scope; there is deliberately no third way.
+ *
+ * - Request path: SQL-over-HTTP only. A read is one batch (`batchAsTenant`, `batchAsSystem`,
+ *   `readAsSystem`), a write is one `WriteBatch` (./write-batch.ts): one round trip each, and
+ *   no connection held open.
+ * - Off the request path (queue consumer, crons): the WebSocket `Pool` of `openDatabase`, for
+ *   interactive transactions (`withTenant`, `withSystem`) whose next statement depends on
+ *   the last one's answer, opened on first use.
+ *
+ * Both are per database (connection string), never global, so a tenant whose tables live in
+ * a database of their own gets handles of its own, and each write stays in one database.
  */
 import { DatabaseError, neon, neonConfig, Pool } from "@neondatabase/serverless";
 import { type SQL, sql } from "drizzle-orm";
@@ -45,29 +55,41 @@ export function configureDriver(config: Pick<Config, "NEON_LOCAL_PROXY" | "NEON_
   }
 }
 
+/** The SQL-over-HTTP driver of one database: what every request uses. It holds no socket. */
+export function openHttp(config: Config, connectionString = config.DATABASE_URL): HttpDatabase {
+  configureDriver(config);
+  return drizzleHttp({ client: neon(connectionString), schema });
+}
+
 export interface DatabaseHandle {
-  db: Database;
+  /** A Pool for interactive transactions, opened on first use. */
+  readonly db: Database;
   http: HttpDatabase;
   close(): Promise<void>;
 }
 
 /**
- * A Pool per request: Workers cannot share sockets between requests. `close` goes into
- * `waitUntil` so the response is not held up by the goodbye.
+ * Both ways to one database, for work off the request path. The Pool belongs to one
+ * invocation (Workers cannot share sockets between them) and is created only when used.
  */
-export function openDatabase(config: Config): DatabaseHandle {
-  configureDriver(config);
-  const pool = new Pool({
-    connectionString: config.DATABASE_URL,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    max: 4,
-  });
-  // An idle client that loses its socket after the response must not crash the isolate.
-  pool.on("error", () => {});
+export function openDatabase(config: Config, connectionString = config.DATABASE_URL): DatabaseHandle {
+  const http = openHttp(config, connectionString);
+  let pool: Pool | undefined;
+  let db: Database | undefined;
   return {
-    db: drizzle({ client: pool, schema }),
-    http: drizzleHttp({ client: neon(config.DATABASE_URL), schema }),
-    close: () => pool.end().catch(() => {}),
+    http,
+    get db() {
+      if (!db) {
+        pool = new Pool({ connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, max: 4 });
+        // An idle client that loses its socket after the work must not crash the isolate.
+        pool.on("error", () => {});
+        db = drizzle({ client: pool, schema });
+      }
+      return db;
+    },
+    close: async () => {
+      await pool?.end().catch(() => {});
+    },
   };
 }
 

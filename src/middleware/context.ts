@@ -1,21 +1,17 @@
 import { createMiddleware } from "hono/factory";
-import { openDatabase } from "../db/client";
+import { openHttp } from "../db/client";
 import { type AppBindings, loadConfig } from "../env";
-import { afterResponse } from "../lib/after-response";
 import { setLogLevel } from "../lib/log";
 
-/** Parses the configuration (once per isolate) and gives the request its database handle. */
+/**
+ * Parses the configuration (once per isolate) and gives the request its database: the
+ * SQL-over-HTTP driver, one round trip per read or write batch and no socket to close.
+ */
 export const requestContext = () =>
   createMiddleware<AppBindings>(async (c, next) => {
     const config = loadConfig(c.env);
     c.set("config", config);
     setLogLevel(config.LOG_LEVEL);
-    const handle = openDatabase(config);
-    c.set("db", handle.db);
-    c.set("http", handle.http);
-    try {
-      await next();
-    } finally {
-      afterResponse(c, () => handle.close());
-    }
+    c.set("http", openHttp(config));
+    await next();
   });

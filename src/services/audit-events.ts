@@ -1,8 +1,8 @@
 /** Reading the audit trail of one tenant, with filters and keyset pagination. */
 import { and, eq, gte } from "drizzle-orm";
-import type { Queryable } from "../db/client";
+import { batchAsTenant, type HttpDatabase, type Queryable } from "../db/client";
 import { auditEvents } from "../db/schema";
-import { keyset, type PageQuery } from "../lib/pagination";
+import { keyset, type PageQuery, toPage } from "../lib/pagination";
 
 export interface AuditFilters extends PageQuery {
   action?: string;
@@ -45,4 +45,10 @@ export function auditEventsQuery(db: Queryable, tenantId: string, filters: Audit
     )
     .orderBy(...page.orderBy)
     .limit(page.take);
+}
+
+/** A page of the tenant's audit events, in one round trip. */
+export async function listAuditEvents(http: HttpDatabase, tenantId: string, filters: AuditFilters) {
+  const rows = await batchAsTenant(http, tenantId, (db) => auditEventsQuery(db, tenantId, filters));
+  return toPage(rows, filters.limit, presentAuditEvent);
 }

@@ -6,7 +6,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
-import { openDatabase, withTenant } from "../db/client";
+import { batchAsTenant, type HttpDatabase } from "../db/client";
 import { apiKeys, auditEvents, clusters, credentials, invitations, plugins, tenants } from "../db/schema";
 import type { Config } from "../env";
 import { log } from "../lib/log";
@@ -14,7 +14,8 @@ import { encodeCursor, keyset } from "../lib/pagination";
 import { presentApiKey } from "./api-keys";
 import { presentAuditEvent } from "./audit-events";
 import { presentInvitation } from "./invitations";
-import { listMembers } from "./members";
+import { membersPage } from "./members";
+import { auditResource, tenantWrite, type WriteContext } from "./tenant-resources";
 import { presentTenant } from "./tenants";
 
 const PAGE_SIZE = 500;
@@ -36,10 +37,19 @@ const SECTIONS: Section[] = [
   { type: "audit_event", table: auditEvents, present: presentAuditEvent },
 ];
 
-/** Exports go through their own connection: the stream outlives the request's handle. */
-export function exportTenant(config: Config, tenantId: string): ReadableStream<Uint8Array> {
+/**
+ * Records the export (one round trip, before any data leaves), then streams the tenant.
+ * Pages are SQL-over-HTTP reads: no connection is held open while the client reads slowly.
+ */
+export async function exportTenant(write: WriteContext): Promise<ReadableStream<Uint8Array>> {
+  const batch = tenantWrite(write);
+  auditResource(batch, write, "tenant", "exported", write.tenant.id, {});
+  await batch.run();
+  return streamExport(write.http, write.config, write.tenant.id);
+}
+
+function streamExport(http: HttpDatabase, config: Config, tenantId: string): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
-  const handle = openDatabase(config);
   let counts: Record<string, number> = {};
   return new ReadableStream<Uint8Array>({
     async start(controller) {
@@ -48,19 +58,17 @@ export function exportTenant(config: Config, tenantId: string): ReadableStream<U
         controller.enqueue(encoder.encode(`${JSON.stringify({ type, data })}\n`));
       };
       try {
-        const [tenant] = await withTenant(handle.db, tenantId, (tx) =>
-          tx.select().from(tenants).where(eq(tenants.id, tenantId)),
+        const [tenant] = await batchAsTenant(http, tenantId, (db) =>
+          db.select().from(tenants).where(eq(tenants.id, tenantId)),
         );
         if (tenant) write("tenant", presentTenant(tenant, config.RETENTION_DAYS));
         let cursor: string | undefined;
         do {
-          const page = await withTenant(handle.db, tenantId, (tx) =>
-            listMembers(tx, tenantId, { limit: PAGE_SIZE, cursor }),
-          );
+          const page = await membersPage(http, tenantId, { limit: PAGE_SIZE, cursor });
           for (const member of page.data) write("member", member);
           cursor = page.next_cursor ?? undefined;
         } while (cursor);
-        for (const section of SECTIONS) await exportSection(handle.db, tenantId, section, write);
+        for (const section of SECTIONS) await exportSection(http, tenantId, section, write);
         write("end", { counts });
         controller.close();
       } catch (err) {
@@ -71,14 +79,13 @@ export function exportTenant(config: Config, tenantId: string): ReadableStream<U
         controller.error(err);
       } finally {
         counts = {};
-        await handle.close();
       }
     },
   });
 }
 
 async function exportSection(
-  db: ReturnType<typeof openDatabase>["db"],
+  http: HttpDatabase,
   tenantId: string,
   section: Section,
   write: (type: string, data: unknown) => void,
@@ -86,8 +93,8 @@ async function exportSection(
   let cursor: string | undefined;
   do {
     const page = keyset(section.table, { limit: PAGE_SIZE, cursor });
-    const rows = (await withTenant(db, tenantId, (tx) =>
-      tx
+    const rows = (await batchAsTenant(http, tenantId, (db) =>
+      db
         .select()
         .from(section.table)
         .where(and(eq(section.table.tenantId, tenantId), page.after))

@@ -1,6 +1,6 @@
 /** Tenant members: the memberships of a tenant joined with their users. */
 import { and, eq, ne, type SQL, sql } from "drizzle-orm";
-import { batchAsTenant, type HttpDatabase, type Queryable, type Tx } from "../db/client";
+import { batchAsTenant, type HttpDatabase, type Queryable } from "../db/client";
 import { type Role, tenantMemberships, users } from "../db/schema";
 import type { WriteBatch } from "../db/write-batch";
 import { keyset, type PageQuery, toPage } from "../lib/pagination";
@@ -46,10 +46,6 @@ export function presentMember(row: MemberRow) {
 }
 
 /** A page of members inside an open transaction (the export streams them page by page). */
-export async function listMembers(tx: Tx, tenantId: string, query: PageQuery) {
-  return toPage(await membersQuery(tx, tenantId, query), query.limit, presentMember);
-}
-
 /** A page of members in one round trip. */
 export async function membersPage(http: HttpDatabase, tenantId: string, query: PageQuery) {
   const rows = await batchAsTenant(http, tenantId, (db) => membersQuery(db, tenantId, query));

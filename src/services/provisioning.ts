@@ -1,6 +1,6 @@
 /** A tenant's provisioning jobs as the API shows them (`GET /api/v1/tenants/{id}/provisioning`). */
 import { and, eq } from "drizzle-orm";
-import type { Tx } from "../db/client";
+import { batchAsTenant, type HttpDatabase } from "../db/client";
 import { provisioningJobs } from "../db/schema";
 import { keyset, type PageQuery, toPage } from "../lib/pagination";
 
@@ -9,14 +9,21 @@ type JobRow = typeof provisioningJobs.$inferSelect;
 /** The namespace every job of the tenant works on (provisioner/README.md). */
 export const namespaceOf = (slug: string) => `tenant-${slug}`;
 
-export async function listProvisioningJobs(tx: Tx, tenant: { id: string; slug: string }, query: PageQuery) {
+/** A page of the tenant's jobs, newest first, in one round trip. */
+export async function listProvisioningJobs(
+  http: HttpDatabase,
+  tenant: { id: string; slug: string },
+  query: PageQuery,
+) {
   const page = keyset(provisioningJobs, query);
-  const rows = await tx
-    .select()
-    .from(provisioningJobs)
-    .where(and(eq(provisioningJobs.tenantId, tenant.id), page.after))
-    .orderBy(...page.orderBy)
-    .limit(page.take);
+  const rows = await batchAsTenant(http, tenant.id, (db) =>
+    db
+      .select()
+      .from(provisioningJobs)
+      .where(and(eq(provisioningJobs.tenantId, tenant.id), page.after))
+      .orderBy(...page.orderBy)
+      .limit(page.take),
+  );
   return toPage(rows, query.limit, (row) => presentJob(row, namespaceOf(tenant.slug)));
 }
 

@@ -199,6 +199,24 @@ async function bumpTokenVersion(
   forgetUser(userId);
 }
 
+/** The account as `GET /me` shows it, in one round trip. */
+export async function accountOf(http: HttpDatabase, userId: string) {
+  const [user] = await batchAsSystem(http, (db) =>
+    db
+      .select({
+        id: users.id,
+        email: users.email,
+        name: users.name,
+        is_system_admin: users.isSystemAdmin,
+        must_change_password: users.mustChangePassword,
+      })
+      .from(users)
+      .where(eq(users.id, userId))
+      .limit(1),
+  );
+  return user;
+}
+
 export async function listMemberships(http: HttpDatabase, userId: string): Promise<Membership[]> {
   return batchAsSystem(http, (tx) =>
     tx

@@ -74,13 +74,12 @@ export function cachedTenant(key: TenantKey): ResolvedTenant | null | undefined 
   return cache.get(cacheKeyOf(key));
 }
 
-/** Remembers a tenant read elsewhere in a batch, under the key it was read by and its id and slug. */
+/**
+ * Remembers a tenant read elsewhere in a batch, under the key it was read by: one store
+ * whether or not it exists, so the cache work does not tell a tenant from none.
+ */
 export function rememberTenant(key: TenantKey, row: ResolvedTenant | null): void {
   cache.set(cacheKeyOf(key), row);
-  if (row) {
-    cache.set(cacheKeyOf({ id: row.id }), row);
-    cache.set(cacheKeyOf({ slug: row.slug }), row);
-  }
 }
 
 const cacheKeyOf = (key: TenantKey) => ("id" in key ? `id:${key.id}` : `slug:${key.slug}`);

@@ -67,7 +67,7 @@ export async function resolveTenant(
   opts: { readOnly: boolean; systemSeesDeleted?: boolean },
 ): Promise<TenantDecision> {
   const selected = await agreeOnSelector(http, selectors);
-  const target = selected ?? credentialKey(principal.tenant);
+  const target = selected ?? credentialKey(principal);
   if (!target)
     throw new Problem("tenant_required", "Select a tenant with its subdomain or the X-Tenant-ID header.");
 
@@ -140,8 +140,14 @@ function parseSelector(value: string, where: "path" | "header"): TenantKey {
   });
 }
 
-function credentialKey(tenant: CredentialTenant | null): TenantKey | undefined {
-  return tenant ? { id: tenant.id } : undefined;
+/**
+ * The tenant the credential names. An API key names it by slug (the slug is part of the key,
+ * and verification read the tenant under it in the same trip); a token by id, since a slug
+ * freed by a purge may later name another tenant.
+ */
+function credentialKey(principal: Principal): TenantKey | undefined {
+  if (!principal.tenant) return undefined;
+  return principal.kind === "api_key" ? { slug: principal.tenant.slug } : { id: principal.tenant.id };
 }
 
 /** A user token without a tenant claim has no credential tenant to contradict the selector. */

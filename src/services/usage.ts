@@ -1,9 +1,9 @@
 /** Every quota of a tenant with its limit and current use. */
-import { type Database, withTenant } from "../db/client";
+import { batchAsTenant, type HttpDatabase } from "../db/client";
 import type { Config } from "../env";
 import { requestsPerHour } from "./metrics";
-import { COUNT_QUOTAS, effectiveQuotas, type PlanSubject, QUOTAS, type Quota } from "./plans";
-import { countUsage } from "./quotas";
+import { effectiveQuotas, type PlanSubject, QUOTAS, type Quota } from "./plans";
+import { usageCountsQuery } from "./quotas";
 import { tenantPolicy, usedInWindow } from "./rate-limit";
 
 export interface QuotaUsage {
@@ -12,20 +12,19 @@ export interface QuotaUsage {
   used: number | null;
 }
 
-export async function tenantUsage(db: Database, config: Config, tenant: { id: string } & PlanSubject) {
+export async function tenantUsage(http: HttpDatabase, config: Config, tenant: { id: string } & PlanSubject) {
   const limits = effectiveQuotas(tenant);
-  const [counts, calls, perHour] = await Promise.all([
-    withTenant(db, tenant.id, async (tx) => {
-      const out: Partial<Record<Quota, number>> = {};
-      for (const quota of COUNT_QUOTAS) out[quota] = await countUsage(tx, tenant.id, quota);
-      return out;
-    }),
+  const [[counts], calls, perHour] = await Promise.all([
+    batchAsTenant(http, tenant.id, (db) => usageCountsQuery(db, tenant.id)),
     usedInWindow(config, tenantPolicy(limits.api_calls_per_hour), `tenant:${tenant.id}`),
     requestsPerHour(config, tenant.id).catch(() => []),
   ]);
   const quotas = Object.fromEntries(
     QUOTAS.map((quota) => {
-      const used = quota === "api_calls_per_hour" ? calls : (counts[quota] ?? null);
+      const used =
+        quota === "api_calls_per_hour"
+          ? calls
+          : ((counts as Partial<Record<Quota, number>> | undefined)?.[quota] ?? null);
       return [quota, { limit: limits[quota], used }];
     }),
   ) as Record<Quota, QuotaUsage>;

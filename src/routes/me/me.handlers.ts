@@ -1,11 +1,8 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
-import { batchAsSystem } from "../../db/client";
-import { users } from "../../db/schema";
 import type { AppBindings } from "../../env";
 import { Problem } from "../../lib/problem";
 import { effectiveFeatures } from "../../services/plans";
-import { listMemberships } from "../../services/sessions";
+import { accountOf, listMemberships } from "../../services/sessions";
 import { resolveTenant } from "../../services/tenant-resolution";
 import { principalOf } from "../request-context";
 import type * as routes from "./me.routes";
@@ -44,20 +41,8 @@ export const me: RouteHandler<typeof routes.me, AppBindings> = async (c) => {
       200,
     );
   }
-  const [[user], memberships] = await Promise.all([
-    batchAsSystem(http, (tx) =>
-      tx
-        .select({
-          id: users.id,
-          email: users.email,
-          name: users.name,
-          is_system_admin: users.isSystemAdmin,
-          must_change_password: users.mustChangePassword,
-        })
-        .from(users)
-        .where(eq(users.id, principal.userId))
-        .limit(1),
-    ),
+  const [user, memberships] = await Promise.all([
+    accountOf(http, principal.userId),
     listMemberships(http, principal.userId),
   ]);
   if (!user) throw new Problem("invalid_token", "The token's user no longer exists.");

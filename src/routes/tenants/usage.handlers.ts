@@ -6,5 +6,5 @@ import type * as routes from "./usage.routes";
 
 export const usage: RouteHandler<typeof routes.usage, AppBindings> = async (c) => {
   const { tenant } = tenancyOf(c);
-  return c.json(await tenantUsage(c.get("db"), c.get("config"), tenant), 200);
+  return c.json(await tenantUsage(c.get("http"), c.get("config"), tenant), 200);
 };

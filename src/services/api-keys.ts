@@ -17,7 +17,7 @@ import type { PlanSubject } from "./plans";
 import type { Principal } from "./principal";
 import { guardCountQuota } from "./quotas";
 import { rememberTenant, SLUG, tenantQuery } from "./tenant-directory";
-import { requireRow, tenantWrite, type WriteContext } from "./tenant-resources";
+import { auditResource, requireRow, tenantWrite, type WriteContext } from "./tenant-resources";
 
 const SECRET_LENGTH = 40;
 const PREFIX_SECRET_CHARS = 8;
@@ -150,14 +150,7 @@ export async function revokeApiKey(write: WriteContext, id: string): Promise<voi
       .where(liveKey(tenantId, id))
       .returning({ keyHash: apiKeys.keyHash, previousKeyHash: apiKeys.previousKeyHash }),
   );
-  batch.do(
-    auditInsert(batch.db, write.audit, {
-      tenantId,
-      action: "api_key.revoked",
-      targetType: "api_key",
-      targetId: id,
-    }),
-  );
+  auditResource(batch, write, "api_key", "revoked", id, {});
   await batch.run();
   for (const row of revoked.value) forgetHashes(row.keyHash, row.previousKeyHash);
 }
@@ -193,15 +186,10 @@ export async function rotateApiKey(write: WriteContext, input: { id: string; gra
       .where(liveKey(tenantId, input.id))
       .returning(),
   );
-  batch.do(
-    auditInsert(batch.db, write.audit, {
-      tenantId,
-      action: "api_key.rotated",
-      targetType: "api_key",
-      targetId: input.id,
-      meta: { prefix: fresh.prefix, grace_period_seconds: input.gracePeriodSeconds },
-    }),
-  );
+  auditResource(batch, write, "api_key", "rotated", input.id, {
+    prefix: fresh.prefix,
+    grace_period_seconds: input.gracePeriodSeconds,
+  });
   await batch.run();
   for (const row of before.value) forgetHashes(row.keyHash, row.previousKeyHash);
   const [row] = after.value;

@@ -17,7 +17,7 @@ import { pendingFor } from "./pending-invitations";
 import type { Principal } from "./principal";
 import { guardCountQuota } from "./quotas";
 import { type PasswordCheckContext, provePassword } from "./sessions";
-import { requireRow, tenantWrite, type WriteContext } from "./tenant-resources";
+import { auditResource, requireRow, tenantWrite, type WriteContext } from "./tenant-resources";
 import { uniqueName } from "./unique-names";
 import { forgetUserAccess } from "./user-access";
 
@@ -92,15 +92,7 @@ export async function createInvitation(write: WriteContext, input: InvitationInp
       ),
   );
   batch.do(batch.db.insert(invitations).values(row));
-  batch.do(
-    auditInsert(batch.db, write.audit, {
-      tenantId,
-      action: "invitation.created",
-      targetType: "invitation",
-      targetId: row.id,
-      meta: { email: row.email, role: row.role },
-    }),
-  );
+  auditResource(batch, write, "invitation", "created", row.id, { email: row.email, role: row.role });
   // Only development and tests hand the token to the inviter; elsewhere it goes to the invitee.
   const delivery = write.config.INVITATION_DELIVERY === "response" ? { token, accept_url: acceptUrl } : {};
   const answer = { invitation: presentInvitation(row), ...delivery };
@@ -139,14 +131,7 @@ export async function revokeInvitation(write: WriteContext, id: string): Promise
       .set({ revokedAt: new Date(clock.now()) })
       .where(where),
   );
-  batch.do(
-    auditInsert(batch.db, write.audit, {
-      tenantId,
-      action: "invitation.revoked",
-      targetType: "invitation",
-      targetId: id,
-    }),
-  );
+  auditResource(batch, write, "invitation", "revoked", id, {});
   await batch.run();
 }
 

@@ -1,32 +1,41 @@
-/** A small dependency-free SVG bar chart of p50 and p99 latency per scenario. */
-import type { Row } from "./run";
+/** A small dependency-free SVG bar chart: p50 latency per scenario, near (dark) and far (light). */
 
-const WIDTH = 760;
-const BAR_HEIGHT = 14;
-const ROW_GAP = 14;
-const LABEL_WIDTH = 260;
+const WIDTH = 820;
+const BAR_HEIGHT = 12;
+const ROW_GAP = 12;
+const LABEL_WIDTH = 330;
 
-export function renderChart(rows: Row[]): string {
-  const max = Math.max(...rows.map((r) => r.p99), 1);
+export interface ChartRow {
+  scenario: string;
+  near: number;
+  far: number | null;
+}
+
+export function renderChart(rows: ChartRow[], labels: { near: string; far: string }): string {
+  const max = Math.max(...rows.map((r) => Math.max(r.near, r.far ?? 0)), 1);
   const scale = (WIDTH - LABEL_WIDTH - 80) / max;
   const rowHeight = BAR_HEIGHT * 2 + ROW_GAP;
   const height = rows.length * rowHeight + 50;
+  const bar = (value: number, y: number, fill: string) =>
+    [
+      `<rect x="${LABEL_WIDTH}" y="${y}" width="${(value * scale).toFixed(1)}" height="${BAR_HEIGHT}" fill="${fill}"/>`,
+      `<text x="${LABEL_WIDTH + value * scale + 4}" y="${y + 10}">${value} ms</text>`,
+    ].join("\n  ");
   const bars = rows
     .map((r, i) => {
       const y = 30 + i * rowHeight;
       return [
         `<text x="${LABEL_WIDTH - 8}" y="${y + BAR_HEIGHT + 4}" text-anchor="end">${escapeXml(r.scenario)}</text>`,
-        `<rect x="${LABEL_WIDTH}" y="${y}" width="${(r.p50 * scale).toFixed(1)}" height="${BAR_HEIGHT}" fill="#2563eb"/>`,
-        `<text x="${LABEL_WIDTH + r.p50 * scale + 4}" y="${y + 11}">${r.p50} ms</text>`,
-        `<rect x="${LABEL_WIDTH}" y="${y + BAR_HEIGHT}" width="${(r.p99 * scale).toFixed(1)}" height="${BAR_HEIGHT}" fill="#93c5fd"/>`,
-        `<text x="${LABEL_WIDTH + r.p99 * scale + 4}" y="${y + BAR_HEIGHT + 11}">${r.p99} ms</text>`,
+        bar(r.near, y, "#2563eb"),
+        ...(r.far === null ? [] : [bar(r.far, y + BAR_HEIGHT, "#93c5fd")]),
       ].join("\n  ");
     })
     .join("\n  ");
+  const title = `p50 latency per scenario: ${labels.near} (dark), ${labels.far} (light)`;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" font-family="system-ui, sans-serif" font-size="12" role="img">
-  <title>Latency per scenario, p50 and p99</title>
+  <title>${escapeXml(title)}</title>
   <rect width="100%" height="100%" fill="#fff"/>
-  <text x="${LABEL_WIDTH}" y="18" font-weight="bold">Latency per scenario: p50 (dark) and p99 (light)</text>
+  <text x="${LABEL_WIDTH}" y="18" font-weight="bold">${escapeXml(title)}</text>
   ${bars}
 </svg>
 `;

@@ -1,14 +1,21 @@
 /**
  * Bulk seeding for the benchmark, straight into Postgres (not through the API): tenants with
- * 10 clusters each, and for the first batch a set of probe tenants with an admin user, a JWT
- * and an API key that the scenarios rotate through.
+ * 10 clusters each; for the first tenants, probes (an admin user with a JWT and an API key)
+ * that the scenarios rotate through; and for the write scenarios, rows to patch, members
+ * whose role to change and pools of rows to delete, one per request.
  */
 import { SignJWT } from "jose";
 import { withClient } from "../dev/migrate";
 import { randomBase62, sha256Hex } from "../src/lib/encoding";
+import { COUNT_QUOTAS } from "../src/services/plans";
 
-const PROBES = 20;
 const CLUSTERS_PER_TENANT = 10;
+const MEMBERS_PER_WRITER = 4;
+/** No quota or hourly budget gets in a benchmark's way. */
+const UNLIMITED = 1_000_000_000;
+const QUOTA_OVERRIDES = JSON.stringify(
+  Object.fromEntries([...COUNT_QUOTAS, "api_calls_per_hour"].map((quota) => [quota, UNLIMITED])),
+);
 
 export interface Probe {
   id: string;
@@ -17,20 +24,35 @@ export interface Probe {
   apiKey: string;
 }
 
-/** Inserts `count` tenants after the first `offset`; returns probes for the first batch only. */
+/** What the write scenarios of one tenant act on. */
+export interface WriteTarget {
+  probe: Probe;
+  clusterId: string;
+  pluginId: string;
+  memberIds: string[];
+  pools: Record<PoolKind, string[]>;
+}
+
+export const POOL_KINDS = ["cluster", "plugin", "credential", "api_key"] as const;
+export type PoolKind = (typeof POOL_KINDS)[number];
+
+/**
+ * Inserts `count` tenants `bench-<n>` after the first `offset`, and returns probes for the
+ * first `probes` of them (none when seeding more tenants for the scale comparison).
+ */
 export async function seedTenants(
   adminUrl: string,
   jwtSecret: string,
   count: number,
-  offset = 0,
+  opts: { offset?: number; probes?: number } = {},
 ): Promise<Probe[]> {
+  const offset = opts.offset ?? 0;
   return withClient(adminUrl, async (client) => {
     await client.query("begin");
     const { rows } = await client.query<{ id: string; slug: string }>(
       `with t as (
          insert into tenants (slug, name, plan, quota_overrides)
-         select 'bench-' || lpad(g::text, 6, '0'), 'Bench ' || g, 'enterprise',
-                '{"api_calls_per_hour": 1000000000, "clusters": 1000000000}'::jsonb
+         select 'bench-' || lpad(g::text, 6, '0'), 'Bench ' || g, 'enterprise', $5::jsonb
            from generate_series($1::int, $2::int) g
          returning id, slug
        ), c as (
@@ -39,7 +61,7 @@ export async function seedTenants(
            from t cross join generate_series(1, $3::int) n
        )
        select id, slug from t order by slug limit $4`,
-      [offset + 1, offset + count, CLUSTERS_PER_TENANT, offset === 0 ? PROBES : 0],
+      [offset + 1, offset + count, CLUSTERS_PER_TENANT, opts.probes ?? 0, QUOTA_OVERRIDES],
     );
     const probes: Probe[] = [];
     for (const tenant of rows) {
@@ -59,23 +81,103 @@ export async function seedTenants(
         "insert into api_keys (tenant_id, name, role, prefix, key_hash) values ($1, 'bench', 'admin', $2, $3)",
         [tenant.id, `uk_${tenant.slug}_${secret.slice(0, 8)}`, await sha256Hex(apiKey)],
       );
-      const now = Math.floor(Date.now() / 1000);
-      const jwt = await new SignJWT({
+      const jwt = await signAccessToken(jwtSecret, {
+        sub: userId,
         tenant_id: tenant.id,
         tenant_slug: tenant.slug,
         role: "admin",
         is_system_admin: false,
-      })
-        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-        .setIssuer("tenantry")
-        .setAudience("tenantry-api")
-        .setSubject(userId)
-        .setIssuedAt(now)
-        .setExpirationTime(now + 3600)
-        .sign(new TextEncoder().encode(jwtSecret));
+      });
       probes.push({ id: tenant.id, slug: tenant.slug, jwt, apiKey });
     }
     await client.query("commit");
     return probes;
   });
+}
+
+/**
+ * For each writer tenant: a plugin to patch (clusters it already has), members to change the
+ * role of, and `poolSize` clusters, plugins, credentials (placeholder ciphertext: deleting
+ * never decrypts) and API keys for the delete scenarios to remove one by one.
+ */
+export async function seedWriteTargets(
+  adminUrl: string,
+  writers: Probe[],
+  poolSize: number,
+): Promise<WriteTarget[]> {
+  return withClient(adminUrl, async (client) => {
+    await client.query("begin");
+    const ids = async (text: string, values: unknown[]) =>
+      (await client.query<{ id: string }>(text, values)).rows.map((row) => row.id);
+    const targets: WriteTarget[] = [];
+    for (const probe of writers) {
+      const tenant = probe.id;
+      const [clusterId] = await ids("select id from clusters where tenant_id = $1 order by name limit 1", [
+        tenant,
+      ]);
+      const [pluginId] = await ids(
+        "insert into plugins (tenant_id, name, version) values ($1, 'patch-me', '1.0.0') returning id",
+        [tenant],
+      );
+      const memberIds = await ids(
+        `with u as (
+           insert into users (email, name)
+           select 'member-' || n || '@' || $2 || '.bench', 'bench member' from generate_series(1, $3::int) n
+           returning id
+         ), m as (insert into tenant_memberships (tenant_id, user_id, role) select $1, id, 'member' from u)
+         select id from u`,
+        [tenant, probe.slug, MEMBERS_PER_WRITER],
+      );
+      const series = "generate_series(1, $2::int) n";
+      const pools: Record<PoolKind, string[]> = {
+        cluster: await ids(
+          `insert into clusters (tenant_id, name, api_server_url, region)
+           select $1, 'pool-' || n, 'https://pool.example', 'eu-west' from ${series} returning id`,
+          [tenant, poolSize],
+        ),
+        plugin: await ids(
+          `insert into plugins (tenant_id, name, version) select $1, 'pool-' || n, '1.0.0' from ${series} returning id`,
+          [tenant, poolSize],
+        ),
+        credential: await ids(
+          `insert into credentials (tenant_id, name, kind, ciphertext, iv)
+           select $1, 'pool-' || n, 'token', 'AA==', 'AA==' from ${series} returning id`,
+          [tenant, poolSize],
+        ),
+        api_key: await ids(
+          `insert into api_keys (tenant_id, name, role, prefix, key_hash)
+           select $1, 'pool-' || n, 'viewer', 'uk_' || $3 || '_p' || lpad(n::text, 7, '0'), md5(random()::text) || md5(random()::text)
+             from ${series} returning id`,
+          [tenant, poolSize, probe.slug],
+        ),
+      };
+      if (!clusterId || !pluginId) throw new Error(`writer ${probe.slug} has nothing to patch`);
+      targets.push({ probe, clusterId, pluginId, memberIds, pools });
+    }
+    await client.query("commit");
+    return targets;
+  });
+}
+
+/** A token of the shape the API issues (HS256, issuer and audience of the bench's Worker). */
+export async function signAccessToken(
+  jwtSecret: string,
+  claims: {
+    sub: string;
+    tenant_id: string | null;
+    tenant_slug: string | null;
+    role: string | null;
+    is_system_admin: boolean;
+  },
+): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const { sub, ...rest } = claims;
+  return new SignJWT(rest)
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuer("tenantry")
+    .setAudience("tenantry-api")
+    .setSubject(sub)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 3600)
+    .sign(new TextEncoder().encode(jwtSecret));
 }

@@ -1,6 +1,6 @@
-/** Shared OpenAPI pieces: the problem+json schema and the error responses every route may give. */
+/** Shared OpenAPI pieces: the problem+json schema and the error responses built from problem codes. */
 import { z } from "@hono/zod-openapi";
-import { PROBLEM_CODES } from "./problem";
+import { PROBLEM_CODES, type ProblemCode } from "./problem";
 
 export const ProblemSchema = z
   .object({
@@ -8,7 +8,7 @@ export const ProblemSchema = z
     title: z.string(),
     status: z.number().int(),
     detail: z.string(),
-    code: z.enum(Object.keys(PROBLEM_CODES) as [keyof typeof PROBLEM_CODES]),
+    code: z.enum(Object.keys(PROBLEM_CODES) as [ProblemCode]),
     request_id: z.string().optional(),
     errors: z.array(z.object({ path: z.string(), message: z.string(), code: z.string() })).optional(),
   })
@@ -16,19 +16,28 @@ export const ProblemSchema = z
 
 const problemContent = { "application/problem+json": { schema: ProblemSchema } };
 
-export function problemResponses(...statuses: number[]) {
-  const out: Record<number, { description: string; content: typeof problemContent }> = {};
-  for (const status of [...statuses, 500]) {
-    out[status] = { description: describeStatus(status), content: problemContent };
-  }
-  return out;
+export interface ProblemResponse {
+  description: string;
+  content: typeof problemContent;
 }
 
-function describeStatus(status: number): string {
-  const titles = Object.values(PROBLEM_CODES)
-    .filter((p) => p.status === status)
-    .map((p) => p.title);
-  return titles.length > 0 ? titles.join(" / ") : "Error";
+/**
+ * One problem+json response per status the codes answer with, each referencing the shared
+ * `Problem` schema and naming the codes a client may meet under it.
+ */
+export function problemResponses(codes: Iterable<ProblemCode>): Record<number, ProblemResponse> {
+  const byStatus = new Map<number, ProblemCode[]>();
+  for (const code of new Set(codes)) {
+    const { status } = PROBLEM_CODES[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const out: Record<number, ProblemResponse> = {};
+  for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
+    const named = list.map((code) => `\`${code}\``);
+    const description = named.length > 1 ? `${named.slice(0, -1).join(", ")} or ${named.at(-1)}` : named[0];
+    out[status] = { description: `Problem ${description}`, content: problemContent };
+  }
+  return out;
 }
 
 export function jsonContent<T extends z.ZodType>(schema: T, description: string) {

@@ -19,7 +19,7 @@ const JSON_TYPE = /^application\/(?:[a-z0-9.+-]+\+)?json\s*(?:;|$)/i;
  */
 export const jsonBody = () =>
   createMiddleware<AppBindings>(async (c, next) => {
-    if (!METHODS_WITH_BODY.has(c.req.method) || !c.req.path.startsWith(API_PREFIX)) return next();
+    if (!readsJsonBody(c.req.method, c.req.path)) return next();
     const declared = Number(c.req.header("content-length") ?? "0");
     if (declared > MAX_BODY_BYTES) throw tooLarge();
     const bytes = c.req.raw.body ? await readCapped(c.req.raw.body) : new Uint8Array(0);
@@ -33,6 +33,15 @@ export const jsonBody = () =>
     c.req.bodyCache.json = Promise.resolve(parseJson(bytes));
     await next();
   });
+
+/**
+ * Whether this guard reads the body of a request: it then may answer 400 `malformed_json`,
+ * 413 and 415, whether or not the route takes a body (the OpenAPI document declares them
+ * from here).
+ */
+export function readsJsonBody(method: string, path: string): boolean {
+  return METHODS_WITH_BODY.has(method.toUpperCase()) && path.startsWith(API_PREFIX);
+}
 
 /**
  * An empty (or absent) body, whatever its content type, goes on as a JSON `{}`: a route

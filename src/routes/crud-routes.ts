@@ -5,7 +5,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import type { Role } from "../db/schema";
-import { jsonContent, problemResponses } from "../lib/openapi";
+import { jsonContent } from "../lib/openapi";
 import { PageQuery, pageOf } from "../lib/pagination";
 import type { Feature } from "../services/plans";
 import { defineRoute } from "./route-table";
@@ -86,10 +86,9 @@ export function updatableRoutes<
         params: IdParam,
         body: { required: true, content: { "application/json": { schema: update } } },
       },
-      responses: {
-        200: jsonContent(item, `The updated ${noun}`),
-        ...problemResponses(400, 401, 403, 404, 409),
-      },
+      // Its name is unique in the tenant.
+      problems: ["not_found", "conflict"],
+      responses: { 200: jsonContent(item, `The updated ${noun}`) },
     }),
     schemas: { item, create, update },
   };
@@ -118,10 +117,7 @@ function collectionRoutes<C extends Feature, Item extends z.ZodType, Create exte
       operationId: `list${plural}`,
       summary: `List the tenant's ${spec.collection}`,
       request: { query: PageQuery },
-      responses: {
-        200: jsonContent(pageOf(item, `${singular}Page`), `A page of ${spec.collection}`),
-        ...problemResponses(400, 401, 403, 404),
-      },
+      responses: { 200: jsonContent(pageOf(item, `${singular}Page`), `A page of ${spec.collection}`) },
     }),
     create: defineRoute({
       ...common,
@@ -131,7 +127,8 @@ function collectionRoutes<C extends Feature, Item extends z.ZodType, Create exte
       operationId: `create${singular}`,
       summary: `Create a ${noun} (its name is unique in the tenant)`,
       request: { body: { required: true, content: { "application/json": { schema: schemas.create } } } },
-      responses: { 201: jsonContent(item, "Created"), ...problemResponses(400, 401, 403, 404, 409, 429) },
+      problems: ["conflict", "quota_exceeded"],
+      responses: { 201: jsonContent(item, "Created") },
     }),
     getOne: defineRoute({
       ...one,
@@ -139,7 +136,8 @@ function collectionRoutes<C extends Feature, Item extends z.ZodType, Create exte
       method: "get",
       operationId: `get${singular}`,
       summary: `Get one ${noun}`,
-      responses: { 200: jsonContent(item, `The ${noun}`), ...problemResponses(400, 401, 403, 404) },
+      problems: ["not_found"],
+      responses: { 200: jsonContent(item, `The ${noun}`) },
     }),
     remove: defineRoute({
       ...one,
@@ -147,7 +145,8 @@ function collectionRoutes<C extends Feature, Item extends z.ZodType, Create exte
       method: "delete",
       operationId: `delete${singular}`,
       summary: `Delete a ${noun}`,
-      responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404) },
+      problems: ["not_found"],
+      responses: { 204: { description: "Deleted" } },
     }),
   };
 }

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { jsonContent, problemResponses } from "../../lib/openapi";
+import { jsonContent } from "../../lib/openapi";
 import { PageQuery, pageOf } from "../../lib/pagination";
 import { defineRoute } from "../route-table";
 import { IdParam, RoleSchema, tenantSecurity } from "../schemas";
@@ -63,7 +63,8 @@ export const create = defineRoute({
   tags: ["api-keys"],
   security: tenantSecurity,
   request: { body: { required: true, content: { "application/json": { schema: CreateBody } } } },
-  responses: { 201: jsonContent(NewApiKeySchema, "Created"), ...problemResponses(400, 401, 403, 404, 429) },
+  problems: ["quota_exceeded"],
+  responses: { 201: jsonContent(NewApiKeySchema, "Created") },
 });
 
 export const list = defineRoute({
@@ -75,10 +76,7 @@ export const list = defineRoute({
   tags: ["api-keys"],
   security: tenantSecurity,
   request: { query: PageQuery },
-  responses: {
-    200: jsonContent(pageOf(ApiKeySchema, "ApiKeyPage"), "A page of keys"),
-    ...problemResponses(400, 401, 403, 404),
-  },
+  responses: { 200: jsonContent(pageOf(ApiKeySchema, "ApiKeyPage"), "A page of keys") },
 });
 
 export const remove = defineRoute({
@@ -90,7 +88,8 @@ export const remove = defineRoute({
   tags: ["api-keys"],
   security: tenantSecurity,
   request: { params: IdParam },
-  responses: { 204: { description: "Revoked" }, ...problemResponses(400, 401, 403, 404) },
+  problems: ["not_found"],
+  responses: { 204: { description: "Revoked" } },
 });
 
 export const rotate = defineRoute({
@@ -105,6 +104,7 @@ export const rotate = defineRoute({
     params: IdParam,
     body: { required: false, content: { "application/json": { schema: RotateBody } } },
   },
+  problems: ["not_found"],
   responses: {
     200: jsonContent(
       NewApiKeySchema.extend({ previous_key_expires_at: z.iso.datetime().nullable() }).openapi(
@@ -112,6 +112,5 @@ export const rotate = defineRoute({
       ),
       "Rotated",
     ),
-    ...problemResponses(400, 401, 403, 404),
   },
 });

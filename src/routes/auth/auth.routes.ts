@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { jsonContent, problemResponses } from "../../lib/openapi";
+import { jsonContent } from "../../lib/openapi";
 import { defineRoute } from "../route-table";
 
 const RoleSchema = z.enum(["admin", "member", "viewer"]);
@@ -49,10 +49,9 @@ export const login = defineRoute({
   summary: "Exchange email and password for an access token",
   tags: ["auth"],
   request: { body: { required: true, content: { "application/json": { schema: LoginBody } } } },
-  responses: {
-    200: jsonContent(SessionSchema, "Signed in"),
-    ...problemResponses(400, 401, 403, 415, 429),
-  },
+  // A wrong or expired password, a tenant the user may not enter, and the failed-login limits.
+  problems: ["unauthenticated", "forbidden", "tenant_suspended", "rate_limited"],
+  responses: { 200: jsonContent(SessionSchema, "Signed in") },
 });
 
 export const switchTenant = defineRoute({
@@ -69,10 +68,8 @@ export const switchTenant = defineRoute({
       content: { "application/json": { schema: z.object({ tenant: TenantSelector }).strict() } },
     },
   },
-  responses: {
-    200: jsonContent(SessionSchema, "New token"),
-    ...problemResponses(400, 401, 403, 415, 429),
-  },
+  problems: ["tenant_suspended"],
+  responses: { 200: jsonContent(SessionSchema, "New token") },
 });
 
 export const changePassword = defineRoute({
@@ -102,10 +99,7 @@ export const changePassword = defineRoute({
       },
     },
   },
-  responses: {
-    204: { description: "Changed: sign in again with the new password" },
-    ...problemResponses(400, 401, 403, 415, 429),
-  },
+  responses: { 204: { description: "Changed: sign in again with the new password" } },
 });
 
 export const logoutAll = defineRoute({
@@ -116,8 +110,5 @@ export const logoutAll = defineRoute({
   summary: "Sign out everywhere: every token issued so far stops working",
   tags: ["auth"],
   security: [{ bearerJwt: [] }],
-  responses: {
-    204: { description: "Every token of the user is revoked" },
-    ...problemResponses(401, 403, 429),
-  },
+  responses: { 204: { description: "Every token of the user is revoked" } },
 });

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { CREDENTIAL_KINDS } from "../../db/schema";
 import { utf8 } from "../../lib/encoding";
-import { jsonContent, problemResponses } from "../../lib/openapi";
+import { jsonContent } from "../../lib/openapi";
 import { crudRoutes } from "../crud-routes";
 import { defineRoute } from "../route-table";
 import { IdParam, tenantSecurity } from "../schemas";
@@ -46,8 +46,6 @@ export const reveal = defineRoute({
   tags: ["credentials"],
   security: tenantSecurity,
   request: { params: IdParam },
-  responses: {
-    200: jsonContent(RevealedCredentialSchema, "The credential with its plaintext value"),
-    ...problemResponses(400, 401, 403, 404),
-  },
+  problems: ["not_found"],
+  responses: { 200: jsonContent(RevealedCredentialSchema, "The credential with its plaintext value") },
 });

@@ -11,7 +11,12 @@ export const OPENAPI_INFO = {
   title: "Tenantry API",
   version: "1.0.0",
   description:
-    "Multi-tenant control plane: tenant resolution, per-tenant limits, isolation and a Kubernetes namespace per tenant.",
+    "Multi-tenant control plane: tenant resolution, per-tenant limits, isolation and a Kubernetes namespace per tenant.\n\n" +
+    "Every error is `application/problem+json` (the `Problem` schema) with a stable `code`. Each operation lists " +
+    "every status it can answer; besides those, a method that a path does not declare answers 405 " +
+    "`method_not_allowed` with an `Allow` header naming the methods it does.",
+  // Not published under an open licence: an SPDX `LicenseRef-` names a licence of its own.
+  license: { name: "Proprietary", identifier: "LicenseRef-Tenantry-Proprietary" },
 };
 
 /**

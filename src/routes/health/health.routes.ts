@@ -31,5 +31,6 @@ export const live = defineRoute({
   operationId: "getLiveness",
   summary: "Liveness: the Worker answers, without touching any backend",
   tags: ["system"],
+  backend: false,
   responses: { 200: jsonContent(z.object({ status: z.literal("ok") }), "Alive") },
 });

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { jsonContent, problemResponses } from "../../lib/openapi";
+import { jsonContent } from "../../lib/openapi";
 import { PageQuery, pageOf } from "../../lib/pagination";
 import { defineRoute } from "../route-table";
 import { IdParam, RoleSchema, tenantSecurity } from "../schemas";
@@ -38,6 +38,8 @@ export const create = defineRoute({
       },
     },
   },
+  // The email is already a member; the members quota counts pending invitations.
+  problems: ["conflict", "quota_exceeded"],
   responses: {
     201: jsonContent(
       z
@@ -53,7 +55,6 @@ export const create = defineRoute({
         .openapi("NewInvitation"),
       "Created",
     ),
-    ...problemResponses(400, 401, 403, 404, 409, 429),
   },
 });
 
@@ -66,10 +67,7 @@ export const list = defineRoute({
   tags: ["invitations"],
   security: tenantSecurity,
   request: { query: PageQuery },
-  responses: {
-    200: jsonContent(pageOf(InvitationSchema, "InvitationPage"), "A page"),
-    ...problemResponses(400, 401, 403, 404),
-  },
+  responses: { 200: jsonContent(pageOf(InvitationSchema, "InvitationPage"), "A page") },
 });
 
 export const remove = defineRoute({
@@ -81,7 +79,8 @@ export const remove = defineRoute({
   tags: ["invitations"],
   security: tenantSecurity,
   request: { params: IdParam },
-  responses: { 204: { description: "Revoked" }, ...problemResponses(400, 401, 403, 404) },
+  problems: ["not_found"],
+  responses: { 204: { description: "Revoked" } },
 });
 
 export const accept = defineRoute({
@@ -114,6 +113,16 @@ export const accept = defineRoute({
       },
     },
   },
+  // Not the invitee (or a bad token), a temporary password's token, already a member, no
+  // longer valid, and the per-address limit of this public route.
+  problems: [
+    "unauthenticated",
+    "invalid_token",
+    "password_change_required",
+    "conflict",
+    "invitation_expired",
+    "rate_limited",
+  ],
   responses: {
     200: jsonContent(
       z
@@ -127,6 +136,5 @@ export const accept = defineRoute({
         .openapi("AcceptedInvitation"),
       "Joined",
     ),
-    ...problemResponses(400, 401, 403, 409, 410, 415, 429),
   },
 });

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { jsonContent, problemResponses } from "../../lib/openapi";
+import { jsonContent } from "../../lib/openapi";
 import { MembershipSchema } from "../auth/auth.routes";
 import { defineRoute } from "../route-table";
 
@@ -41,5 +41,7 @@ export const me = defineRoute({
   summary: "The caller: user or API key, current tenant, role and memberships",
   tags: ["auth"],
   security: [{ bearerJwt: [] }, { apiKey: [] }],
-  responses: { 200: jsonContent(MeSchema, "The caller"), ...problemResponses(401, 403, 404, 429) },
+  // The credential's tenant goes through the tenancy rules, as on tenant routes.
+  problems: ["tenant_suspended", "tenant_not_found"],
+  responses: { 200: jsonContent(MeSchema, "The caller") },
 });

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { jsonContent, problemResponses } from "../../lib/openapi";
+import { jsonContent } from "../../lib/openapi";
 import { PageQuery, pageOf } from "../../lib/pagination";
 import { defineRoute } from "../route-table";
 import { RoleSchema, tenantSecurity } from "../schemas";
@@ -23,10 +23,7 @@ export const list = defineRoute({
   tags: ["members"],
   security: tenantSecurity,
   request: { query: PageQuery },
-  responses: {
-    200: jsonContent(pageOf(MemberSchema, "MemberPage"), "A page of members"),
-    ...problemResponses(400, 401, 403, 404),
-  },
+  responses: { 200: jsonContent(pageOf(MemberSchema, "MemberPage"), "A page of members") },
 });
 
 const UserIdParam = z.object({
@@ -48,7 +45,8 @@ export const patch = defineRoute({
       content: { "application/json": { schema: z.object({ role: RoleSchema }).strict() } },
     },
   },
-  responses: { 200: jsonContent(MemberSchema, "Updated"), ...problemResponses(400, 401, 403, 404, 409) },
+  problems: ["not_found", "last_admin"],
+  responses: { 200: jsonContent(MemberSchema, "Updated") },
 });
 
 export const remove = defineRoute({
@@ -60,5 +58,6 @@ export const remove = defineRoute({
   tags: ["members"],
   security: tenantSecurity,
   request: { params: UserIdParam },
-  responses: { 204: { description: "Removed" }, ...problemResponses(400, 401, 403, 404, 409) },
+  problems: ["not_found", "last_admin"],
+  responses: { 204: { description: "Removed" } },
 });

@@ -1,7 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { z } from "@hono/zod-openapi";
 import type { AppBindings } from "../../env";
-import { problemResponses } from "../../lib/openapi";
 import { createRouter } from "../../lib/router";
 import { renderMetrics } from "../../services/metrics";
 import { defineRoute } from "../route-table";
@@ -20,7 +19,6 @@ export const metrics = defineRoute({
       description: "Prometheus text exposition format 0.0.4",
       content: { "text/plain": { schema: z.string() } },
     },
-    ...problemResponses(401, 403),
   },
 });
 

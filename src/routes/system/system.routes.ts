@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { jsonContent, problemResponses } from "../../lib/openapi";
+import { jsonContent } from "../../lib/openapi";
 import { CONFIG_WARNING_CODES, SEVERITIES } from "../../services/config-warnings";
 import { defineRoute } from "../route-table";
 
@@ -64,6 +64,5 @@ export const status = defineRoute({
   security: [{ bearerJwt: [] }, { metricsToken: [] }],
   responses: {
     200: jsonContent(SystemStatusSchema, "The status report, including any dependency that failed its check"),
-    ...problemResponses(401, 403, 429, 503),
   },
 });

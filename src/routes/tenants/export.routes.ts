@@ -1,5 +1,4 @@
 import { z } from "@hono/zod-openapi";
-import { problemResponses } from "../../lib/openapi";
 import { defineRoute } from "../route-table";
 import { TenantIdParam, tenantSecurity } from "../schemas";
 
@@ -20,6 +19,5 @@ export const exportTenant = defineRoute({
         'One JSON object per line: `{"type": "tenant"|"member"|"invitation"|"api_key"|"cluster"|"plugin"|"credential"|"audit_event"|"end", "data": {…}}`. No tokens, no key hashes; credentials stay encrypted.',
       content: { "application/x-ndjson": { schema: z.string() } },
     },
-    ...problemResponses(401, 403, 404),
   },
 });

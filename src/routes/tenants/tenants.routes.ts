@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { jsonContent, problemResponses } from "../../lib/openapi";
+import { jsonContent } from "../../lib/openapi";
 import { PageQuery, pageOf } from "../../lib/pagination";
 import { FEATURES, QUOTAS } from "../../services/plans";
 import { RESERVED_SLUGS, SLUG, UUID } from "../../services/tenant-directory";
@@ -125,10 +125,9 @@ export const create = defineRoute({
   tags: ["tenants"],
   security: adminSecurity,
   request: { body: { required: true, content: { "application/json": { schema: CreateBody } } } },
-  responses: {
-    201: jsonContent(CreatedTenantSchema, "Created; secrets are shown once"),
-    ...problemResponses(400, 401, 403, 409, 422),
-  },
+  // The slug is taken, or the admin's account was created by another request meanwhile.
+  problems: ["slug_taken", "conflict"],
+  responses: { 201: jsonContent(CreatedTenantSchema, "Created; secrets are shown once") },
 });
 
 export const list = defineRoute({
@@ -140,10 +139,7 @@ export const list = defineRoute({
   tags: ["tenants"],
   security: adminSecurity,
   request: { query: ListQuery },
-  responses: {
-    200: jsonContent(pageOf(TenantSchema, "TenantPage"), "A page of tenants"),
-    ...problemResponses(400, 401, 403),
-  },
+  responses: { 200: jsonContent(pageOf(TenantSchema, "TenantPage"), "A page of tenants") },
 });
 
 export const getOne = defineRoute({
@@ -155,7 +151,7 @@ export const getOne = defineRoute({
   tags: ["tenants"],
   security: tenantSecurity,
   request: { params: TenantIdParam },
-  responses: { 200: jsonContent(TenantSchema, "The tenant"), ...problemResponses(401, 403, 404) },
+  responses: { 200: jsonContent(TenantSchema, "The tenant") },
 });
 
 export const patch = defineRoute({
@@ -171,7 +167,7 @@ export const patch = defineRoute({
     params: TenantIdParam,
     body: { required: true, content: { "application/json": { schema: PatchBody } } },
   },
-  responses: { 200: jsonContent(TenantSchema, "Updated"), ...problemResponses(400, 401, 403, 404) },
+  responses: { 200: jsonContent(TenantSchema, "Updated") },
 });
 
 export const suspend = defineRoute({
@@ -196,7 +192,9 @@ export const suspend = defineRoute({
       },
     },
   },
-  responses: { 200: jsonContent(TenantSchema, "Suspended"), ...problemResponses(400, 401, 403, 404, 409) },
+  // System routes name their tenant in the path without resolving it as a selector.
+  problems: ["tenant_not_found", "conflict"],
+  responses: { 200: jsonContent(TenantSchema, "Suspended") },
 });
 
 /** Body-less lifecycle transitions of a tenant, by system admins. */
@@ -210,7 +208,8 @@ const transitionRoute = <N extends string>(name: N, summary: string) =>
     tags: ["tenants"],
     security: adminSecurity,
     request: { params: TenantIdParam },
-    responses: { 200: jsonContent(TenantSchema, "Done"), ...problemResponses(401, 403, 404, 409) },
+    problems: ["tenant_not_found", "conflict"],
+    responses: { 200: jsonContent(TenantSchema, "Done") },
   });
 
 export const reactivate = transitionRoute("reactivate", "Reactivate a suspended tenant; enqueues `resume`");
@@ -228,6 +227,7 @@ export const remove = defineRoute({
   tags: ["tenants"],
   security: adminSecurity,
   request: { params: TenantIdParam },
+  problems: ["tenant_not_found", "default_tenant_protected"],
   responses: {
     202: jsonContent(
       z.object({
@@ -238,6 +238,5 @@ export const remove = defineRoute({
       }),
       "Deleted; purge scheduled",
     ),
-    ...problemResponses(401, 403, 404, 409),
   },
 });

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { jsonContent, problemResponses } from "../../lib/openapi";
+import { jsonContent } from "../../lib/openapi";
 import { QUOTAS } from "../../services/plans";
 import { defineRoute } from "../route-table";
 import { TenantIdParam, tenantSecurity } from "../schemas";
@@ -37,5 +37,5 @@ export const usage = defineRoute({
   tags: ["tenants"],
   security: tenantSecurity,
   request: { params: TenantIdParam },
-  responses: { 200: jsonContent(UsageSchema, "Usage"), ...problemResponses(400, 401, 403, 404) },
+  responses: { 200: jsonContent(UsageSchema, "Usage") },
 });

@@ -36,7 +36,7 @@ export const PRICES = {
     source: "https://neon.com/docs/introduction/plans",
     launchPerCuHour: 0.106,
     scalePerCuHour: 0.222,
-    /** Autoscaling's ceiling on Launch and Scale; Scale also has fixed sizes up to 56 CU. */
+    /** The largest compute on Launch and Scale's autoscaling; Scale also has fixed sizes up to 56 CU. */
     maxAutoscaleCu: 16,
     /** A CU is ~4 GB RAM with its share of CPU, taken as 1 vCPU. */
     vcpuPerCu: 1,
@@ -130,6 +130,8 @@ export function capacity(idle: Pass, far: Pass | null, mix: Mix = DEFAULT_MIX): 
   const vcpus = (TARGET_RPS * weighted.pgCpuMs) / 1000;
   const cu = Math.ceil((vcpus / neon.vcpuPerCu / neon.targetUtilisation) * 4) / 4;
   const cuHours = cu * HOURS_PER_MONTH;
+  const launchFits = cu <= neon.maxAutoscaleCu;
+  const neonUsd = { Launch: cuHours * neon.launchPerCuHour, Scale: cuHours * neon.scalePerCuHour };
   const pool = poolConnections(idle, far, mix);
 
   const lines: CapacityLine[] = [
@@ -156,17 +158,19 @@ export function capacity(idle: Pass, far: Pass | null, mix: Mix = DEFAULT_MIX): 
     },
     {
       service: "Neon",
-      item: "compute",
-      formula: `${fmt(TARGET_RPS)}/s × ${fmt(weighted.pgCpuMs, 3)} ms Postgres CPU = ${fmt(vcpus, 2)} vCPU; ÷ ${neon.targetUtilisation} busy, 1 CU ≈ ${neon.vcpuPerCu} vCPU, always on`,
-      quantity: `${cu} CU × ${HOURS_PER_MONTH} h = ${fmt(cuHours)} CU-hours${cu > neon.maxAutoscaleCu ? ` (over autoscaling's ${neon.maxAutoscaleCu} CU: a fixed size on Scale)` : ""}`,
-      usdPerMonth: cuHours * neon.launchPerCuHour,
+      item: "compute on Launch",
+      formula: `${fmt(TARGET_RPS)}/s × ${fmt(weighted.pgCpuMs, 3)} ms Postgres CPU = ${fmt(vcpus, 2)} vCPU; ÷ ${neon.targetUtilisation} busy, 1 CU ≈ ${neon.vcpuPerCu} vCPU, always on; × $${neon.launchPerCuHour}/CU-hour`,
+      quantity: launchFits
+        ? `${cu} CU × ${HOURS_PER_MONTH} h = ${fmt(cuHours)} CU-hours`
+        : `${cu} CU: more than Launch's ${neon.maxAutoscaleCu} CU`,
+      usdPerMonth: launchFits ? neonUsd.Launch : null,
     },
     {
       service: "Neon",
-      item: "compute on Scale (SLA, compliance)",
-      formula: `same CU-hours × $${neon.scalePerCuHour}`,
-      quantity: `${fmt(cuHours)} CU-hours`,
-      usdPerMonth: cuHours * neon.scalePerCuHour,
+      item: "compute on Scale",
+      formula: `same CU × $${neon.scalePerCuHour}/CU-hour${launchFits ? "" : ` (a fixed size: Scale's autoscaling also stops at ${neon.maxAutoscaleCu} CU)`}`,
+      quantity: `${cu} CU × ${HOURS_PER_MONTH} h = ${fmt(cuHours)} CU-hours`,
+      usdPerMonth: neonUsd.Scale,
     },
     {
       service: "Neon",
@@ -198,7 +202,6 @@ export function capacity(idle: Pass, far: Pass | null, mix: Mix = DEFAULT_MIX): 
     },
   ];
   const workersUsd = workers.monthly + requestUsd + cpuUsd;
-  const neonUsd = { Launch: cuHours * neon.launchPerCuHour, Scale: cuHours * neon.scalePerCuHour };
   const upstashUsd = {
     "pay as you go": paygUsd + databaseUsd,
     [upstash.fixed.plan]: fixedDatabases * upstash.fixed.monthly,
@@ -209,7 +212,7 @@ export function capacity(idle: Pass, far: Pass | null, mix: Mix = DEFAULT_MIX): 
     inputs: { read, cold, write },
     weighted,
     lines,
-    totals: (["Launch", "Scale"] as const).flatMap((plan) =>
+    totals: (launchFits ? (["Launch", "Scale"] as const) : (["Scale"] as const)).flatMap((plan) =>
       Object.entries(upstashUsd).map(([redisPlan, usd]) => ({
         neon: plan,
         upstash: redisPlan,

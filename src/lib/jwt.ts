@@ -54,7 +54,27 @@ export async function signAccessToken(config: Config, claims: AccessClaims): Pro
     .setIssuedAt(now)
     .setExpirationTime(now + ACCESS_TOKEN_TTL_S)
     .setJti(crypto.randomUUID())
-    .sign(utf8(config.JWT_SECRET));
+    .sign(await hmacKey(config.JWT_SECRET));
+}
+
+/**
+ * The HS256 key, imported once per isolate (and again only if the secret changes): handing
+ * jose the raw bytes would import them again on every request.
+ */
+type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+let hmac: { secret: string; key: Promise<HmacKey> } | undefined;
+
+function hmacKey(secret: string): Promise<HmacKey> {
+  if (hmac?.secret !== secret) {
+    hmac = {
+      secret,
+      key: crypto.subtle.importKey("raw", utf8(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+        "sign",
+        "verify",
+      ]),
+    };
+  }
+  return hmac.key;
 }
 
 const jwksSets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
@@ -91,7 +111,10 @@ export async function verifyAccessToken(config: Config, token: string): Promise<
   let payload: JWTPayload;
   try {
     if (alg === "HS256") {
-      ({ payload } = await jwtVerify(token, utf8(config.JWT_SECRET), { ...options, algorithms: ["HS256"] }));
+      ({ payload } = await jwtVerify(token, await hmacKey(config.JWT_SECRET), {
+        ...options,
+        algorithms: ["HS256"],
+      }));
     } else if (alg && ASYMMETRIC.includes(alg) && config.JWKS_URL) {
       ({ payload } = await jwtVerify(token, jwksFor(config.JWKS_URL), {
         ...options,

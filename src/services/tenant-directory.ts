@@ -90,6 +90,24 @@ export function forgetTenant(tenant: { id: string; slug: string }): void {
   cache.delete(`slug:${tenant.slug}`);
 }
 
+/**
+ * After a change this isolate committed itself: the row it wrote back is the tenant as it
+ * now is, so the next request here needs no trip to learn it.
+ */
+export function refreshTenant(row: ResolvedTenant): void {
+  const fresh: ResolvedTenant = {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    status: row.status,
+    plan: row.plan,
+    quotaOverrides: row.quotaOverrides,
+    features: row.features,
+  };
+  cache.set(`id:${row.id}`, fresh);
+  cache.set(`slug:${row.slug}`, fresh);
+}
+
 export function clearTenantCache(): void {
   cache.clear();
 }

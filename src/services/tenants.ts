@@ -26,7 +26,7 @@ import { addApiKey } from "./api-keys";
 import { type AuditContext, auditInsert } from "./audit";
 import { claimInBatch, type PendingClaim } from "./idempotency";
 import { effectiveFeatures } from "./plans";
-import { forgetTenant, parseTenantKey } from "./tenant-directory";
+import { parseTenantKey, refreshTenant } from "./tenant-directory";
 import { uniqueName } from "./unique-names";
 
 const DAY_MS = 86_400_000;
@@ -430,6 +430,6 @@ async function change(
   await batch.run();
   const row = updated?.value[0];
   if (!row) throw new Error("a tenant change updated no row");
-  forgetTenant(row);
+  refreshTenant(row);
   return { row, jobs: jobs.flatMap((job) => job.value.rows) };
 }

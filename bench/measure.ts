@@ -17,7 +17,8 @@ import { percentile, round } from "./stats";
 
 export const WARMUP_SECONDS = 0.5;
 const MIN_REQUESTS = 40;
-const SEQUENTIAL_PAUSE_MS = 60;
+const SEQUENTIAL_PAUSE_MS = 40;
+const SAMPLE_INTERVAL_MS = 50;
 
 export interface Target {
   url: string;
@@ -84,7 +85,7 @@ export class ScenarioRun {
 
 export async function measureScenario(run: ScenarioRun, target: Target, opts: MeasureOptions): Promise<Row> {
   const connections = run.scenario.connections ?? opts.connections;
-  const settle = () => sleep(300 + 3 * opts.rttMs);
+  const settle = () => sleep(200 + 3 * opts.rttMs);
   const warm = await load(run, target.url, { connections, duration: WARMUP_SECONDS });
   const rate = warm.completed / Math.max(warm.seconds, 0.001);
   const amount = Math.max(
@@ -123,6 +124,16 @@ export async function measureScenario(run: ScenarioRun, target: Target, opts: Me
   };
 }
 
+/** Unmeasured traffic, e.g. to bring a fresh stack's JIT and connection pools up before anything is timed. */
+export async function warmUp(
+  run: ScenarioRun,
+  target: Target,
+  connections: number,
+  seconds: number,
+): Promise<void> {
+  await load(run, target.url, { connections, duration: seconds });
+}
+
 interface LoadResult {
   completed: number;
   seconds: number;
@@ -144,6 +155,9 @@ function load(
       {
         url,
         connections: opts.connections,
+        // autocannon notices the end of a run (time up, or `amount` answered) when it samples:
+        // by default once a second, which would pad every run to whole seconds.
+        sampleInt: SAMPLE_INTERVAL_MS,
         ...(opts.amount === undefined ? { duration: opts.duration } : { amount: opts.amount }),
         requests: [
           {

@@ -1,5 +1,6 @@
 /**
- * The body of `POST /v1/jobs`, as the Worker sends it. The slug rule is DESIGN.md's, so a
+ * The body of `POST /v1/jobs`, as the Worker sends it. The slug rule is the tenants' (see the
+ * repository's docs/architecture.md, "Tenancy rules"), so a
  * valid slug always yields a valid namespace name (`tenant-` + at most 40 characters).
  */
 import { z } from "zod";

@@ -1,5 +1,5 @@
 /**
- * Plan defaults for a tenant namespace (DESIGN.md "Plans and quotas"). The Worker sends
+ * Plan defaults for a tenant namespace (docs/architecture.md, "Plans, quotas and features"). The Worker sends
  * each tenant's effective quotas with every job; these defaults serve the render CLI and
  * plan-derived limits the job body does not carry.
  */

@@ -41,7 +41,7 @@ export type Role = (typeof ROLES)[number];
 export type JobKind = (typeof JOB_KINDS)[number];
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-/** Names that are never a tenant slug nor a tenant subdomain (DESIGN.md, tenancy rules). */
+/** Names that are never a tenant slug nor a tenant subdomain (docs/architecture.md, "Tenancy rules"). */
 export const RESERVED_SLUG_NAMES = [
   "www",
   "api",

@@ -1,6 +1,6 @@
 /**
- * `queue()`: delivers provisioning jobs to the provisioner (DESIGN.md "Provisioning
- * pipeline"). Per message:
+ * `queue()`: delivers provisioning jobs to the provisioner (docs/architecture.md,
+ * "Provisioning"). Per message:
  *
  * 1. claim — mark the job `sent` and count the attempt (its own short transaction, so the
  *    API shows `sent` while the call is under way); a succeeded or dead job is not claimed,

@@ -1,5 +1,5 @@
 /**
- * Purging tenants past retention (DESIGN.md "Tenant lifecycle"), in two steps:
+ * Purging tenants past retention (docs/architecture.md, "Tenant lifecycle"), in two steps:
  *
  * 1. `enqueuePurges` (cron `0 3 * * *`): every tenant `deleted` for longer than
  *    RETENTION_DAYS that has no deprovision job under way gets one, oldest deletion first,

@@ -1,6 +1,6 @@
 /**
  * The handlers shared by the tenant-owned resources: each hands its service the resolved
- * tenant and what a write needs to know about the request, and answers in the shape API.md gives
+ * tenant and what a write needs to know about the request, and answers in the shape docs/api.md gives
  * (bare object, 201 on create, 204 on delete, `{data, next_cursor}` for lists).
  *
  * Routes are mounted through their common `RouteConfig` view, which the generic handlers can

@@ -1,5 +1,5 @@
 /**
- * Plans: default quotas and features per plan (DESIGN.md "Plans and quotas"), and the
+ * Plans: default quotas and features per plan (docs/architecture.md, "Plans, quotas and features"), and the
  * effective values for one tenant once its overrides are applied.
  */
 import type { Plan } from "../db/schema";

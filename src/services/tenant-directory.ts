@@ -22,7 +22,7 @@ export type TenantKey = { id: string } | { slug: string };
 /** A tenant id; a slug of this shape would be read as another tenant's id, so none may have it. */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const SLUG = /^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$/;
-/** DESIGN.md's reserved names: never a slug (a CHECK in the schema too), never a tenant subdomain. */
+/** The reserved names (docs/architecture.md, "Tenancy rules"): never a slug (a CHECK in the schema too), never a tenant subdomain. */
 export const RESERVED_SLUGS: ReadonlySet<string> = new Set(RESERVED_SLUG_NAMES);
 
 /** `null` is cached too, so probing unknown slugs does not hammer the database. */

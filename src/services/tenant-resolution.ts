@@ -1,5 +1,5 @@
 /**
- * The tenancy rules of DESIGN.md, in the order that keeps them non-enumerable: selectors are
+ * The tenancy rules (docs/architecture.md), in the order that keeps them non-enumerable: selectors are
  * read and must agree (400 `tenant_conflict`), a credential for another tenant is refused
  * before anything is said about the selected tenant (403 `tenant_mismatch`), and only then
  * does existence (404 `tenant_not_found`, one body for unknown and deleted) or status

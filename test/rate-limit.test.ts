@@ -200,8 +200,20 @@ describe("login limits: failures only, and never the owner's clean address", () 
     return createUser(db.admin, { passwordHash: await hashPassword(password) });
   }
 
+  /**
+   * The login limits are fixed windows that follow the wall clock (a minute, an hour). A test
+   * whose requests must fall in one window first waits, if it has to, until the window has
+   * `needSeconds` left: otherwise it would pass or fail by when it happened to run.
+   */
+  async function insideOneWindow(windowSeconds: number, needSeconds: number) {
+    const windowMs = windowSeconds * 1000;
+    const left = windowMs - (Date.now() % windowMs);
+    if (left < needSeconds * 1000) await new Promise((resolve) => setTimeout(resolve, left + 100));
+  }
+
   it("10 failures a minute per address, then 429 before any verification", async () => {
     const ip = `10.${run}.1.1`;
+    await insideOneWindow(60, 15);
     for (let i = 0; i < 10; i++) expect((await login(`user${i}@example.test`, ip)).status).toBe(401);
     const blocked = await login("another@example.test", ip);
     await expectProblem(blocked, 429, "rate_limited");
@@ -219,6 +231,7 @@ describe("login limits: failures only, and never the owner's clean address", () 
     const password = "the owner's own password";
     const owner = await userWithPassword(password);
     const returning = `10.${run}.3.1`;
+    await insideOneWindow(3600, 30);
     // The owner mistypes once, then signs in: that address's failure is forgiven.
     expect((await login(owner.email, returning)).status).toBe(401);
     expect((await login(owner.email, returning, password)).status).toBe(200);
@@ -232,5 +245,27 @@ describe("login limits: failures only, and never the owner's clean address", () 
     await expectProblem(await login(owner.email, sprayers[0] as string, password), 429, "rate_limited");
     expect((await login(owner.email, returning, password)).status).toBe(200);
     expect((await login(owner.email, `10.${run}.5.1`, password)).status).toBe(200);
+  });
+
+  it("an address that failed stays refused for the rest of the email's hour, not only its minute", async () => {
+    await insideOneWindow(3600, 150);
+    const password = "the owner's own password";
+    const owner = await userWithPassword(password);
+    const sprayers = Array.from({ length: 20 }, (_, i) => `10.${run}.6.${i + 1}`);
+    for (let round = 0; round < 5; round++) {
+      for (const res of await Promise.all(sprayers.map((ip) => login(owner.email, ip)))) {
+        expect(res.status).toBe(401);
+      }
+    }
+    await expectProblem(await login(owner.email, sprayers[1] as string), 429, "rate_limited");
+    // A minute later each sprayer's own per-minute window is fresh; the email's hour is not.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + 61_000);
+      await expectProblem(await login(owner.email, sprayers[1] as string, password), 429, "rate_limited");
+      expect((await login(owner.email, `10.${run}.7.1`, password)).status).toBe(200);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

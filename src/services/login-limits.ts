@@ -2,7 +2,7 @@
  * Limits on guessing passwords that cannot lock the owner out. Only failures are counted:
  * 10 a minute per client address, 10 a minute per (email, address) and 100 an hour per
  * email across addresses. The per-email budget only refuses addresses that have themselves
- * failed for that email, so a spray from a botnet never locks out the owner signing in from
+ * failed for that email within its hour, so a spray from a botnet never locks out the owner signing in from
  * a clean address; a success clears its own (email, address) counter. Off Cloudflare (no
  * `CF-Connecting-IP`) only the per-email budget applies: there is no address to meter.
  */
@@ -31,14 +31,16 @@ export async function refuseIfOverLimit(config: Config, attempt: LoginAttempt): 
     enforce(await peekLimit(config, PUBLIC_POLICIES.loginFailuresEmail, attempt.emailKey));
     return;
   }
-  const [ip, emailIp, email] = await Promise.all([
+  const pair = pairKey(attempt, attempt.ip);
+  const [ip, emailIp, email, failed] = await Promise.all([
     peekLimit(config, PUBLIC_POLICIES.loginFailuresIp, attempt.ip),
-    peekLimit(config, PUBLIC_POLICIES.loginFailuresEmailIp, pairKey(attempt, attempt.ip)),
+    peekLimit(config, PUBLIC_POLICIES.loginFailuresEmailIp, pair),
     peekLimit(config, PUBLIC_POLICIES.loginFailuresEmail, attempt.emailKey),
+    peekLimit(config, PUBLIC_POLICIES.loginFailedAddress, pair),
   ]);
   enforce(ip);
   enforce(emailIp);
-  const addressHasFailed = emailIp.remaining < PUBLIC_POLICIES.loginFailuresEmailIp.limit;
+  const addressHasFailed = failed.remaining < PUBLIC_POLICIES.loginFailedAddress.limit;
   if (addressHasFailed) enforce(email);
 }
 
@@ -49,6 +51,7 @@ export async function countFailure(config: Config, attempt: LoginAttempt): Promi
     counts.push(
       checkLimit(config, PUBLIC_POLICIES.loginFailuresIp, attempt.ip),
       checkLimit(config, PUBLIC_POLICIES.loginFailuresEmailIp, pairKey(attempt, attempt.ip)),
+      checkLimit(config, PUBLIC_POLICIES.loginFailedAddress, pairKey(attempt, attempt.ip)),
     );
   }
   await Promise.all(counts);
@@ -57,7 +60,11 @@ export async function countFailure(config: Config, attempt: LoginAttempt): Promi
 /** A right password from this address: its own failures for this email are forgiven. */
 export async function clearAfterSuccess(config: Config, attempt: LoginAttempt): Promise<void> {
   if (attempt.ip === null) return;
-  await resetLimit(config, PUBLIC_POLICIES.loginFailuresEmailIp, pairKey(attempt, attempt.ip));
+  const pair = pairKey(attempt, attempt.ip);
+  await Promise.all([
+    resetLimit(config, PUBLIC_POLICIES.loginFailuresEmailIp, pair),
+    resetLimit(config, PUBLIC_POLICIES.loginFailedAddress, pair),
+  ]);
 }
 
 function pairKey(attempt: LoginAttempt, ip: string): string {

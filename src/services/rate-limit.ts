@@ -205,6 +205,12 @@ export const PUBLIC_POLICIES = {
   loginFailuresIp: { name: "login-failures-ip", limit: 10, windowSeconds: 60, kind: "fixed" },
   loginFailuresEmailIp: { name: "login-failures-email-ip", limit: 10, windowSeconds: 60, kind: "fixed" },
   loginFailuresEmail: { name: "login-failures-email", limit: 100, windowSeconds: 3600, kind: "fixed" },
+  /**
+   * Which addresses have failed for an email, over the same hour as the email's budget: once
+   * that budget is spent they stay refused for the rest of its window, not only until their
+   * own minute ends (else a botnet would get one more guess per address every minute).
+   */
+  loginFailedAddress: { name: "login-failed-address", limit: 100, windowSeconds: 3600, kind: "fixed" },
   acceptIp: { name: "accept-ip", limit: 10, windowSeconds: 60, kind: "fixed" },
   credentialFailuresIp: { name: "credential-failures-ip", limit: 10, windowSeconds: 60, kind: "fixed" },
 } as const satisfies Record<string, LimitPolicy>;

@@ -19,12 +19,12 @@ export type Problem = Schemas["Problem"];
 export type TenantryClient = Client<paths>;
 
 /** One credential at most: an access token or an API key. */
-type Credential =
+export type TenantryCredential =
   | { /** From `POST /api/v1/auth/login`: sent as `Authorization: Bearer`. */ token: string; apiKey?: never }
   | { /** `uk_<slug>_<secret>`: sent as `X-API-Key`. */ apiKey: string; token?: never }
   | { token?: never; apiKey?: never };
 
-export type TenantryClientOptions = Credential & {
+export type TenantryClientOptions = TenantryCredential & {
   /** Where the API answers, e.g. `https://api.example.com` (paths start with `/api/v1`). */
   baseUrl: string;
   /** The tenant every call acts in (uuid or slug), sent as `X-Tenant-ID`; a call's own header wins. */

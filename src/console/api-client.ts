@@ -1,10 +1,13 @@
 /**
- * The console's only way to read or change anything: a request to the API, in-process
- * through the Worker's own `fetch`, with the session's bearer token. Every guard, tenant
- * rule, rate limit, quota and audit record of the API applies exactly as it would to any
- * other client; there is no second path into the services.
+ * The console's only way to read or change anything: a request to the API through the typed
+ * client (@tenantry/client, generated from the OpenAPI document), in-process through the
+ * Worker's own `fetch`, with the session's bearer token. Every guard, tenant rule, rate limit,
+ * quota and audit record of the API applies exactly as it would to any other client; there is
+ * no second path into the services, and every path, parameter and body is checked against the
+ * document by the compiler.
  */
 import type { Context } from "hono";
+import { createTenantryClient, type TenantryClient } from "../../clients/typescript/src/index";
 import type { ProblemBody } from "../lib/problem";
 import type { ApiFetch, ConsoleEnv } from "./console-env";
 
@@ -19,22 +22,8 @@ export type ApiResult<T> =
   | { ok: true; status: number; data: T }
   | { ok: false; status: number; problem: ProblemBody; retryAfter: number | null };
 
-export interface CallOptions {
-  /** Sent as `X-Tenant-ID`: the tenant the call acts in. */
-  tenant?: string;
-  idempotencyKey?: string;
-}
-
-export interface ApiClient {
-  get<T>(path: string, opts?: CallOptions): Promise<ApiResult<T>>;
-  send<T>(
-    method: "POST" | "PATCH" | "DELETE",
-    path: string,
-    body?: unknown,
-    opts?: CallOptions,
-  ): Promise<ApiResult<T>>;
-  rateLimit(): RateLimitState | undefined;
-}
+/** The typed client, plus what the page has learnt of the tenant's hourly budget. */
+export type ApiClient = TenantryClient & { rateLimit(): RateLimitState | undefined };
 
 /** Inner request ids extend the page's own, so the access log and audit trail tie them together. */
 const MAX_PARENT_ID = 100;
@@ -49,35 +38,60 @@ export function createApiClient(
   const parentId = c.get("requestId").slice(0, MAX_PARENT_ID);
   const clientIp = c.req.header("cf-connecting-ip");
 
-  async function call<T>(
-    method: string,
-    path: string,
-    body: unknown,
-    opts: CallOptions,
-  ): Promise<ApiResult<T>> {
-    calls += 1;
-    const headers = new Headers({ accept: "application/json", "x-request-id": `${parentId}.${calls}` });
-    if (token) headers.set("authorization", `Bearer ${token}`);
-    if (opts.tenant) headers.set("x-tenant-id", opts.tenant);
-    if (opts.idempotencyKey) headers.set("idempotency-key", opts.idempotencyKey);
-    // Per-IP limits (sign-in) must count the browser's address, not the Worker's.
-    if (clientIp) headers.set("cf-connecting-ip", clientIp);
-    if (body !== undefined) headers.set("content-type", "application/json");
-    const request = new Request(new URL(path, c.req.url), {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const res = await apiFetch(request, c.env, executionContextOf(c));
-    budget = lowest(budget, readRateLimit(res.headers));
-    return toResult<T>(res);
-  }
+  const client = createTenantryClient({
+    baseUrl: new URL(c.req.url).origin,
+    token,
+    headers: { accept: "application/json" },
+    fetch: async (request) => {
+      calls += 1;
+      const headers = new Headers(request.headers);
+      headers.set("x-request-id", `${parentId}.${calls}`);
+      // Per-IP limits (sign-in) must count the browser's address, not the Worker's.
+      if (clientIp) headers.set("cf-connecting-ip", clientIp);
+      const res = await apiFetch(new Request(request, { headers }), c.env, executionContextOf(c));
+      budget = lowest(budget, readRateLimit(res.headers));
+      return res;
+    },
+  });
+  return { ...client, rateLimit: () => budget };
+}
 
+/** The headers of a call acting in a tenant (`X-Tenant-ID`). */
+export function inTenant(slug: string): { "x-tenant-id": string } {
+  return { "x-tenant-id": slug };
+}
+
+/**
+ * A typed call's answer as the page uses it: the data, or the problem (the API's problem+json,
+ * or a generic one when the body is not one) with `Retry-After`.
+ */
+export async function resultOf<T>(
+  call: Promise<{ data?: T; error?: unknown; response: Response }>,
+): Promise<ApiResult<T>> {
+  const { data, error, response } = await call;
+  if (response.ok) return { ok: true, status: response.status, data: data as T };
+  const problem =
+    error && typeof error === "object" && "code" in error
+      ? (error as ProblemBody)
+      : ({
+          type: "about:blank",
+          title: "Unexpected answer",
+          status: response.status,
+          detail: "The API answered in an unexpected way.",
+          code: "internal",
+        } satisfies ProblemBody);
+  const retryAfter = Number(response.headers.get("retry-after"));
   return {
-    get: (path, opts = {}) => call("GET", path, undefined, opts),
-    send: (method, path, body, opts = {}) => call(method, path, body, opts),
-    rateLimit: () => budget,
+    ok: false,
+    status: response.status,
+    problem,
+    retryAfter: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null,
   };
+}
+
+/** A form's empty field is no filter at all (the API would refuse `?status=`). */
+export function given<T extends string>(value: T | undefined): T | undefined {
+  return value === "" ? undefined : value;
 }
 
 /** Calls of one page run in parallel: the lowest remaining count is the latest state of the window. */
@@ -94,29 +108,6 @@ export function withQuery(path: string, params: Record<string, string | number |
   }
   const text = query.toString();
   return text ? `${path}?${text}` : path;
-}
-
-async function toResult<T>(res: Response): Promise<ApiResult<T>> {
-  const text = await res.text();
-  const parsed = text ? safeJson(text) : null;
-  if (res.ok) return { ok: true, status: res.status, data: parsed as T };
-  const problem =
-    parsed && typeof parsed === "object" && "code" in parsed
-      ? (parsed as ProblemBody)
-      : ({
-          type: "about:blank",
-          title: "Unexpected answer",
-          status: res.status,
-          detail: "The API answered in an unexpected way.",
-          code: "internal",
-        } satisfies ProblemBody);
-  const retryAfter = Number(res.headers.get("retry-after"));
-  return {
-    ok: false,
-    status: res.status,
-    problem,
-    retryAfter: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null,
-  };
 }
 
 /**
@@ -140,13 +131,5 @@ function executionContextOf(c: Context): Parameters<ApiFetch>[2] {
   } catch {
     // `app.request` in unit tests runs without one.
     return undefined;
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
   }
 }

@@ -1,7 +1,7 @@
 /** Sign-in, sign-out and the landing redirect. */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { Session } from "./api-types";
+import { resultOf } from "./api-client";
 import type { ConsoleEnv } from "./console-env";
 import { formOf } from "./csrf";
 import { Layout, Notice, renderPage } from "./layout";
@@ -24,10 +24,9 @@ export async function signIn(c: C) {
   const form = await formOf(c);
   const email = (form.email ?? "").trim();
   const next = safeNext(form.next);
-  const result = await c.get("api").send<Session>("POST", "/api/v1/auth/login", {
-    email,
-    password: form.password ?? "",
-  });
+  const result = await resultOf(
+    c.get("api").POST("/api/v1/auth/login", { body: { email, password: form.password ?? "" } }),
+  );
   if (!result.ok) {
     const problem = friendly(result.problem, result.retryAfter);
     if (result.problem.code === "unauthenticated") {
@@ -51,7 +50,7 @@ export async function signIn(c: C) {
  * token version), so a copied cookie or token is worthless afterwards, not only this browser's.
  */
 export async function signOut(c: C) {
-  if (c.get("session").token) await c.get("api").send("POST", "/api/v1/auth/logout-all");
+  if (c.get("session").token) await c.get("api").POST("/api/v1/auth/logout-all");
   endSession(c);
   return c.redirect("/console?notice=signed_out", 303);
 }

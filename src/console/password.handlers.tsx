@@ -5,7 +5,7 @@
  */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { Session } from "./api-types";
+import { resultOf } from "./api-client";
 import type { ConsoleEnv } from "./console-env";
 import { formOf } from "./csrf";
 import { renderPage } from "./layout";
@@ -42,10 +42,11 @@ export async function change(c: C) {
   if (chosen !== (posted.confirm_password ?? "")) return refused(c, MISMATCH, 400);
 
   const api = c.get("api");
-  const result = await api.send("POST", "/api/v1/auth/password", {
-    current_password: posted.current_password ?? "",
-    new_password: chosen,
-  });
+  const result = await resultOf(
+    api.POST("/api/v1/auth/password", {
+      body: { current_password: posted.current_password ?? "", new_password: chosen },
+    }),
+  );
   if (!result.ok) {
     // The session's token was sent, so a plain 401 is about the current password, not the session.
     if (result.problem.code === "unauthenticated") return refused(c, WRONG_CURRENT, 401);
@@ -55,10 +56,9 @@ export async function change(c: C) {
     );
   }
 
-  const login = await api.send<Session>("POST", "/api/v1/auth/login", {
-    email: identity.email,
-    password: chosen,
-  });
+  const login = await resultOf(
+    api.POST("/api/v1/auth/login", { body: { email: identity.email, password: chosen } }),
+  );
   if (!login.ok) {
     // The change stands and the old token is dead either way: the user signs in by hand.
     endSession(c);

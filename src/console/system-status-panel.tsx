@@ -1,12 +1,11 @@
 /** System admins' status panel: each dependency check, the provisioning backlog and the configuration warnings. */
-import type { z } from "@hono/zod-openapi";
 import type { FC } from "hono/jsx";
-import type { SystemStatusSchema } from "../routes/system/system.routes";
+import type { SystemStatus } from "./api-types";
 import { ProblemAlert } from "./layout";
 import { formatCount, formatSeconds } from "./messages";
 import type { Section } from "./tenant-data";
 
-export type SystemStatus = z.infer<typeof SystemStatusSchema>;
+export type { SystemStatus };
 
 /** The stylesheet's badge tones (green, amber, red), borrowed from the job statuses. */
 const TONES = { good: "succeeded", warning: "pending", bad: "dead" } as const;

@@ -5,7 +5,7 @@
  * keys are not shown.
  */
 import { clock } from "../lib/clock";
-import { type ApiClient, type ApiResult, withQuery } from "./api-client";
+import { type ApiClient, type ApiResult, inTenant, resultOf } from "./api-client";
 import type {
   ApiKey,
   AuditEvent,
@@ -46,8 +46,9 @@ export async function loadTenantDetail(
   api: ApiClient,
   slug: string,
 ): Promise<{ ok: true; detail: TenantDetail } | Extract<ApiResult<Tenant>, { ok: false }>> {
-  const tenantPath = `/api/v1/tenants/${encodeURIComponent(slug)}`;
-  const tenant = await api.get<Tenant>(tenantPath, { tenant: slug });
+  const headers = inTenant(slug);
+  const path = { id: slug };
+  const tenant = await resultOf(api.GET("/api/v1/tenants/{id}", { params: { path }, headers }));
   if (!tenant.ok) return tenant;
   if (tenant.data.status === "deleted") {
     // Only its provisioning (the coming deprovision) is still readable, by system admins.
@@ -69,15 +70,14 @@ export async function loadTenantDetail(
       },
     };
   }
-  const opts = { tenant: slug };
   const since = new Date(clock.now() - DAY_MS).toISOString();
   const [usage, members, invitations, apiKeys, jobs, events] = await Promise.all([
-    api.get<Usage>(`${tenantPath}/usage`, opts),
-    loadAll<Member>(api, "/api/v1/members", opts),
-    loadAll<Invitation>(api, "/api/v1/invitations", opts),
-    loadAll<ApiKey>(api, "/api/v1/api-keys", opts),
+    resultOf(api.GET("/api/v1/tenants/{id}/usage", { params: { path }, headers })),
+    loadAll((query) => api.GET("/api/v1/members", { params: { query }, headers })),
+    loadAll((query) => api.GET("/api/v1/invitations", { params: { query }, headers })),
+    loadApiKeys(api, slug),
     loadProvisioning(api, slug),
-    loadAll<AuditEvent>(api, "/api/v1/audit-events", opts, { since }),
+    loadAll((query) => api.GET("/api/v1/audit-events", { params: { query: { ...query, since } }, headers })),
   ]);
   return {
     ok: true,
@@ -94,26 +94,34 @@ export async function loadTenantDetail(
 }
 
 export function loadProvisioning(api: ApiClient, slug: string): Promise<ApiResult<ProvisioningJob[]>> {
-  return loadAll<ProvisioningJob>(api, `/api/v1/tenants/${encodeURIComponent(slug)}/provisioning`, {
-    tenant: slug,
-  });
+  return loadAll((query) =>
+    api.GET("/api/v1/tenants/{id}/provisioning", {
+      params: { path: { id: slug }, query },
+      headers: inTenant(slug),
+    }),
+  );
 }
 
-/** Follows `next_cursor` for up to MAX_PAGES pages of a list endpoint. */
+export function loadApiKeys(api: ApiClient, slug: string): Promise<ApiResult<ApiKey[]>> {
+  return loadAll((query) => api.GET("/api/v1/api-keys", { params: { query }, headers: inTenant(slug) }));
+}
+
+/** Follows `next_cursor` for up to MAX_PAGES pages of a list endpoint (`page` makes one call). */
 export async function loadAll<T>(
-  api: ApiClient,
-  path: string,
-  opts: { tenant: string },
-  filters: Record<string, string> = {},
+  page: (query: {
+    limit: number;
+    cursor?: string;
+  }) => Promise<{ data?: Page<T>; error?: unknown; response: Response }>,
 ): Promise<ApiResult<T[]>> {
   const items: T[] = [];
   let cursor: string | undefined;
   for (let pages = 0; pages < MAX_PAGES; pages++) {
-    const page = await api.get<Page<T>>(withQuery(path, { ...filters, limit: PAGE_SIZE, cursor }), opts);
-    if (!page.ok) return page;
-    items.push(...page.data.data);
-    if (!page.data.next_cursor) break;
-    cursor = page.data.next_cursor;
+    const answer = await resultOf(page({ limit: PAGE_SIZE, cursor }));
+    if (!answer.ok) return answer;
+    const next = answer.data;
+    items.push(...next.data);
+    if (!next.next_cursor) break;
+    cursor = next.next_cursor;
   }
   return { ok: true, status: 200, data: items };
 }

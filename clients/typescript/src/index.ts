@@ -20,9 +20,8 @@ export type TenantryClient = Client<paths>;
 
 /** One credential at most: an access token or an API key. */
 export type TenantryCredential =
-  | { /** From `POST /api/v1/auth/login`: sent as `Authorization: Bearer`. */ token: string; apiKey?: never }
-  | { /** `uk_<slug>_<secret>`: sent as `X-API-Key`. */ apiKey: string; token?: never }
-  | { token?: never; apiKey?: never };
+  | { /** From `POST /api/v1/auth/login`: sent as `Authorization: Bearer`. */ token?: string; apiKey?: never }
+  | { /** `uk_<slug>_<secret>`: sent as `X-API-Key`. */ apiKey?: string; token?: never };
 
 export type TenantryClientOptions = TenantryCredential & {
   /** Where the API answers, e.g. `https://api.example.com` (paths start with `/api/v1`). */

@@ -3,8 +3,9 @@ import { jsonContent } from "../../lib/openapi";
 import { PageQuery, pageOf } from "../../lib/pagination";
 import { FEATURES, QUOTAS } from "../../services/plans";
 import { RESERVED_SLUGS, SLUG, UUID } from "../../services/tenant-directory";
+import { NewApiKeySchema } from "../api-keys/api-keys.routes";
 import { defineRoute } from "../route-table";
-import { RoleSchema, TenantIdParam, tenantSecurity } from "../schemas";
+import { TenantIdParam, tenantSecurity } from "../schemas";
 
 const PlanSchema = z.enum(["free", "basic", "pro", "enterprise"]);
 const StatusSchema = z.enum(["active", "suspended", "deleted"]);
@@ -80,16 +81,8 @@ export const CreatedTenantSchema = z
   .object({
     tenant: TenantSchema,
     admin: z.object({ user_id: z.uuid(), email: z.string(), temporary_password: z.string().optional() }),
-    api_key: z.object({
-      id: z.uuid(),
-      name: z.string(),
-      role: RoleSchema,
-      prefix: z.string(),
-      key: z.string(),
-      created_at: z.iso.datetime(),
-      expires_at: z.iso.datetime().nullable(),
-      last_used_at: z.iso.datetime().nullable(),
-    }),
+    // The first admin's key is an API key like any other, its secret shown once.
+    api_key: NewApiKeySchema,
     provisioning_job: JobRefSchema,
   })
   .openapi("CreatedTenant");
@@ -125,8 +118,9 @@ export const create = defineRoute({
   tags: ["tenants"],
   security: adminSecurity,
   request: { body: { required: true, content: { "application/json": { schema: CreateBody } } } },
-  // The slug is taken, or the admin's account was created by another request meanwhile.
-  problems: ["slug_taken", "conflict"],
+  // The slug is taken, or the admin's account was created by another request meanwhile; or
+  // `quota_overrides` leave no room for the first admin's API key (`api_keys: 0`).
+  problems: ["slug_taken", "conflict", "quota_exceeded"],
   responses: { 201: jsonContent(CreatedTenantSchema, "Created; secrets are shown once") },
 });
 

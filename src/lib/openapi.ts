@@ -11,6 +11,18 @@ export const ProblemSchema = z
     code: z.enum(Object.keys(PROBLEM_CODES) as [ProblemCode]),
     request_id: z.string().optional(),
     errors: z.array(z.object({ path: z.string(), message: z.string(), code: z.string() })).optional(),
+    // RFC 9457 extension members, each carried by one code.
+    feature: z
+      .string()
+      .optional()
+      .openapi({ description: "`feature_disabled`: the plan feature that is off" }),
+    quota: z.string().optional().openapi({ description: "`quota_exceeded`: the quota that is used up" }),
+    limit: z.number().int().optional().openapi({ description: "`quota_exceeded`: the tenant's limit" }),
+    used: z.number().int().optional().openapi({ description: "`quota_exceeded`: how much is used" }),
+    policies: z
+      .array(z.string())
+      .optional()
+      .openapi({ description: "`rate_limited`: the rate-limit policies refused (`tenant`, `api-key`, …)" }),
   })
   .openapi("Problem");
 

@@ -13,6 +13,8 @@ export default defineConfig({
     globalSetup: ["./test/global-setup.ts"],
     // Request logs of passing tests are noise; a failing test still shows its own.
     silent: "passed-only",
+    // After the default summary: how many responses were checked against the OpenAPI document.
+    reporters: ["default", "./test/support/contract-summary.ts"],
     projects: [
       {
         plugins: [
@@ -44,6 +46,9 @@ export default defineConfig({
           name: "workers",
           include: ["test/**/*.test.ts"],
           exclude: ["test/node/**"],
+          // Every response through the test helpers is checked against the OpenAPI document;
+          // this records each file's count for the summary.
+          setupFiles: ["./test/support/contract-setup.ts"],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

@@ -7,6 +7,7 @@ import type { Pool } from "@neondatabase/serverless";
 import type { Role } from "../../src/db/schema";
 import { loadConfig } from "../../src/env";
 import { signAccessToken } from "../../src/lib/jwt";
+import { expectDocumented } from "./contract";
 import { uniqueSlug } from "./db";
 
 export interface TestTenant {
@@ -72,10 +73,13 @@ export async function tokenFor(
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-/** A request through the Worker's real fetch entry. */
-export function api(path: string, init: RequestInit & { host?: string } = {}): Promise<Response> {
+/** A request through the Worker's real fetch entry; its response must be what the OpenAPI document allows. */
+export async function api(path: string, init: RequestInit & { host?: string } = {}): Promise<Response> {
   const { host, ...rest } = init;
-  return exports.default.fetch(`http://${host ?? "localhost"}${path}`, rest);
+  const url = `http://${host ?? "localhost"}${path}`;
+  const res = await exports.default.fetch(url, rest);
+  await expectDocumented(rest.method ?? "GET", url, res);
+  return res;
 }
 
 export function jsonInit(method: string, body: unknown, headers: Record<string, string> = {}): RequestInit {

@@ -1,5 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { expectDocumented } from "./contract";
 
 /** Nothing listens on port 1 (tcpmux) on a test machine: a stand-in for a stopped backend. */
 export const CLOSED_PORT = 1;
@@ -12,7 +13,8 @@ type Handler = { fetch?: (req: Request, env: never, ctx: ExecutionContext) => Re
 
 /**
  * Calls the Worker's real `fetch` export with some bindings replaced, for fault tests
- * (a dead database, a dead Redis) that the shared test environment cannot express.
+ * (a dead database, a dead Redis) that the shared test environment cannot express. The
+ * response must be what the OpenAPI document allows.
  */
 export async function call(
   worker: Handler,
@@ -25,5 +27,6 @@ export async function call(
   const res = await worker.fetch?.(request, { ...env, ...overrides } as never, ctx);
   await waitOnExecutionContext(ctx);
   if (!res) throw new Error("the worker has no fetch handler");
+  await expectDocumented(request.method, request.url, res);
   return res;
 }

@@ -637,6 +637,16 @@ export interface components {
         message: string;
         code: string;
       }[];
+      /** @description `feature_disabled`: the plan feature that is off */
+      feature?: string;
+      /** @description `quota_exceeded`: the quota that is used up */
+      quota?: string;
+      /** @description `quota_exceeded`: the tenant's limit */
+      limit?: number;
+      /** @description `quota_exceeded`: how much is used */
+      used?: number;
+      /** @description `rate_limited`: the rate-limit policies refused (`tenant`, `api-key`, …) */
+      policies?: string[];
     };
     Session: {
       access_token: string;
@@ -768,20 +778,7 @@ export interface components {
         email: string;
         temporary_password?: string;
       };
-      api_key: {
-        /** Format: uuid */
-        id: string;
-        name: string;
-        role: components["schemas"]["Role"];
-        prefix: string;
-        key: string;
-        /** Format: date-time */
-        created_at: string;
-        /** Format: date-time */
-        expires_at: string | null;
-        /** Format: date-time */
-        last_used_at: string | null;
-      };
+      api_key: components["schemas"]["NewApiKey"];
       provisioning_job: components["schemas"]["JobRef"];
     };
     Tenant: {
@@ -2663,7 +2660,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `rate_limited` */
+      /** @description Problem `rate_limited` or `quota_exceeded` */
       429: {
         headers: {
           [name: string]: unknown;

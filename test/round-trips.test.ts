@@ -12,6 +12,7 @@ import worker from "../src/index";
 import { clearApiKeyCache } from "../src/services/api-keys";
 import { clearTenantCache } from "../src/services/tenant-directory";
 import { clearUserAccessCache } from "../src/services/user-access";
+import { expectDocumented } from "./support/contract";
 import { pools, uniqueSlug } from "./support/db";
 import { bearer, createUser, jsonInit, tenantWithRoles, tokenFor } from "./support/fixtures";
 import { CLOSED_PORT } from "./support/http";
@@ -41,7 +42,7 @@ async function measured(path: string, init: RequestInit = {}): Promise<{ res: Re
     ctx,
   );
   const taken = trips - before;
-  await res.clone().arrayBuffer();
+  await expectDocumented(request.method, request.url, res);
   await waitOnExecutionContext(ctx);
   return { res, trips: taken };
 }

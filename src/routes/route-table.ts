@@ -129,7 +129,8 @@ export function allowedMethods(path: string): string[] {
   return [...methods].sort();
 }
 
-function templateToRegExp(template: string): RegExp {
+/** An OpenAPI path template as a RegExp: a parameter is one segment, a trailing slash is allowed. */
+export function templateToRegExp(template: string): RegExp {
   const escaped = template
     .split(/\{[^}]+\}/)
     .map((part) => part.replace(/[.*+?^$()|[\]\\]/g, "\\$&"))

@@ -22,6 +22,7 @@
  */
 import { exports } from "cloudflare:workers";
 import { dereference, type OutputUnit, type Schema, validate } from "@cfworker/json-schema";
+import { templateToRegExp } from "../../src/routes/route-table";
 import type { ContractCounts } from "./contract-meta";
 
 /** Served by the Worker, not operations of the API. */
@@ -182,15 +183,6 @@ function loadContract(): Promise<Contract> {
     return { paths, lookup, problem };
   })();
   return contract;
-}
-
-/** The same rule as the route table's: a parameter is one segment, a trailing slash is allowed. */
-function templateToRegExp(template: string): RegExp {
-  const escaped = template
-    .split(/\{[^}]+\}/)
-    .map((part) => part.replace(/[.*+?^$()|[\]\\]/g, "\\$&"))
-    .join("[^/]+");
-  return new RegExp(`^${escaped}/?$`);
 }
 
 function parameters(template: string): number {

@@ -81,6 +81,13 @@ export async function startNeonHttp(opts: { port?: number; rttMs?: number } = {}
     const body = await readJsonBody(req);
     const client = await poolFor(connectionString).connect();
     let broken: Error | undefined;
+    // A connection that dies while checked out (Postgres crashed or restarted) reports it on
+    // the client, not the pool: without a listener that event would crash the process. The
+    // query in flight fails on its own; the client is then discarded, never reused.
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on("error", onError);
     try {
       const run = (q: Query) => {
         stats.queries++;
@@ -105,6 +112,7 @@ export async function startNeonHttp(opts: { port?: number; rttMs?: number } = {}
       }
     } finally {
       // A client whose rollback failed may be mid-transaction: discard it, never reuse it.
+      client.off("error", onError);
       client.release(broken);
     }
   };

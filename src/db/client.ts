@@ -98,22 +98,28 @@ export const tenantSetting = (tenantId: string | SQL) =>
   sql`select set_config('app.tenant_id', ${tenantId}, true)`;
 export const systemSetting = sql`select set_config('app.scope', 'system', true)`;
 
+type Queries = [BatchItem<"pg">, ...BatchItem<"pg">[]];
+
 /**
  * One statement pinned to one tenant in ONE round trip: the RLS setting and the statement
- * travel in the same HTTP batch (a transaction on Neon's side). Work that needs locks or
- * several dependent statements uses `withTenant`.
+ * travel in the same HTTP batch (a transaction on Neon's side). Writes are a `WriteBatch`.
  */
-export function batchAsTenant<Q extends BatchItem<"pg">>(
+export async function batchAsTenant<Q extends BatchItem<"pg">>(
   http: HttpDatabase,
   tenantId: string,
   query: (db: HttpDatabase) => Q,
-) {
-  return batchWith(http, [tenantSetting(tenantId)], query);
+): Promise<BatchResponse<[Q]>[0]> {
+  const [result] = await readWith(http, [tenantSetting(tenantId)], (db): [Q] => [query(db)]);
+  return result;
 }
 
 /** `batchAsTenant` for explicit cross-tenant reads (tenant lookup, membership checks). */
-export function batchAsSystem<Q extends BatchItem<"pg">>(http: HttpDatabase, query: (db: HttpDatabase) => Q) {
-  return batchWith(http, [systemSetting], query);
+export async function batchAsSystem<Q extends BatchItem<"pg">>(
+  http: HttpDatabase,
+  query: (db: HttpDatabase) => Q,
+): Promise<BatchResponse<[Q]>[0]> {
+  const [result] = await readWith(http, [systemSetting], (db): [Q] => [query(db)]);
+  return result;
 }
 
 /**
@@ -122,39 +128,32 @@ export function batchAsSystem<Q extends BatchItem<"pg">>(http: HttpDatabase, que
  * then run under that tenant's RLS (tables with a system-scope policy, such as `tenants`,
  * stay readable). Still one round trip, and the same statements whatever the lookup finds.
  */
-export async function batchAsLookedUpTenant<Q extends [BatchItem<"pg">, ...BatchItem<"pg">[]]>(
+export function batchAsLookedUpTenant<Q extends Queries>(
   http: HttpDatabase,
   tenantId: SQL,
   queries: (db: HttpDatabase) => Q,
 ): Promise<BatchResponse<Q>> {
-  const results = await guard(() =>
-    http.batch([http.execute(systemSetting), http.execute(tenantSetting(tenantId)), ...queries(http)]),
-  );
-  return results.slice(2) as BatchResponse<Q>;
+  return readWith(http, [systemSetting, tenantSetting(tenantId)], queries);
 }
 
 /** Several reads in system scope, in ONE round trip; their results in order. */
-export async function readAsSystem<Q extends [BatchItem<"pg">, ...BatchItem<"pg">[]]>(
+export function readAsSystem<Q extends Queries>(
   http: HttpDatabase,
   queries: (db: HttpDatabase) => Q,
 ): Promise<BatchResponse<Q>> {
-  const results = await guard(() => http.batch([http.execute(systemSetting), ...queries(http)]));
-  return results.slice(1) as BatchResponse<Q>;
+  return readWith(http, [systemSetting], queries);
 }
 
-async function batchWith<Q extends BatchItem<"pg">>(
+/** The settings, then the queries, in one batch; the queries' results. */
+async function readWith<Q extends Queries>(
   http: HttpDatabase,
-  settings: [SQL, ...SQL[]],
-  query: (db: HttpDatabase) => Q,
-): Promise<BatchResponse<[Q]>[0]> {
-  const [first, ...rest] = settings;
-  const statements: [BatchItem<"pg">, ...BatchItem<"pg">[]] = [
-    http.execute(first),
-    ...rest.map((setting) => http.execute(setting)),
-    query(http),
-  ];
+  settings: SQL[],
+  queries: (db: HttpDatabase) => Q,
+): Promise<BatchResponse<Q>> {
+  const statements: Queries = [...queries(http)];
+  statements.unshift(...settings.map((setting) => http.execute(setting)));
   const results = await guard(() => http.batch(statements));
-  return results.at(-1) as BatchResponse<[Q]>[0];
+  return results.slice(settings.length) as BatchResponse<Q>;
 }
 
 /** Runs `fn` in one transaction whose row-level security is pinned to `tenantId`. */

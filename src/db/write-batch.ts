@@ -48,9 +48,10 @@ type Finisher = (batch: WriteBatch, answer: Answer | undefined) => void | Promis
 export class WriteBatch {
   readonly db: HttpDatabase;
   private readonly items: BatchItem<"pg">[] = [];
-  private readonly slots: Array<{ index: number; set(value: unknown): void }> = [];
   private readonly finishers: Finisher[] = [];
   private ran = false;
+  /** Every statement's result, in order, once the batch has run. */
+  private results: unknown[] | undefined;
 
   constructor(db: HttpDatabase, scope: WriteScope) {
     this.db = db;
@@ -61,19 +62,11 @@ export class WriteBatch {
   /** Adds a statement; its result is `.value` after `run`. */
   add<T>(query: BatchItem<"pg"> & PromiseLike<T>): Pending<T> {
     const index = this.items.push(query) - 1;
-    let value: T | undefined;
-    let set = false;
-    this.slots.push({
-      index,
-      set(result) {
-        value = result as T;
-        set = true;
-      },
-    });
+    const batch = this;
     return {
       get value(): T {
-        if (!set) throw new Error("the batch has not run yet");
-        return value as T;
+        if (!batch.results) throw new Error("the batch has not run yet");
+        return batch.results[index] as T;
       },
     };
   }
@@ -113,12 +106,11 @@ export class WriteBatch {
     for (const finish of this.finishers) await finish(this, answer);
     const [first, ...rest] = this.items;
     if (!first) throw new Error("an empty write batch");
-    const results = await runGuarded(() => this.db.batch([first, ...rest]), raisedProblem);
-    for (const slot of this.slots) slot.set(results[slot.index]);
+    this.results = await runGuarded(() => this.db.batch([first, ...rest]), raisedProblem);
   }
 }
 
-/** Statements for guards: `failWhen(claimMissing(...), takenClaim)` and friends. */
+/** The guard problem of an Idempotency-Key held by an earlier request (`claimInBatch`). */
 export const takenClaim = { code: CLAIM_TAKEN, detail: "claimed" } as const;
 
 /** The problem a `tenantry_fail` guard raised, or undefined for any other error. */

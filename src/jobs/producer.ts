@@ -40,11 +40,8 @@ export function jobInsert(
 }
 
 export async function enqueueJob(tx: Tx, tenantId: string, kind: JobKind): Promise<EnqueuedJob> {
-  const [job] = await tx
-    .insert(provisioningJobs)
-    .values({ tenantId, kind })
-    .returning({ id: provisioningJobs.id, kind: provisioningJobs.kind, status: provisioningJobs.status });
-  if (!job) throw new Error("insert returned no job");
+  const { job, insert } = jobInsert(tx, tenantId, kind);
+  await insert;
   return job;
 }
 

@@ -45,7 +45,6 @@ export function presentMember(row: MemberRow) {
   };
 }
 
-/** A page of members inside an open transaction (the export streams them page by page). */
 /** A page of members in one round trip. */
 export async function membersPage(http: HttpDatabase, tenantId: string, query: PageQuery) {
   const rows = await batchAsTenant(http, tenantId, (db) => membersQuery(db, tenantId, query));

@@ -1,8 +1,8 @@
 /**
  * Count quotas, enforced race-free inside a create's write batch: a transaction-scoped advisory
  * lock per (tenant, quota) serialises the creates that compete for the same quota, so the
- * count read after the lock is exact and 50 concurrent creates at limit N leave exactly N rows. Plan downgrades below
- * current usage only block new creates; nothing is ever deleted to fit.
+ * count read after the lock is exact and 50 concurrent creates at limit N leave exactly N
+ * rows. Plan downgrades below current usage only block new creates; nothing is ever deleted.
  */
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { AnyPgTable } from "drizzle-orm/pg-core";
@@ -40,10 +40,9 @@ function usageSql(tenantId: string, quota: CountQuota): SQL {
 
 /**
  * Refuses the batch with 429 `quota_exceeded` ({quota, limit, used}) when `adding` more would
- * not fit. The lock and the check are two statements, so the
- * check's snapshot is taken after the lock is granted and counts every create that held it
- * before (one statement's snapshot would predate the wait, and the quota could be overrun).
- * Add it before the insert it guards.
+ * not fit. The lock and the check are two statements, so the check's snapshot is taken after
+ * the lock is granted and counts every create that held it before (one statement's snapshot
+ * would predate the wait, and the quota could be overrun). Add it before the insert it guards.
  */
 export function guardCountQuota(
   batch: WriteBatch,

@@ -31,9 +31,6 @@ import {
   userAccessQuery,
 } from "./user-access";
 
-/** Matches no tenant: the membership join then reports only the system-admin flag. */
-const NIL_UUID = "00000000-0000-0000-0000-000000000000";
-
 export interface Selectors {
   /** The single label left of BASE_DOMAIN in the Host, if any. */
   subdomain?: string;
@@ -101,7 +98,8 @@ async function tenantWithUserAccess(
   let tenant = cachedTenant(key);
   let access = tenant === undefined ? undefined : cachedUserAccess(principal.userId, tenant?.id ?? null);
   if (tenant === undefined || access === undefined) {
-    const tenantId = sql`coalesce((select ${tenants.id} from ${tenants} where ${tenantWhere(key)}), ${NIL_UUID}::uuid)`;
+    // No tenant found: the subquery is null and matches no membership.
+    const tenantId = sql`(select ${tenants.id} from ${tenants} where ${tenantWhere(key)})`;
     const [[row], [accessRow]] = await readAsSystem(http, (db) => [
       tenantQuery(db, key),
       userAccessQuery(db, principal.userId, tenantId),

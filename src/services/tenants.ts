@@ -27,6 +27,7 @@ import { type AuditContext, auditInsert } from "./audit";
 import { claimInBatch, type PendingClaim } from "./idempotency";
 import { effectiveFeatures } from "./plans";
 import { parseTenantKey, refreshTenant } from "./tenant-directory";
+import { requireRow } from "./tenant-resources";
 import { uniqueName } from "./unique-names";
 
 const DAY_MS = 86_400_000;
@@ -380,11 +381,7 @@ async function change(
   const where = "id" in key ? eq(tenants.id, key.id) : eq(tenants.slug, key.slug);
   const tenantId = sql`(select ${tenants.id} from ${tenants} where ${where})`;
   const batch = new WriteBatch(http, { system: true });
-  batch.do(sql`select 1 from ${tenants} where ${where} for update`);
-  batch.failWhen(sql`not exists (select 1 from ${tenants} where ${where})`, {
-    code: "tenant_not_found",
-    detail: "No such tenant.",
-  });
+  requireRow(batch, tenants, where, new Problem("tenant_not_found", "No such tenant."));
   const now = new Date(clock.now()).toISOString();
   const jobs: Array<Pending<{ rows: EnqueuedJob[] }>> = [];
   let updated: Pending<TenantRow[]> | undefined;
@@ -404,7 +401,7 @@ async function change(
   build({
     refuseDeleted: () =>
       guard(sql`${tenants.status} = 'deleted'`, "tenant_not_found", sql`'No such tenant.'`),
-    failWhen: (cond, code, detail) => guard(cond, code, detail),
+    failWhen: guard,
     job: (kind) => addJob(kind, sql`true`),
     jobWhen: addJob,
     update: (values) => {

@@ -5,11 +5,11 @@
  */
 import { z } from "zod";
 import type { HttpDatabase } from "./db/client";
+import type { JobOutbox, ProvisionQueue } from "./jobs/producer";
+import type { Background } from "./lib/after-response";
 import { LOG_LEVELS } from "./lib/log";
 import type { PendingClaim } from "./services/idempotency";
-import type { Principal } from "./services/principal";
 import type { LimitDecision } from "./services/rate-limit";
-import type { TenantDecision } from "./services/tenant-resolution";
 
 export interface Bindings {
   PROVISION_QUEUE: ProvisionQueue;
@@ -42,31 +42,31 @@ export interface Bindings {
   LOG_LEVEL?: string;
 }
 
-export interface ProvisionMessage {
-  jobId: string;
-}
-
 /**
- * The producer side of the Cloudflare Queue binding, structurally: what the Worker uses of
- * `Queue<ProvisionMessage>`, so Node-side code (benchmarks, scripts) can type-check too.
+ * What every request has. What only some routes establish (the caller, the tenant) is
+ * declared by the middleware that sets it (`src/middleware/pipeline.ts`), so a handler can
+ * read it only on a route whose access puts that middleware in front of it.
  */
-export interface ProvisionQueue {
-  send(body: ProvisionMessage, options?: { contentType?: "json"; delaySeconds?: number }): Promise<unknown>;
-  sendBatch(
-    messages: Iterable<{ body: ProvisionMessage; contentType?: "json"; delaySeconds?: number }>,
-  ): Promise<unknown>;
-}
-
 export interface Variables {
   requestId: string;
   config: Config;
   http: HttpDatabase;
-  principal: Principal | undefined;
-  tenancy: TenantDecision | undefined;
+  /** Work that runs after the response is ready (`waitUntil`). */
+  background: Background;
+  /** Where the request's committed provisioning jobs go. */
+  jobs: JobOutbox;
   /** The request's Idempotency-Key on a create, for the write batch to claim. */
   idempotency: PendingClaim | undefined;
+  /** What the access log and the metrics record, filled in by the pipeline as it learns it. */
+  record: RequestRecord;
+}
+
+export interface RequestRecord {
+  tenantId: string | null;
+  /** `user:<id>` or `api_key:<id>`: ids only. */
+  actor: string | null;
   /** The rate-limit decisions of this request, for headers, logs and metrics. */
-  rateLimits: LimitDecision[] | undefined;
+  rateLimits: LimitDecision[];
 }
 
 export interface AppBindings {

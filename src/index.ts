@@ -1,7 +1,8 @@
 import { createApp } from "./app";
-import type { Bindings, ProvisionMessage } from "./env";
+import type { Bindings } from "./env";
 import { handleQueue } from "./jobs/consumer";
 import { handleScheduled } from "./jobs/cron";
+import type { ProvisionMessage } from "./jobs/producer";
 
 const app = createApp();
 

@@ -23,7 +23,7 @@ const TASKS: Record<string, { name: string; run: Task }> = {
         now: clock.now(),
         batchSize: config.RECONCILE_BATCH_SIZE,
       });
-      await sendJobs(env, resent);
+      await sendJobs(env.PROVISION_QUEUE, resent);
       return { resent: resent.length, dead: dead.length };
     },
   },
@@ -35,7 +35,7 @@ const TASKS: Record<string, { name: string; run: Task }> = {
         retentionDays: config.RETENTION_DAYS,
         batchSize: config.PURGE_BATCH_SIZE,
       });
-      await sendJobs(env, jobIds);
+      await sendJobs(env.PROVISION_QUEUE, jobIds);
       return { deprovision_jobs: jobIds.length, batch_full: batchFull };
     },
   },

@@ -6,13 +6,26 @@
  */
 
 import type { BatchItem } from "drizzle-orm/batch";
-import type { Context } from "hono";
 import type { Queryable, Tx } from "../db/client";
 import { type JobKind, provisioningJobs } from "../db/schema";
-import type { AppBindings, Bindings } from "../env";
-import { afterResponse } from "../lib/after-response";
+import type { Background } from "../lib/after-response";
 import { clock } from "../lib/clock";
 import { log } from "../lib/log";
+
+export interface ProvisionMessage {
+  jobId: string;
+}
+
+/**
+ * The producer side of the Cloudflare Queue binding, structurally: what the Worker uses of
+ * `Queue<ProvisionMessage>`, so Node-side code (benchmarks, scripts) can type-check too.
+ */
+export interface ProvisionQueue {
+  send(body: ProvisionMessage, options?: { contentType?: "json"; delaySeconds?: number }): Promise<unknown>;
+  sendBatch(
+    messages: Iterable<{ body: ProvisionMessage; contentType?: "json"; delaySeconds?: number }>,
+  ): Promise<unknown>;
+}
 
 export type EnqueuedJob = {
   id: string;
@@ -46,12 +59,10 @@ export async function enqueueJob(tx: Tx, tenantId: string, kind: JobKind): Promi
 }
 
 /** Sends committed jobs to the queue; failures are logged and left to the reconciler. */
-export async function sendJobs(env: Pick<Bindings, "PROVISION_QUEUE">, jobIds: string[]): Promise<void> {
+export async function sendJobs(queue: ProvisionQueue, jobIds: string[]): Promise<void> {
   if (jobIds.length === 0) return;
   try {
-    await env.PROVISION_QUEUE.sendBatch(
-      jobIds.map((jobId) => ({ body: { jobId }, contentType: "json" as const })),
-    );
+    await queue.sendBatch(jobIds.map((jobId) => ({ body: { jobId }, contentType: "json" as const })));
   } catch (err) {
     log("warn", "queue send failed; the reconciler will retry", {
       job_ids: jobIds,
@@ -60,12 +71,22 @@ export async function sendJobs(env: Pick<Bindings, "PROVISION_QUEUE">, jobIds: s
   }
 }
 
-/** Call after the transaction that enqueued the jobs has committed. */
-export function dispatchJobs(c: Context<AppBindings>, jobs: Array<{ id: string }>): void {
-  afterResponse(c, () =>
-    sendJobs(
-      c.env,
-      jobs.map((j) => j.id),
-    ),
-  );
+/** Where a request's jobs go once the transaction that wrote them has committed. */
+export interface JobOutbox {
+  sendAfterCommit(jobs: ReadonlyArray<{ id: string }>): void;
+}
+
+/** Committed jobs are sent off the response path. */
+export function jobOutbox(queue: ProvisionQueue, background: Background): JobOutbox {
+  return {
+    sendAfterCommit: (jobs) => {
+      if (jobs.length > 0)
+        background(() =>
+          sendJobs(
+            queue,
+            jobs.map((job) => job.id),
+          ),
+        );
+    },
+  };
 }

@@ -3,6 +3,9 @@ import { createMiddleware } from "hono/factory";
 
 type Work = () => Promise<unknown>;
 
+/** Hands work to `afterResponse` for the current request. */
+export type Background = (work: Work) => void;
+
 /** Work queued by the request, started once its response is ready ("flushed" after that). */
 const queued = new WeakMap<Context, Work[] | "flushed">();
 

@@ -1,4 +1,4 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { OpenAPIHono, type RouteConfig, type RouteConfigToEnv, type RouteHandler } from "@hono/zod-openapi";
 import type { AppBindings } from "../env";
 import { Problem } from "./problem";
 
@@ -21,3 +21,9 @@ export function createRouter() {
     },
   });
 }
+
+/**
+ * A handler of a route from the route table: its environment is what the route's pipeline
+ * establishes (`c.var.tenant` on a tenant route, `c.var.user` on a user route, …).
+ */
+export type Handler<R extends RouteConfig> = RouteHandler<R, AppBindings & RouteConfigToEnv<R>>;

@@ -6,7 +6,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { routePath } from "hono/route";
-import type { AppBindings } from "../env";
+import type { AppBindings, RequestRecord } from "../env";
 import { afterResponse } from "../lib/after-response";
 import { log } from "../lib/log";
 import { Problem } from "../lib/problem";
@@ -17,21 +17,17 @@ const UNMATCHED = "unmatched";
 export const accessLog = () =>
   createMiddleware<AppBindings>(async (c, next) => {
     const started = performance.now();
+    const record: RequestRecord = { tenantId: null, actor: null, rateLimits: [] };
+    c.set("record", record);
     await next();
     const durationMs = Math.round((performance.now() - started) * 100) / 100;
     const route = routeOf(c);
-    const tenantId = c.get("tenancy")?.tenant.id ?? null;
-    const principal = c.get("principal");
-    const limits = c.get("rateLimits") ?? [];
+    const { tenantId, actor, rateLimits: limits } = record;
     const problem = c.error instanceof Problem ? c.error : undefined;
     log(c.res.status >= 500 ? "error" : "info", "request", {
       request_id: c.get("requestId"),
       tenant_id: tenantId,
-      actor: principal
-        ? principal.kind === "user"
-          ? `user:${principal.userId}`
-          : `api_key:${principal.keyId}`
-        : null,
+      actor,
       route,
       status: c.res.status,
       ...(problem ? { code: problem.code } : {}),

@@ -1,6 +1,8 @@
 import { createMiddleware } from "hono/factory";
 import { openHttp } from "../db/client";
 import { type AppBindings, loadConfig } from "../env";
+import { jobOutbox } from "../jobs/producer";
+import { afterResponse, type Background } from "../lib/after-response";
 import { setLogLevel } from "../lib/log";
 
 /**
@@ -13,5 +15,8 @@ export const requestContext = () =>
     c.set("config", config);
     setLogLevel(config.LOG_LEVEL);
     c.set("http", openHttp(config));
+    const background: Background = (work) => afterResponse(c, work);
+    c.set("background", background);
+    c.set("jobs", jobOutbox(c.env.PROVISION_QUEUE, background));
     await next();
   });

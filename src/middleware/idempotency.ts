@@ -4,36 +4,37 @@
  * change and stored answer are one transaction and one round trip; when an earlier request
  * holds the key, the batch writes nothing and this middleware replays that request's answer.
  */
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { IdempotencyClaimTaken } from "../db/write-batch";
-import type { AppBindings } from "../env";
 import { log } from "../lib/log";
 import { Problem } from "../lib/problem";
 import * as idempotency from "../services/idempotency";
 import { actorOf } from "../services/principal";
+import type { Authenticated } from "./pipeline/env";
 
-export const idempotent = () =>
-  createMiddleware<AppBindings>(async (c, next) => {
+export const idempotent = <E extends Authenticated>(tenantOf: (c: Context<E>) => string | null) =>
+  createMiddleware<E>(async (c, next) => {
     const key = c.req.header("idempotency-key");
     if (key === undefined) return next();
     idempotency.validateKey(key);
     const body = c.req.bodyCache.json ? await c.req.bodyCache.json : null;
-    const caller = actorOf(c.get("principal"));
+    const caller = actorOf(c.var.principal);
     const claim: idempotency.PendingClaim = {
       id: crypto.randomUUID(),
-      tenantId: c.get("tenancy")?.tenant.id ?? null,
+      tenantId: tenantOf(c),
       principal: `${caller.actorType}:${caller.actorId ?? ""}`,
       route: `${c.req.method} ${c.req.routePath}`,
       key,
       requestHash: await idempotency.hashRequest(body),
-      masterKey: c.get("config").MASTER_KEY,
+      masterKey: c.var.config.MASTER_KEY,
       consumed: false,
     };
     c.set("idempotency", claim);
     await next();
     if (c.error instanceof IdempotencyClaimTaken) {
       c.error = undefined;
-      const stored = await idempotency.storedAnswer(c.get("http"), claim);
+      const stored = await idempotency.storedAnswer(c.var.http, claim);
       if (stored.kind === "in_progress") {
         throw new Problem(
           "conflict",

@@ -8,15 +8,17 @@
  */
 import type { RouteConfig, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppBindings } from "../env";
 import type { PageQuery } from "../lib/pagination";
 import { createRouter } from "../lib/router";
+import type { TenantAccess } from "../middleware/pipeline/access";
+import type { TenantScoped } from "../middleware/pipeline/env";
+import type { Pipeline } from "../middleware/pipeline/pipeline";
 import type { TenantResourceService } from "../services/tenant-resources";
-import { tenancyOf, writeContextOf } from "./request-context";
+import { writeContextOf } from "./request-context";
 
 /** A handler that reads validated input of the given targets. */
 type CrudHandler<Valid extends object> = (
-  c: Context<AppBindings, string, { in: object; out: Valid }>,
+  c: Context<TenantScoped, string, { in: object; out: Valid }>,
 ) => Promise<Response>;
 
 type Id = { param: { id: string } };
@@ -29,12 +31,15 @@ export interface CrudHandlers<Create extends object, Update extends object> {
   patch?: CrudHandler<Id & { json: Update }>;
 }
 
+/** A route of a tenant's resource: its pipeline resolves the tenant. */
+type TenantRoute = Omit<RouteConfig, "middleware"> & { middleware: Pipeline<TenantAccess, undefined> };
+
 export interface CrudRouteSet {
-  list: RouteConfig;
-  create: RouteConfig;
-  getOne: RouteConfig;
-  remove: RouteConfig;
-  patch?: RouteConfig;
+  list: TenantRoute;
+  create: TenantRoute;
+  getOne: TenantRoute;
+  remove: TenantRoute;
+  patch?: TenantRoute;
 }
 
 /**
@@ -47,11 +52,9 @@ export function crudHandlers<Item, Create extends object, Update extends object 
 ): CrudHandlers<Create, Update> {
   const { update } = service;
   return {
-    list: async (c) =>
-      c.json(await service.list(c.get("http"), tenancyOf(c).tenant.id, c.req.valid("query")), 200),
+    list: async (c) => c.json(await service.list(c.var.http, c.var.tenant.id, c.req.valid("query")), 200),
     create: async (c) => c.json(await service.create(writeContextOf(c), c.req.valid("json")), 201),
-    getOne: async (c) =>
-      c.json(await service.get(c.get("http"), tenancyOf(c).tenant.id, c.req.valid("param").id), 200),
+    getOne: async (c) => c.json(await service.get(c.var.http, c.var.tenant.id, c.req.valid("param").id), 200),
     remove: async (c) => {
       await service.remove(writeContextOf(c), c.req.valid("param").id);
       return c.body(null, 204);

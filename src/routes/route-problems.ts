@@ -1,18 +1,20 @@
 /**
  * The problems a route can answer because of what it is, not because of what it does: its
- * access kind (what the guard refuses), whether the JSON body guard reads its body, whether
+ * access kind (what the pipeline refuses), whether the JSON body guard reads its body, whether
  * it validates input, whether it is an idempotent create, whether it reaches a backend.
  * `defineRoute` adds them to every route's OpenAPI responses, so a route declares by hand
  * only the problems of its own logic (`not_found`, `last_admin`, `invitation_expired`, …).
  */
 import type { ProblemCode } from "../lib/problem";
 import { readsJsonBody } from "../middleware/json-body";
-import type { Access } from "./route-table";
+import type { Access } from "../middleware/pipeline/access";
 
 export interface RouteTraits {
   method: string;
   path: string;
   access: Access;
+  /** It declares limits of its own (login, invitation accept): 429 `rate_limited`. */
+  limits: boolean;
   /** The route names a plan feature (403 `feature_disabled` when it is off). */
   feature: boolean;
   /** Path parameters, a query or a body validated by zod (400 `validation_failed`). */
@@ -26,6 +28,7 @@ export interface RouteTraits {
 export function impliedProblems(route: RouteTraits): ProblemCode[] {
   const codes: ProblemCode[] = [...accessProblems(route.access)];
   if (route.access.kind === "tenant" && route.feature) codes.push("feature_disabled");
+  if (route.limits) codes.push("rate_limited");
   if (route.validatesInput) codes.push("validation_failed");
   if (readsJsonBody(route.method, route.path))
     codes.push("malformed_json", "payload_too_large", "unsupported_media_type");
@@ -36,7 +39,7 @@ export function impliedProblems(route: RouteTraits): ProblemCode[] {
   return codes;
 }
 
-/** What the guard answers before the handler runs (src/middleware/guard.ts), per access kind. */
+/** What the pipeline answers before the handler runs (src/middleware/pipeline/), per access kind. */
 function accessProblems(access: Access): ProblemCode[] {
   if (access.kind === "public") return [];
   // Any credential may be missing or bad, and an address with too many bad ones is refused

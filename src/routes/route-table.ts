@@ -1,54 +1,19 @@
 /**
  * The route table: every API route is declared here through `defineRoute`, with its access
- * scope next to its OpenAPI definition. The RBAC middleware, the 405 handler, the error
- * responses of the OpenAPI document and the role-matrix tests all read this one list, so a
- * new route cannot skip any of them.
+ * scope next to its OpenAPI definition. The route's middleware (authentication, tenant,
+ * role, feature and limits), the 405 handler, the error responses of the OpenAPI document
+ * and the role-matrix tests all come from this one declaration, so a new route cannot skip
+ * any of them.
  */
 import { createRoute, type RouteConfig } from "@hono/zod-openapi";
-import type { Role } from "../db/schema";
 import { problemResponses } from "../lib/openapi";
 import type { ProblemCode } from "../lib/problem";
-import { guard } from "../middleware/guard";
-import { idempotent } from "../middleware/idempotency";
+import type { Access, PublicLimits } from "../middleware/pipeline/access";
+import { type Pipeline, pipelineFor } from "../middleware/pipeline/pipeline";
 import { FEATURES, type Feature } from "../services/plans";
 import { impliedProblems } from "./route-problems";
 
-/** Who may call a route: nobody in particular, any signed-in caller, a system admin, or a tenant role. */
-export type Access =
-  | { kind: "public" }
-  | {
-      /** Any caller with a credential: a user's token or an API key. */
-      kind: "authenticated";
-      /** Also accepts a temporary password's token (which every other route refuses). */
-      passwordChangeExempt?: boolean;
-    }
-  | {
-      /** A signed-in user acting on their own account (an API key has none: 403). */
-      kind: "user";
-      passwordChangeExempt?: boolean;
-    }
-  | {
-      kind: "system";
-      /** Also admits `Authorization: Bearer <METRICS_TOKEN>` (for Prometheus scrapers). */
-      metricsToken?: boolean;
-    }
-  | {
-      kind: "tenant";
-      role: Role;
-      /** The path parameter that names the tenant (`/tenants/{id}/…`), if not the selector. */
-      tenantParam?: string;
-      /** A system admin may use this write route on a suspended tenant. */
-      allowSuspended?: boolean;
-      /** A system admin also sees soft-deleted tenants here (to inspect before restore). */
-      systemSeesDeleted?: boolean;
-      /** A query parameter that selects the tenant (system admins' `?tenant=`). */
-      tenantQuery?: string;
-      /**
-       * A read that writes an audit record: rate-limited before it runs, like a write (other
-       * reads run their query while the limiter answers).
-       */
-      audited?: boolean;
-    };
+export type { Access };
 
 export interface RouteEntry {
   method: string;
@@ -65,6 +30,8 @@ export interface RouteEntry {
 /** What `defineRoute` takes besides the OpenAPI route itself. */
 interface RouteDeclaration {
   access: Access;
+  /** Limits besides a tenant's hourly budget (which every tenant route has). */
+  limits?: PublicLimits;
   feature?: string;
   /**
    * The problems of this route's own logic (`not_found`, `last_admin`, …). Those that come
@@ -79,10 +46,22 @@ const entries: RouteEntry[] = [];
 
 export const ROUTE_TABLE: readonly RouteEntry[] = entries;
 
-export function defineRoute<P extends string, R extends Omit<RouteConfig, "path"> & { path: P }>(
-  config: R & RouteDeclaration,
-) {
-  const { access, feature: declared, problems = [], backend, ...route } = config;
+type RouteSpec = Omit<RouteConfig, "path" | "middleware"> & { path: string } & RouteDeclaration;
+
+/** The route as @hono/zod-openapi sees it: its middleware typed by its declared access and limits. */
+export type DefinedRoute<R, A extends Access, L extends PublicLimits | undefined> = Omit<
+  R,
+  keyof RouteDeclaration
+> & { middleware: Pipeline<A, L> };
+
+export function defineRoute<
+  P extends string,
+  R extends Omit<RouteConfig, "path" | "middleware"> & { path: P },
+  A extends Access,
+  L extends PublicLimits | undefined = undefined,
+>(config: R & RouteDeclaration & { access: A; limits?: L }): DefinedRoute<R, A, L>;
+export function defineRoute(config: RouteSpec): unknown {
+  const { access, limits, feature: declared, problems = [], backend, ...route } = config;
   const feature = declared === undefined ? undefined : asFeature(declared);
   // Every POST that creates (answers 201) honours Idempotency-Key, after the access check.
   const creates = route.method === "post" && 201 in (route.responses ?? {});
@@ -99,20 +78,20 @@ export function defineRoute<P extends string, R extends Omit<RouteConfig, "path"
     method,
     path: route.path,
     access,
+    limits: limits !== undefined,
     feature: feature !== undefined,
     validatesInput: Boolean(route.request?.params || route.request?.query || route.request?.body),
     idempotent: creates,
     backend: backend !== false,
   });
-  const middleware = creates ? [guard(access, feature), idempotent()] : [guard(access, feature)];
   return createRoute({
     ...route,
     // Anyone may call a public route: it says so rather than inheriting a requirement.
     security: route.security ?? (access.kind === "public" ? [] : undefined),
     // A response the route declares itself (`/health`'s own 503 body) wins over a problem.
     responses: { ...problemResponses([...implied, ...problems]), ...route.responses },
-    middleware,
-  } as unknown as R);
+    middleware: pipelineFor({ access, feature, limits, creates }),
+  });
 }
 
 /** A route naming a feature that does not exist is a programming error: fail at startup. */

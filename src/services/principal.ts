@@ -43,3 +43,8 @@ export function actorOf(principal: Principal | undefined): {
     ? { actorType: "user", actorId: principal.userId }
     : { actorType: "api_key", actorId: principal.keyId };
 }
+
+/** `user:<id>` or `api_key:<id>`, for the access log. */
+export function actorLabel(principal: Principal): string {
+  return principal.kind === "user" ? `user:${principal.userId}` : `api_key:${principal.keyId}`;
+}

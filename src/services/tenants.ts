@@ -16,7 +16,7 @@ import {
   users,
 } from "../db/schema";
 import { type Pending, WriteBatch } from "../db/write-batch";
-import { type EnqueuedJob, jobInsert } from "../jobs/producer";
+import { type EnqueuedJob, type JobOutbox, jobInsert } from "../jobs/producer";
 import { clock } from "../lib/clock";
 import { keyset, type PageQuery, toPage } from "../lib/pagination";
 import { hashPassword } from "../lib/passwords";
@@ -74,8 +74,7 @@ export interface CreateTenantInput {
  * record), whose answer is decided before it runs.
  */
 export async function createTenant(
-  http: HttpDatabase,
-  audit: AuditContext,
+  { http, audit, jobs }: LifecycleContext,
   input: CreateTenantInput,
   opts: { retentionDays: number; idempotency?: PendingClaim },
 ) {
@@ -170,6 +169,7 @@ export async function createTenant(
     `The slug "${input.slug}" is taken.`,
     "slug_taken",
   );
+  jobs.sendAfterCommit([provision.job]);
   return answer;
 }
 
@@ -213,6 +213,13 @@ export async function readTenant(http: HttpDatabase, id: string): Promise<Tenant
  * job's condition reads the row before the update), update, audit. Nothing in the Worker
  * needs the row before the batch runs.
  */
+/** What a lifecycle change needs of the request: its database, its audit facts, and where its jobs go after commit. */
+export interface LifecycleContext {
+  http: HttpDatabase;
+  audit: AuditContext;
+  jobs: JobOutbox;
+}
+
 export interface TenantPatch {
   name?: string;
   settings?: Record<string, unknown>;
@@ -227,8 +234,8 @@ export interface Transition {
   jobs: EnqueuedJob[];
 }
 
-export function patchTenant(http: HttpDatabase, audit: AuditContext, idOrSlug: string, patch: TenantPatch) {
-  return change(http, audit, idOrSlug, (c) => {
+export function patchTenant(ctx: LifecycleContext, idOrSlug: string, patch: TenantPatch) {
+  return change(ctx, idOrSlug, (c) => {
     c.refuseDeleted();
     const values: Partial<Record<keyof TenantRow, unknown>> = { updatedAt: new Date(clock.now()) };
     if (patch.name !== undefined) values.name = patch.name;
@@ -264,8 +271,8 @@ export function patchTenant(http: HttpDatabase, audit: AuditContext, idOrSlug: s
   });
 }
 
-export function suspendTenant(http: HttpDatabase, audit: AuditContext, idOrSlug: string, reason: string) {
-  return transition(http, audit, idOrSlug, {
+export function suspendTenant(ctx: LifecycleContext, idOrSlug: string, reason: string) {
+  return transition(ctx, idOrSlug, {
     from: "active",
     to: "suspended",
     job: "suspend",
@@ -274,8 +281,8 @@ export function suspendTenant(http: HttpDatabase, audit: AuditContext, idOrSlug:
   });
 }
 
-export function reactivateTenant(http: HttpDatabase, audit: AuditContext, idOrSlug: string) {
-  return transition(http, audit, idOrSlug, {
+export function reactivateTenant(ctx: LifecycleContext, idOrSlug: string) {
+  return transition(ctx, idOrSlug, {
     from: "suspended",
     to: "active",
     job: "resume",
@@ -284,8 +291,8 @@ export function reactivateTenant(http: HttpDatabase, audit: AuditContext, idOrSl
 }
 
 /** Soft delete: the tenant disappears for its users at once; its data waits for purge. */
-export function deleteTenant(http: HttpDatabase, audit: AuditContext, idOrSlug: string) {
-  return change(http, audit, idOrSlug, (c) => {
+export function deleteTenant(ctx: LifecycleContext, idOrSlug: string) {
+  return change(ctx, idOrSlug, (c) => {
     c.refuseDeleted();
     c.failWhen(
       sql`${tenants.slug} = ${DEFAULT_TENANT_SLUG}`,
@@ -298,13 +305,8 @@ export function deleteTenant(http: HttpDatabase, audit: AuditContext, idOrSlug: 
   });
 }
 
-export function restoreTenant(
-  http: HttpDatabase,
-  audit: AuditContext,
-  idOrSlug: string,
-  retentionDays: number,
-) {
-  return change(http, audit, idOrSlug, (c) => {
+export function restoreTenant(ctx: LifecycleContext, idOrSlug: string, retentionDays: number) {
+  return change(ctx, idOrSlug, (c) => {
     c.failWhen(
       sql`${tenants.status} <> 'deleted' or ${tenants.deletedAt} is null`,
       "conflict",
@@ -328,8 +330,7 @@ export function restoreTenant(
 }
 
 function transition(
-  http: HttpDatabase,
-  audit: AuditContext,
+  ctx: LifecycleContext,
   idOrSlug: string,
   t: {
     from: TenantStatus;
@@ -339,7 +340,7 @@ function transition(
     reason?: string;
   },
 ) {
-  return change(http, audit, idOrSlug, (c) => {
+  return change(ctx, idOrSlug, (c) => {
     c.refuseDeleted();
     c.failWhen(
       sql`${tenants.status} <> ${t.from}`,
@@ -371,8 +372,7 @@ interface ChangeBuilder {
 }
 
 async function change(
-  http: HttpDatabase,
-  audit: AuditContext,
+  { http, audit, jobs: outbox }: LifecycleContext,
   idOrSlug: string,
   build: (c: ChangeBuilder) => void,
 ): Promise<Transition> {
@@ -428,5 +428,7 @@ async function change(
   const row = updated?.value[0];
   if (!row) throw new Error("a tenant change updated no row");
   refreshTenant(row);
-  return { row, jobs: jobs.flatMap((job) => job.value.rows) };
+  const written = jobs.flatMap((job) => job.value.rows);
+  outbox.sendAfterCommit(written);
+  return { row, jobs: written };
 }

@@ -1,10 +1,9 @@
-import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppBindings } from "../../env";
+import type { Handler } from "../../lib/router";
 import * as apiKeys from "../../services/api-keys";
-import { tenancyOf, userIdOf, writeContextOf } from "../request-context";
+import { userIdOf, writeContextOf } from "../request-context";
 import type * as routes from "./api-keys.routes";
 
-export const create: RouteHandler<typeof routes.create, AppBindings> = async (c) => {
+export const create: Handler<typeof routes.create> = async (c) => {
   const body = c.req.valid("json");
   const created = await apiKeys.createApiKey(writeContextOf(c), {
     name: body.name,
@@ -16,15 +15,15 @@ export const create: RouteHandler<typeof routes.create, AppBindings> = async (c)
   return c.json(created, 201);
 };
 
-export const list: RouteHandler<typeof routes.list, AppBindings> = async (c) =>
-  c.json(await apiKeys.listApiKeys(c.get("http"), tenancyOf(c).tenant.id, c.req.valid("query")), 200);
+export const list: Handler<typeof routes.list> = async (c) =>
+  c.json(await apiKeys.listApiKeys(c.var.http, c.var.tenant.id, c.req.valid("query")), 200);
 
-export const remove: RouteHandler<typeof routes.remove, AppBindings> = async (c) => {
+export const remove: Handler<typeof routes.remove> = async (c) => {
   await apiKeys.revokeApiKey(writeContextOf(c), c.req.valid("param").id);
   return c.body(null, 204);
 };
 
-export const rotate: RouteHandler<typeof routes.rotate, AppBindings> = async (c) => {
+export const rotate: Handler<typeof routes.rotate> = async (c) => {
   const body = c.req.valid("json") ?? { grace_period_seconds: 0 };
   const rotated = await apiKeys.rotateApiKey(writeContextOf(c), {
     id: c.req.valid("param").id,

@@ -1,8 +1,6 @@
-import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppBindings } from "../../env";
+import type { Handler } from "../../lib/router";
 import { listAuditEvents } from "../../services/audit-events";
-import { tenancyOf } from "../request-context";
 import type * as routes from "./audit-events.routes";
 
-export const list: RouteHandler<typeof routes.list, AppBindings> = async (c) =>
-  c.json(await listAuditEvents(c.get("http"), tenancyOf(c).tenant.id, c.req.valid("query")), 200);
+export const list: Handler<typeof routes.list> = async (c) =>
+  c.json(await listAuditEvents(c.var.http, c.var.tenant.id, c.req.valid("query")), 200);

@@ -43,14 +43,15 @@ export const LoginBody = z
 
 export const login = defineRoute({
   access: { kind: "public" },
+  limits: { passwordGuesses: true },
   method: "post",
   path: "/api/v1/auth/login",
   operationId: "login",
   summary: "Exchange email and password for an access token",
   tags: ["auth"],
   request: { body: { required: true, content: { "application/json": { schema: LoginBody } } } },
-  // A wrong or expired password, a tenant the user may not enter, and the failed-login limits.
-  problems: ["unauthenticated", "forbidden", "tenant_suspended", "rate_limited"],
+  // A wrong or expired password, a tenant the user may not enter.
+  problems: ["unauthenticated", "forbidden", "tenant_suspended"],
   responses: { 200: jsonContent(SessionSchema, "Signed in") },
 });
 
@@ -74,6 +75,8 @@ export const switchTenant = defineRoute({
 
 export const changePassword = defineRoute({
   access: { kind: "user", passwordChangeExempt: true },
+  // The current password proves the caller: it is held to the login limits.
+  limits: { passwordGuesses: true },
   method: "post",
   path: "/api/v1/auth/password",
   operationId: "changePassword",

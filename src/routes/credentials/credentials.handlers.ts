@@ -1,12 +1,11 @@
-import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppBindings } from "../../env";
+import type { Handler } from "../../lib/router";
 import { credentialService, revealCredential } from "../../services/credentials";
 import { crudHandlers } from "../crud-handlers";
 import { writeContextOf } from "../request-context";
 import type * as routes from "./credentials.routes";
 import { schemas } from "./credentials.routes";
 
-const reveal: RouteHandler<typeof routes.reveal, AppBindings> = async (c) => {
+const reveal: Handler<typeof routes.reveal> = async (c) => {
   const revealed = await revealCredential(writeContextOf(c), c.req.valid("param").id);
   // A plaintext secret must not linger in a shared or browser cache.
   c.header("Cache-Control", "no-store");

@@ -1,11 +1,10 @@
-import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppBindings } from "../../env";
+import type { Handler } from "../../lib/router";
 import { checkHealth } from "../../services/health";
 import type { health, live } from "./health.routes";
 
-export const getHealth: RouteHandler<typeof health, AppBindings> = async (c) => {
-  const report = await checkHealth(c.get("http"), c.get("config"));
+export const getHealth: Handler<typeof health> = async (c) => {
+  const report = await checkHealth(c.var.http, c.var.config);
   return c.json(report, report.status === "ok" ? 200 : 503);
 };
 
-export const getLive: RouteHandler<typeof live, AppBindings> = (c) => c.json({ status: "ok" as const }, 200);
+export const getLive: Handler<typeof live> = (c) => c.json({ status: "ok" as const }, 200);

@@ -1,43 +1,37 @@
-import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppBindings } from "../../env";
+import { clientIpOf } from "../../lib/client-ip";
 import { ACCESS_TOKEN_TTL_S, signAccessToken } from "../../lib/jwt";
 import { Problem } from "../../lib/problem";
+import type { Handler } from "../../lib/router";
 import { authenticate } from "../../services/authenticate";
 import * as invitations from "../../services/invitations";
-import { checkLimit, enforce, PUBLIC_POLICIES } from "../../services/rate-limit";
 import { loadCurrentUser } from "../../services/user-access";
-import { clientIpOf, passwordCheckContext, tenancyOf, writeContextOf } from "../request-context";
+import { writeContextOf } from "../request-context";
 import type * as routes from "./invitations.routes";
 
-export const create: RouteHandler<typeof routes.create, AppBindings> = async (c) => {
+export const create: Handler<typeof routes.create> = async (c) => {
   const acceptUrl = new URL("/api/v1/invitations/accept", c.req.url).toString();
   return c.json(await invitations.createInvitation(writeContextOf(c), c.req.valid("json"), acceptUrl), 201);
 };
 
-export const list: RouteHandler<typeof routes.list, AppBindings> = async (c) => {
-  const { tenant } = tenancyOf(c);
-  return c.json(
-    await invitations.listPendingInvitations(c.get("http"), tenant.id, c.req.valid("query")),
-    200,
-  );
+export const list: Handler<typeof routes.list> = async (c) => {
+  const { tenant } = c.var;
+  return c.json(await invitations.listPendingInvitations(c.var.http, tenant.id, c.req.valid("query")), 200);
 };
 
-export const remove: RouteHandler<typeof routes.remove, AppBindings> = async (c) => {
+export const remove: Handler<typeof routes.remove> = async (c) => {
   await invitations.revokeInvitation(writeContextOf(c), c.req.valid("param").id);
   return c.body(null, 204);
 };
 
-export const accept: RouteHandler<typeof routes.accept, AppBindings> = async (c) => {
-  const config = c.get("config");
-  const ip = clientIpOf(c);
-  enforce(await checkLimit(config, PUBLIC_POLICIES.acceptIp, ip ?? "unknown"));
-  const body = c.req.valid("json");
-  const accepted = await invitations.acceptInvitation(c.get("http"), passwordCheckContext(c), {
-    ...body,
+export const accept: Handler<typeof routes.accept> = async (c) => {
+  const { config, http, passwords, requestId } = c.var;
+  const accepted = await invitations.acceptInvitation(http, passwords, {
+    ...c.req.valid("json"),
     provenUserId: await provenUserOf(c),
-    requestId: c.get("requestId"),
-    ip,
+    requestId,
+    ip: clientIpOf(c),
   });
   const accessToken = await signAccessToken(config, {
     sub: accepted.user.id,
@@ -65,8 +59,8 @@ export const accept: RouteHandler<typeof routes.accept, AppBindings> = async (c)
  * token of any tenant (accepting is tenant-neutral). An API key proves no account, and a bad
  * or revoked token is refused rather than ignored.
  */
-async function provenUserOf(c: Context<AppBindings>): Promise<string | null> {
-  const principal = await authenticate(c.get("http"), c.get("config"), {
+async function provenUserOf<E extends AppBindings>(c: Context<E>): Promise<string | null> {
+  const principal = await authenticate(c.var.http, c.var.config, {
     authorization: c.req.header("authorization"),
     apiKey: c.req.header("x-api-key"),
   });
@@ -80,6 +74,6 @@ async function provenUserOf(c: Context<AppBindings>): Promise<string | null> {
   if (principal.mustChangePassword) {
     throw new Problem("password_change_required", "Change your temporary password first.");
   }
-  await loadCurrentUser(c.get("http"), principal, null);
+  await loadCurrentUser(c.var.http, principal, null);
   return principal.userId;
 }

@@ -85,6 +85,8 @@ export const remove = defineRoute({
 
 export const accept = defineRoute({
   access: { kind: "public" },
+  // Every accept counts against its address; an existing account's password against the login limits.
+  limits: { invitationAccepts: true, passwordGuesses: true },
   method: "post",
   path: "/api/v1/invitations/accept",
   operationId: "acceptInvitation",
@@ -114,14 +116,13 @@ export const accept = defineRoute({
     },
   },
   // Not the invitee (or a bad token), a temporary password's token, already a member, no
-  // longer valid, and the per-address limit of this public route.
+  // longer valid.
   problems: [
     "unauthenticated",
     "invalid_token",
     "password_change_required",
     "conflict",
     "invitation_expired",
-    "rate_limited",
   ],
   responses: {
     200: jsonContent(

@@ -1,10 +1,8 @@
-import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppBindings } from "../../env";
 import { Problem } from "../../lib/problem";
+import type { Handler } from "../../lib/router";
 import { effectiveFeatures } from "../../services/plans";
 import { accountOf, listMemberships } from "../../services/sessions";
 import { resolveTenant } from "../../services/tenant-resolution";
-import { principalOf } from "../request-context";
 import type * as routes from "./me.routes";
 
 /**
@@ -12,9 +10,9 @@ import type * as routes from "./me.routes";
  * every tenant route (a suspended tenant is 403, a deleted one 404), and a user who is no
  * longer a member of it (nor a system admin) is shown no tenant at all.
  */
-export const me: RouteHandler<typeof routes.me, AppBindings> = async (c) => {
-  const http = c.get("http");
-  const principal = principalOf(c);
+export const me: Handler<typeof routes.me> = async (c) => {
+  const http = c.var.http;
+  const principal = c.var.principal;
   const decision = principal.tenant ? await resolveTenant(http, principal, {}, { readOnly: true }) : null;
   const visible = decision && (decision.role !== null || decision.isSystemAdmin) ? decision : null;
   const tenant = visible

@@ -1,20 +1,19 @@
-import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppBindings } from "../../env";
+import type { Handler } from "../../lib/router";
 import { changeRole, membersPage, removeMember } from "../../services/members";
-import { tenancyOf, writeContextOf } from "../request-context";
+import { writeContextOf } from "../request-context";
 import type * as routes from "./members.routes";
 
-export const list: RouteHandler<typeof routes.list, AppBindings> = async (c) => {
-  const { tenant } = tenancyOf(c);
-  return c.json(await membersPage(c.get("http"), tenant.id, c.req.valid("query")), 200);
+export const list: Handler<typeof routes.list> = async (c) => {
+  const { tenant } = c.var;
+  return c.json(await membersPage(c.var.http, tenant.id, c.req.valid("query")), 200);
 };
 
-export const patch: RouteHandler<typeof routes.patch, AppBindings> = async (c) => {
+export const patch: Handler<typeof routes.patch> = async (c) => {
   const { userId } = c.req.valid("param");
   return c.json(await changeRole(writeContextOf(c), userId, c.req.valid("json").role), 200);
 };
 
-export const remove: RouteHandler<typeof routes.remove, AppBindings> = async (c) => {
+export const remove: Handler<typeof routes.remove> = async (c) => {
   await removeMember(writeContextOf(c), c.req.valid("param").userId);
   return c.body(null, 204);
 };

@@ -1,6 +1,5 @@
-import type { RouteHandler } from "@hono/zod-openapi";
 import { z } from "@hono/zod-openapi";
-import type { AppBindings } from "../../env";
+import type { Handler } from "../../lib/router";
 import { createRouter } from "../../lib/router";
 import { renderMetrics } from "../../services/metrics";
 import { defineRoute } from "../route-table";
@@ -22,8 +21,8 @@ export const metrics = defineRoute({
   },
 });
 
-const getMetrics: RouteHandler<typeof metrics, AppBindings> = async (c) =>
-  c.text(await renderMetrics(c.get("config")), 200, {
+const getMetrics: Handler<typeof metrics> = async (c) =>
+  c.text(await renderMetrics(c.var.config), 200, {
     "content-type": "text/plain; version=0.0.4; charset=utf-8",
   });
 

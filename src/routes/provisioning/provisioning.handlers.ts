@@ -1,8 +1,6 @@
-import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppBindings } from "../../env";
+import type { Handler } from "../../lib/router";
 import { listProvisioningJobs } from "../../services/provisioning";
-import { tenancyOf } from "../request-context";
 import type * as routes from "./provisioning.routes";
 
-export const list: RouteHandler<typeof routes.list, AppBindings> = async (c) =>
-  c.json(await listProvisioningJobs(c.get("http"), tenancyOf(c).tenant, c.req.valid("query")), 200);
+export const list: Handler<typeof routes.list> = async (c) =>
+  c.json(await listProvisioningJobs(c.var.http, c.var.tenant, c.req.valid("query")), 200);

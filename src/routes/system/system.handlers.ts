@@ -1,7 +1,6 @@
-import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppBindings } from "../../env";
+import type { Handler } from "../../lib/router";
 import { systemStatus } from "../../services/system-status";
 import type { status } from "./system.routes";
 
-export const getStatus: RouteHandler<typeof status, AppBindings> = async (c) =>
-  c.json(await systemStatus(c.get("http"), c.get("config")), 200);
+export const getStatus: Handler<typeof status> = async (c) =>
+  c.json(await systemStatus(c.var.http, c.var.config), 200);

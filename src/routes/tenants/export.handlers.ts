@@ -1,11 +1,10 @@
-import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppBindings } from "../../env";
+import type { Handler } from "../../lib/router";
 import { exportTenant as streamTenant } from "../../services/export";
-import { tenancyOf, writeContextOf } from "../request-context";
+import { writeContextOf } from "../request-context";
 import type * as routes from "./export.routes";
 
-export const exportTenant: RouteHandler<typeof routes.exportTenant, AppBindings> = async (c) => {
-  const { tenant } = tenancyOf(c);
+export const exportTenant: Handler<typeof routes.exportTenant> = async (c) => {
+  const { tenant } = c.var;
   return new Response(await streamTenant(writeContextOf(c)), {
     status: 200,
     headers: {

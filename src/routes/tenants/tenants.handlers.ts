@@ -1,26 +1,29 @@
-import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppBindings } from "../../env";
-import { dispatchJobs } from "../../jobs/producer";
 import { Problem } from "../../lib/problem";
+import type { Handler } from "../../lib/router";
+import type { Authenticated } from "../../middleware/pipeline/env";
 import * as tenants from "../../services/tenants";
-import { auditContextOf, tenancyOf } from "../request-context";
+import { auditContextOf } from "../request-context";
 import type * as routes from "./tenants.routes";
 
 const SYSTEM_FIELDS = ["plan", "quota_overrides", "features", "status"] as const;
 
-/** After a committed change: send its jobs (off the response path) and answer the tenant. */
-function changed(c: Context<AppBindings>, result: { row: tenants.TenantRow; jobs: Array<{ id: string }> }) {
-  dispatchJobs(c, result.jobs);
-  return c.json(tenants.presentTenant(result.row, c.get("config").RETENTION_DAYS), 200);
+/** What a lifecycle change needs of the request. */
+function lifecycle<E extends Authenticated>(c: Context<E>): tenants.LifecycleContext {
+  return { http: c.var.http, audit: auditContextOf(c), jobs: c.var.jobs };
 }
 
-export const create: RouteHandler<typeof routes.create, AppBindings> = async (c) => {
+/** The tenant as it is after a committed change. */
+function changed<E extends AppBindings>(c: Context<E>, result: { row: tenants.TenantRow }) {
+  return c.json(tenants.presentTenant(result.row, c.var.config.RETENTION_DAYS), 200);
+}
+
+export const create: Handler<typeof routes.create> = async (c) => {
   const body = c.req.valid("json");
-  const idempotency = c.get("idempotency");
+  const idempotency = c.var.idempotency;
   const created = await tenants.createTenant(
-    c.get("http"),
-    auditContextOf(c),
+    lifecycle(c),
     {
       name: body.name,
       slug: body.slug,
@@ -29,31 +32,30 @@ export const create: RouteHandler<typeof routes.create, AppBindings> = async (c)
       quotaOverrides: stripUndefined(body.quota_overrides),
       features: stripUndefined(body.features),
     },
-    { retentionDays: c.get("config").RETENTION_DAYS, ...(idempotency ? { idempotency } : {}) },
+    { retentionDays: c.var.config.RETENTION_DAYS, ...(idempotency ? { idempotency } : {}) },
   );
-  dispatchJobs(c, [created.provisioning_job]);
   return c.json(created, 201);
 };
 
-export const list: RouteHandler<typeof routes.list, AppBindings> = async (c) => {
-  const page = await tenants.listTenants(c.get("http"), c.req.valid("query"), c.get("config").RETENTION_DAYS);
+export const list: Handler<typeof routes.list> = async (c) => {
+  const page = await tenants.listTenants(c.var.http, c.req.valid("query"), c.var.config.RETENTION_DAYS);
   return c.json(page, 200);
 };
 
-export const getOne: RouteHandler<typeof routes.getOne, AppBindings> = async (c) => {
-  const { tenant } = tenancyOf(c);
-  const row = await tenants.readTenant(c.get("http"), tenant.id);
-  return c.json(tenants.presentTenant(row, c.get("config").RETENTION_DAYS), 200);
+export const getOne: Handler<typeof routes.getOne> = async (c) => {
+  const { tenant } = c.var;
+  const row = await tenants.readTenant(c.var.http, tenant.id);
+  return c.json(tenants.presentTenant(row, c.var.config.RETENTION_DAYS), 200);
 };
 
-export const patch: RouteHandler<typeof routes.patch, AppBindings> = async (c) => {
-  const { tenant, isSystemAdmin } = tenancyOf(c);
+export const patch: Handler<typeof routes.patch> = async (c) => {
+  const { tenant, isSystemAdmin } = c.var.tenancy;
   const body = c.req.valid("json");
   const forbidden = SYSTEM_FIELDS.filter((field) => body[field] !== undefined);
   if (!isSystemAdmin && forbidden.length > 0) {
     throw new Problem("forbidden", `Only system admins may change ${forbidden.join(", ")}.`);
   }
-  const result = await tenants.patchTenant(c.get("http"), auditContextOf(c), tenant.id, {
+  const result = await tenants.patchTenant(lifecycle(c), tenant.id, {
     name: body.name,
     settings: body.settings,
     plan: body.plan,
@@ -64,36 +66,25 @@ export const patch: RouteHandler<typeof routes.patch, AppBindings> = async (c) =
   return changed(c, result);
 };
 
-export const suspend: RouteHandler<typeof routes.suspend, AppBindings> = async (c) => {
+export const suspend: Handler<typeof routes.suspend> = async (c) => {
   const { reason } = c.req.valid("json");
+  return changed(c, await tenants.suspendTenant(lifecycle(c), c.req.valid("param").id, reason));
+};
+
+export const reactivate: Handler<typeof routes.reactivate> = async (c) => {
+  return changed(c, await tenants.reactivateTenant(lifecycle(c), c.req.valid("param").id));
+};
+
+export const restore: Handler<typeof routes.restore> = async (c) => {
   return changed(
     c,
-    await tenants.suspendTenant(c.get("http"), auditContextOf(c), c.req.valid("param").id, reason),
+    await tenants.restoreTenant(lifecycle(c), c.req.valid("param").id, c.var.config.RETENTION_DAYS),
   );
 };
 
-export const reactivate: RouteHandler<typeof routes.reactivate, AppBindings> = async (c) => {
-  return changed(
-    c,
-    await tenants.reactivateTenant(c.get("http"), auditContextOf(c), c.req.valid("param").id),
-  );
-};
-
-export const restore: RouteHandler<typeof routes.restore, AppBindings> = async (c) => {
-  return changed(
-    c,
-    await tenants.restoreTenant(
-      c.get("http"),
-      auditContextOf(c),
-      c.req.valid("param").id,
-      c.get("config").RETENTION_DAYS,
-    ),
-  );
-};
-
-export const remove: RouteHandler<typeof routes.remove, AppBindings> = async (c) => {
-  const { row } = await tenants.deleteTenant(c.get("http"), auditContextOf(c), c.req.valid("param").id);
-  const shown = tenants.presentTenant(row, c.get("config").RETENTION_DAYS);
+export const remove: Handler<typeof routes.remove> = async (c) => {
+  const { row } = await tenants.deleteTenant(lifecycle(c), c.req.valid("param").id);
+  const shown = tenants.presentTenant(row, c.var.config.RETENTION_DAYS);
   return c.json(
     {
       id: shown.id,

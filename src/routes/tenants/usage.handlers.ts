@@ -1,10 +1,8 @@
-import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppBindings } from "../../env";
+import type { Handler } from "../../lib/router";
 import { tenantUsage } from "../../services/usage";
-import { tenancyOf } from "../request-context";
 import type * as routes from "./usage.routes";
 
-export const usage: RouteHandler<typeof routes.usage, AppBindings> = async (c) => {
-  const { tenant } = tenancyOf(c);
-  return c.json(await tenantUsage(c.get("http"), c.get("config"), tenant), 200);
+export const usage: Handler<typeof routes.usage> = async (c) => {
+  const { tenant } = c.var;
+  return c.json(await tenantUsage(c.var.http, c.var.config, tenant), 200);
 };

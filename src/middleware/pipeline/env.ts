@@ -1,0 +1,39 @@
+/**
+ * The environments of the request pipeline: each middleware declares what it sets, and a
+ * route's middleware list gives its handler the union. A handler reading `c.var.tenant` on a
+ * route that does not resolve a tenant does not compile.
+ */
+import type { Bindings, Variables } from "../../env";
+import type { Principal } from "../../services/principal";
+import type { PasswordCheckContext } from "../../services/sessions";
+import type { TenantDecision } from "../../services/tenant-resolution";
+
+/** After `authenticate`: who is calling. */
+export interface Authenticated {
+  Bindings: Bindings;
+  Variables: Variables & { principal: Principal };
+}
+
+export type UserPrincipal = Principal & { kind: "user" };
+
+/** After `requireUser`: a signed-in user (an API key was refused), checked against the users table. */
+export interface SignedInUser {
+  Bindings: Bindings;
+  Variables: Variables & { principal: Principal; user: UserPrincipal };
+}
+
+/** After `resolveTenant`: the tenant of the request, by the tenancy rules, and the caller's standing in it. */
+export interface TenantScoped {
+  Bindings: Bindings;
+  Variables: Variables & {
+    principal: Principal;
+    tenancy: TenantDecision;
+    tenant: TenantDecision["tenant"];
+  };
+}
+
+/** After `limitPasswordGuesses`: where a password check runs, under the login limits. */
+export interface PasswordChecked {
+  Bindings: Bindings;
+  Variables: Variables & { passwords: PasswordCheckContext };
+}

@@ -1,0 +1,62 @@
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import { Problem } from "../../lib/problem";
+import { effectiveFeatures, type Feature } from "../../services/plans";
+import { roleAtLeast } from "../../services/principal";
+import { resolveTenant as decideTenant, subdomainOf } from "../../services/tenant-resolution";
+import type { TenantAccess } from "./access";
+import type { Authenticated, TenantScoped } from "./env";
+
+export const READ_METHODS = new Set(["GET", "HEAD"]);
+
+/**
+ * The tenant of the request by the tenancy rules (`services/tenant-resolution.ts`): the
+ * selectors (subdomain, `X-Tenant-ID`, the route's own path or query parameter) must agree
+ * with each other and with the credential.
+ */
+export const resolveTenant = (access: TenantAccess) =>
+  createMiddleware<TenantScoped>(async (c, next) => {
+    const decision = await decideTenant(c.var.http, c.var.principal, selectorsOf(c, access), {
+      readOnly: READ_METHODS.has(c.req.method) || access.allowSuspended === true,
+      systemSeesDeleted: access.systemSeesDeleted,
+    });
+    c.set("tenancy", decision);
+    c.set("tenant", decision.tenant);
+    c.var.record.tenantId = decision.tenant.id;
+    await next();
+  });
+
+/** At least `role` in the tenant; a system admin acts in any tenant. */
+export const requireRole = (role: TenantAccess["role"]) =>
+  createMiddleware<TenantScoped>(async (c, next) => {
+    const { role: held, isSystemAdmin } = c.var.tenancy;
+    if (!isSystemAdmin && !roleAtLeast(held, role)) {
+      throw new Problem("forbidden", `This route needs the ${role} role in the tenant.`);
+    }
+    await next();
+  });
+
+/** The plan feature the route belongs to is on for the tenant (403 `feature_disabled`). */
+export const requireFeature = (feature: Feature) =>
+  createMiddleware<TenantScoped>(async (c, next) => {
+    if (!effectiveFeatures(c.var.tenant)[feature]) {
+      throw new Problem("feature_disabled", `The "${feature}" feature is not enabled for this tenant.`, {
+        extensions: { feature },
+      });
+    }
+    await next();
+  });
+
+function selectorsOf<E extends Authenticated>(c: Context<E>, access: TenantAccess) {
+  const host = new URL(c.req.url).host;
+  const explicit = access.tenantParam
+    ? c.req.param(access.tenantParam)
+    : access.tenantQuery
+      ? c.req.query(access.tenantQuery)
+      : undefined;
+  return {
+    subdomain: subdomainOf(host, c.var.config.BASE_DOMAIN),
+    header: c.req.header("x-tenant-id"),
+    path: explicit,
+  };
+}

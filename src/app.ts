@@ -1,5 +1,4 @@
 import { createConsole } from "./console/console.index";
-import type { AppBindings } from "./env";
 import { backgroundWork } from "./lib/after-response";
 import { createRouter } from "./lib/router";
 import { accessLog } from "./middleware/access-log";
@@ -7,6 +6,7 @@ import { requestContext } from "./middleware/context";
 import { notFound, onError } from "./middleware/errors";
 import { jsonBody } from "./middleware/json-body";
 import { requestId } from "./middleware/request-id";
+import type { AppBindings } from "./request-env";
 import { apiKeysRouter } from "./routes/api-keys/api-keys.index";
 import { auditEventsRouter } from "./routes/audit-events/audit-events.index";
 import { authRouter } from "./routes/auth/auth.index";

@@ -4,12 +4,8 @@
  * `undefined` deep inside a handler.
  */
 import { z } from "zod";
-import type { HttpDatabase } from "./db/client";
-import type { JobOutbox, ProvisionQueue } from "./jobs/producer";
-import type { Background } from "./lib/after-response";
+import type { ProvisionQueue } from "./jobs/queue";
 import { LOG_LEVELS } from "./lib/log";
-import type { PendingClaim } from "./services/idempotency";
-import type { LimitDecision } from "./services/rate-limit";
 
 export interface Bindings {
   PROVISION_QUEUE: ProvisionQueue;
@@ -40,38 +36,6 @@ export interface Bindings {
   /** Local stand-ins only: the Neon SQL-over-HTTP emulator's `/sql` URL. */
   NEON_LOCAL_HTTP?: string;
   LOG_LEVEL?: string;
-}
-
-/**
- * What every request has. What only some routes establish (the caller, the tenant) is
- * declared by the middleware that sets it (`src/middleware/pipeline.ts`), so a handler can
- * read it only on a route whose access puts that middleware in front of it.
- */
-export interface Variables {
-  requestId: string;
-  config: Config;
-  http: HttpDatabase;
-  /** Work that runs after the response is ready (`waitUntil`). */
-  background: Background;
-  /** Where the request's committed provisioning jobs go. */
-  jobs: JobOutbox;
-  /** The request's Idempotency-Key on a create, for the write batch to claim. */
-  idempotency: PendingClaim | undefined;
-  /** What the access log and the metrics record, filled in by the pipeline as it learns it. */
-  record: RequestRecord;
-}
-
-export interface RequestRecord {
-  tenantId: string | null;
-  /** `user:<id>` or `api_key:<id>`: ids only. */
-  actor: string | null;
-  /** The rate-limit decisions of this request, for headers, logs and metrics. */
-  rateLimits: LimitDecision[];
-}
-
-export interface AppBindings {
-  Bindings: Bindings;
-  Variables: Variables;
 }
 
 const nonEmpty = (name: string) =>

@@ -2,7 +2,7 @@ import { createApp } from "./app";
 import type { Bindings } from "./env";
 import { handleQueue } from "./jobs/consumer";
 import { handleScheduled } from "./jobs/cron";
-import type { ProvisionMessage } from "./jobs/producer";
+import type { ProvisionMessage } from "./jobs/queue";
 
 const app = createApp();
 

@@ -6,10 +6,11 @@
  * no second path into the services, and every path, parameter and body is checked against the
  * document by the compiler.
  */
-import type { Context } from "hono";
+import type { Context, Hono } from "hono";
 import { createTenantryClient, type TenantryClient } from "../../clients/typescript/src/index";
+import type { Bindings } from "../env";
 import type { ProblemBody } from "../lib/problem";
-import type { ApiFetch, ConsoleEnv } from "./console-env";
+import type { AppBindings } from "../request-env";
 
 /** The tenant's hourly budget as the latest tenant-scoped answer reported it. */
 export interface RateLimitState {
@@ -28,8 +29,11 @@ export type ApiClient = TenantryClient & { rateLimit(): RateLimitState | undefin
 /** Inner request ids extend the page's own, so the access log and audit trail tie them together. */
 const MAX_PARENT_ID = 100;
 
-export function createApiClient(
-  c: Context<ConsoleEnv>,
+/** The Worker's own `fetch`: the console calls the API through it, in-process. */
+export type ApiFetch = Hono<{ Bindings: Bindings }>["fetch"];
+
+export function createApiClient<E extends AppBindings>(
+  c: Context<E>,
   apiFetch: ApiFetch,
   token: string | undefined,
 ): ApiClient {

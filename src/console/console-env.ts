@@ -1,5 +1,5 @@
-import type { Hono } from "hono";
-import type { Bindings, Variables } from "../env";
+import type { Bindings } from "../env";
+import type { Variables } from "../request-env";
 import type { ApiClient } from "./api-client";
 import type { ConsoleSession } from "./session";
 
@@ -8,6 +8,3 @@ export interface ConsoleEnv {
   Bindings: Bindings;
   Variables: Variables & { session: ConsoleSession; api: ApiClient };
 }
-
-/** The Worker's own `fetch`: the console calls the API through it, in-process. */
-export type ApiFetch = Hono<{ Bindings: Bindings }>["fetch"];

@@ -12,10 +12,10 @@ import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
 import { decodeJwt } from "jose";
 import { z } from "zod";
-import type { Role } from "../db/schema";
+import { ROLES, type Role } from "../db/schema";
 import { clock } from "../lib/clock";
 import { fromBase64, toBase64, utf8 } from "../lib/encoding";
-import type { ConsoleEnv } from "./console-env";
+import type { AppBindings } from "../request-env";
 
 const COOKIE = "tenantry_console";
 const KEY_INFO = "tenantry console session cookie v1";
@@ -49,11 +49,11 @@ const claimsSchema = z.object({
   exp: z.number(),
   is_system_admin: z.boolean().optional(),
   tenant_slug: z.string().nullable().optional(),
-  role: z.enum(["admin", "member", "viewer"]).nullable().optional(),
+  role: z.enum(ROLES).nullable().optional(),
 });
 
 /** Reads the session cookie; a missing, forged or unreadable one starts a fresh signed-out session. */
-export async function loadSession(c: Context<ConsoleEnv>): Promise<ConsoleSession> {
+export async function loadSession<E extends AppBindings>(c: Context<E>): Promise<ConsoleSession> {
   const secret = await cookieKey(c.get("config").MASTER_KEY);
   const raw = await getSignedCookie(c, secret, COOKIE, "host");
   const parsed = raw ? cookieSchema.safeParse(safeJson(raw)) : undefined;
@@ -75,8 +75,8 @@ export async function loadSession(c: Context<ConsoleEnv>): Promise<ConsoleSessio
 }
 
 /** A new session for a fresh sign-in: a new CSRF secret too, so nothing planted before survives. */
-export async function startSession(
-  c: Context<ConsoleEnv>,
+export async function startSession<E extends AppBindings>(
+  c: Context<E>,
   token: string,
   email: string,
 ): Promise<Identity | undefined> {
@@ -85,11 +85,11 @@ export async function startSession(
   return identity;
 }
 
-export function endSession(c: Context<ConsoleEnv>): void {
+export function endSession<E extends AppBindings>(c: Context<E>): void {
   deleteCookie(c, COOKIE, { prefix: "host", path: "/" });
 }
 
-async function writeSession(c: Context<ConsoleEnv>, session: ConsoleSession): Promise<void> {
+async function writeSession<E extends AppBindings>(c: Context<E>, session: ConsoleSession): Promise<void> {
   const value = JSON.stringify({ csrf: session.csrf, token: session.token, email: session.identity?.email });
   const maxAge = session.identity
     ? Math.max(0, Math.floor((session.identity.expiresAt - clock.now()) / 1000))

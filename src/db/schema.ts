@@ -6,6 +6,7 @@
  * `drizzle-kit generate` turns the policies into `ENABLE ROW LEVEL SECURITY` + `CREATE
  * POLICY`; FORCE and the grants live in a custom migration because drizzle never emits them.
  */
+import { JOB_KINDS, PLANS } from "@tenantry/contract";
 import { type SQL, sql } from "drizzle-orm";
 import {
   type AnyPgColumn,
@@ -27,18 +28,16 @@ import {
 /** The login role the Worker connects as: not a superuser, not an owner, no BYPASSRLS. */
 export const appRole = pgRole("tenantry_app").existing();
 
+// Shared with the provisioner, which validates every job request against the same lists.
+export { JOB_KINDS, type JobKind, PLANS, type Plan } from "@tenantry/contract";
 export const TENANT_STATUSES = ["active", "suspended", "deleted"] as const;
-export const PLANS = ["free", "basic", "pro", "enterprise"] as const;
 export const ROLES = ["admin", "member", "viewer"] as const;
-export const JOB_KINDS = ["provision", "suspend", "resume", "update_quota", "deprovision"] as const;
 export const JOB_STATUSES = ["pending", "sent", "succeeded", "dry_run", "failed", "dead"] as const;
 export const CREDENTIAL_KINDS = ["token", "password", "ssh_key", "certificate", "kubeconfig"] as const;
 export const ACTOR_TYPES = ["user", "api_key", "system"] as const;
 
 export type TenantStatus = (typeof TENANT_STATUSES)[number];
-export type Plan = (typeof PLANS)[number];
 export type Role = (typeof ROLES)[number];
-export type JobKind = (typeof JOB_KINDS)[number];
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 /** Names that are never a tenant slug nor a tenant subdomain (docs/architecture.md, "Tenancy rules"). */

@@ -11,21 +11,7 @@ import { type JobKind, provisioningJobs } from "../db/schema";
 import type { Background } from "../lib/after-response";
 import { clock } from "../lib/clock";
 import { log } from "../lib/log";
-
-export interface ProvisionMessage {
-  jobId: string;
-}
-
-/**
- * The producer side of the Cloudflare Queue binding, structurally: what the Worker uses of
- * `Queue<ProvisionMessage>`, so Node-side code (benchmarks, scripts) can type-check too.
- */
-export interface ProvisionQueue {
-  send(body: ProvisionMessage, options?: { contentType?: "json"; delaySeconds?: number }): Promise<unknown>;
-  sendBatch(
-    messages: Iterable<{ body: ProvisionMessage; contentType?: "json"; delaySeconds?: number }>,
-  ): Promise<unknown>;
-}
+import type { ProvisionQueue } from "./queue";
 
 export type EnqueuedJob = {
   id: string;

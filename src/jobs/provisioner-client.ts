@@ -5,10 +5,15 @@
  * text it records as `last_error`; `pingProvisioner` tells the operator status endpoint
  * whether the provisioner answers, in which mode, and which version it runs.
  */
-import { z } from "zod";
-import type { JobKind, Plan } from "../db/schema";
+import {
+  type JobRequest,
+  type JobResponse,
+  jobResponseSchema,
+  type ProvisionerMode,
+  problemSchema,
+  statusResponseSchema,
+} from "@tenantry/contract";
 import type { Config } from "../env";
-import type { Quotas } from "../services/plans";
 import { signJobToken, signPingToken } from "./job-token";
 
 /** Above the provisioner's own 10 s Kubernetes budget, so its 504 arrives before we give up. */
@@ -16,35 +21,8 @@ const REQUEST_TIMEOUT_MS = 15_000;
 /** A status page must not hang on a provisioner that does not answer. */
 const PING_TIMEOUT_MS = 2_000;
 
-export interface JobRequest {
-  job: { id: string; kind: JobKind; attempt: number };
-  tenant: {
-    id: string;
-    slug: string;
-    plan: Plan;
-    quotas: Pick<Quotas, "cpu_cores" | "memory_gb" | "storage_gb" | "gpus">;
-  };
-}
-
-const objectRef = z.object({
-  apiVersion: z.string(),
-  kind: z.string(),
-  name: z.string(),
-  namespace: z.string().optional(),
-});
-
-const answerSchema = z.object({
-  job_id: z.string(),
-  status: z.enum(["succeeded", "dry_run", "terminating", "gone"]),
-  namespace: z.string(),
-  applied: z.array(objectRef),
-  pruned: z.array(objectRef),
-});
-
-export type ProvisionerAnswer = z.infer<typeof answerSchema>;
-
 export type CallOutcome =
-  | { ok: true; answer: ProvisionerAnswer }
+  | { ok: true; answer: JobResponse }
   /** `status` is null when no HTTP answer arrived (network error, timeout). */
   | { ok: false; status: number | null; error: string };
 
@@ -73,19 +51,17 @@ export async function postJob(config: ProvisionerConfig, request: JobRequest): P
   }
   const answer = await res.json().catch(() => undefined);
   if (res.ok) {
-    const parsed = answerSchema.safeParse(answer);
+    const parsed = jobResponseSchema.safeParse(answer);
     if (parsed.success && parsed.data.job_id === request.job.id) return { ok: true, answer: parsed.data };
     return { ok: false, status: res.status, error: "the provisioner's answer does not describe this job" };
   }
   return { ok: false, status: res.status, error: problemDetail(res.status, answer) };
 }
 
-const statusSchema = z.object({ mode: z.enum(["live", "dry_run"]), version: z.string().min(1) });
-
 export interface ProvisionerStatus {
   /** True only when the provisioner answered the signed ping; `mode` and `version` are then set. */
   reachable: boolean;
-  mode: "live" | "dry_run" | null;
+  mode: ProvisionerMode | null;
   version: string | null;
   /** Why it is not reachable: unreachable, timed out, refused the ping, or answered nonsense. */
   error?: string;
@@ -106,7 +82,7 @@ export async function pingProvisioner(config: ProvisionerConfig): Promise<Provis
     });
     const body = await res.json().catch(() => undefined);
     if (!res.ok) return down(`the provisioner refused the ping: ${problemDetail(res.status, body)}`);
-    const parsed = statusSchema.safeParse(body);
+    const parsed = statusResponseSchema.safeParse(body);
     if (!parsed.success) return down("the provisioner's status answer is not understood");
     return { reachable: true, mode: parsed.data.mode, version: parsed.data.version };
   } catch (err) {
@@ -121,7 +97,7 @@ function endpoint(config: ProvisionerConfig, path: string): string {
 
 /** The provisioner's problem+json `detail` (what went wrong at Kubernetes), else its status. */
 function problemDetail(status: number, body: unknown): string {
-  const problem = z.object({ detail: z.string().min(1), code: z.string().optional() }).safeParse(body);
+  const problem = problemSchema.safeParse(body);
   return problem.success ? problem.data.detail : `the provisioner answered HTTP ${status}`;
 }
 

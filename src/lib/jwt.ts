@@ -5,7 +5,7 @@
  */
 import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import { z } from "zod";
-import type { Role } from "../db/schema";
+import { ROLES, type Role } from "../db/schema";
 import type { Config } from "../env";
 import { clock } from "./clock";
 import { utf8 } from "./encoding";
@@ -36,7 +36,7 @@ const claimsSchema = z.object({
   sub: z.uuid(),
   tenant_id: z.uuid().nullable().optional(),
   tenant_slug: z.string().nullable().optional(),
-  role: z.enum(["admin", "member", "viewer"]).nullable().optional(),
+  role: z.enum(ROLES).nullable().optional(),
   is_system_admin: z.boolean().optional(),
   ver: z.number().int().nonnegative().optional(),
   pwd_change: z.boolean().optional(),

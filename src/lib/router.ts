@@ -1,5 +1,5 @@
 import { OpenAPIHono, type RouteConfig, type RouteConfigToEnv, type RouteHandler } from "@hono/zod-openapi";
-import type { AppBindings } from "../env";
+import type { AppBindings } from "../request-env";
 import { Problem } from "./problem";
 
 /** Every router validates with the same hook, so a zod failure is always 400 `validation_failed`. */

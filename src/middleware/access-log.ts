@@ -6,10 +6,10 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { routePath } from "hono/route";
-import type { AppBindings, RequestRecord } from "../env";
 import { afterResponse } from "../lib/after-response";
 import { log } from "../lib/log";
 import { Problem } from "../lib/problem";
+import type { AppBindings, RequestRecord } from "../request-env";
 import { recordRequest } from "../services/metrics";
 
 const UNMATCHED = "unmatched";

@@ -1,9 +1,10 @@
 import { createMiddleware } from "hono/factory";
 import { openHttp } from "../db/client";
-import { type AppBindings, loadConfig } from "../env";
+import { loadConfig } from "../env";
 import { jobOutbox } from "../jobs/producer";
 import { afterResponse, type Background } from "../lib/after-response";
 import { setLogLevel } from "../lib/log";
+import type { AppBindings } from "../request-env";
 
 /**
  * Parses the configuration (once per isolate) and gives the request its database: the

@@ -7,10 +7,10 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { findPgError, isUnavailable } from "../db/client";
 import { IdempotencyClaimTaken } from "../db/write-batch";
-import type { AppBindings } from "../env";
 import { ConfigError } from "../env";
 import { log } from "../lib/log";
 import { Problem, type ProblemCode } from "../lib/problem";
+import type { AppBindings } from "../request-env";
 import { allowedMethods } from "../routes/route-table";
 
 export const onError: ErrorHandler<AppBindings> = (err, c) => {

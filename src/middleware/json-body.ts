@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { AppBindings } from "../env";
 import { Problem } from "../lib/problem";
+import type { AppBindings } from "../request-env";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 

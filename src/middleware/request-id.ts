@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import type { AppBindings } from "../env";
+import type { AppBindings } from "../request-env";
 
 const HEADER = "X-Request-ID";
 /** A client-supplied id is kept only if it is a sane token, so logs can't be poisoned. */

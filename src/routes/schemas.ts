@@ -1,7 +1,8 @@
 /** Schemas shared by several resources. */
 import { z } from "@hono/zod-openapi";
+import { ROLES } from "../db/schema";
 
-export const RoleSchema = z.enum(["admin", "member", "viewer"]).openapi("Role");
+export const RoleSchema = z.enum(ROLES).openapi("Role");
 
 export const IdParam = z.object({
   id: z

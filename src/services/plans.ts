@@ -1,77 +1,30 @@
 /**
- * Plans: default quotas and features per plan (docs/architecture.md, "Plans, quotas and features"), and the
+ * Plans: the defaults per plan come from the contract the provisioner shares
+ * (`@tenantry/contract`, docs/architecture.md "Plans, quotas and features"); this adds the
  * effective values for one tenant once its overrides are applied.
  */
-import type { Plan } from "../db/schema";
+import {
+  FEATURES,
+  type Feature,
+  PLAN_FEATURES,
+  PLAN_QUOTAS,
+  type Plan,
+  QUOTAS,
+  type Quotas,
+} from "@tenantry/contract";
 
-export const COUNT_QUOTAS = ["members", "api_keys", "clusters", "plugins", "credentials"] as const;
-export const NAMESPACE_QUOTAS = ["cpu_cores", "memory_gb", "storage_gb", "gpus"] as const;
-export const QUOTAS = [...COUNT_QUOTAS, "api_calls_per_hour", ...NAMESPACE_QUOTAS] as const;
-
-export type CountQuota = (typeof COUNT_QUOTAS)[number];
-export type Quota = (typeof QUOTAS)[number];
-export type Quotas = Record<Quota, number>;
-
-export const PLAN_QUOTAS: Record<Plan, Quotas> = {
-  free: {
-    members: 5,
-    api_keys: 2,
-    clusters: 1,
-    plugins: 5,
-    credentials: 10,
-    api_calls_per_hour: 1_000,
-    cpu_cores: 4,
-    memory_gb: 8,
-    storage_gb: 20,
-    gpus: 0,
-  },
-  basic: {
-    members: 20,
-    api_keys: 10,
-    clusters: 5,
-    plugins: 25,
-    credentials: 100,
-    api_calls_per_hour: 10_000,
-    cpu_cores: 16,
-    memory_gb: 64,
-    storage_gb: 200,
-    gpus: 1,
-  },
-  pro: {
-    members: 100,
-    api_keys: 50,
-    clusters: 20,
-    plugins: 100,
-    credentials: 1_000,
-    api_calls_per_hour: 100_000,
-    cpu_cores: 64,
-    memory_gb: 256,
-    storage_gb: 1_000,
-    gpus: 4,
-  },
-  enterprise: {
-    members: 1_000,
-    api_keys: 500,
-    clusters: 100,
-    plugins: 1_000,
-    credentials: 10_000,
-    api_calls_per_hour: 1_000_000,
-    cpu_cores: 256,
-    memory_gb: 1_024,
-    storage_gb: 10_000,
-    gpus: 16,
-  },
-};
-
-export const FEATURES = ["clusters", "plugins", "credentials", "data_export", "sso"] as const;
-export type Feature = (typeof FEATURES)[number];
-
-export const PLAN_FEATURES: Record<Plan, readonly Feature[]> = {
-  free: ["clusters", "plugins", "credentials"],
-  basic: ["clusters", "plugins", "credentials", "data_export"],
-  pro: ["clusters", "plugins", "credentials", "data_export", "sso"],
-  enterprise: ["clusters", "plugins", "credentials", "data_export", "sso"],
-};
+export {
+  COUNT_QUOTAS,
+  type CountQuota,
+  FEATURES,
+  type Feature,
+  NAMESPACE_QUOTAS,
+  PLAN_FEATURES,
+  PLAN_QUOTAS,
+  QUOTAS,
+  type Quota,
+  type Quotas,
+} from "@tenantry/contract";
 
 export interface PlanSubject {
   plan: Plan;

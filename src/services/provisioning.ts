@@ -1,13 +1,11 @@
 /** A tenant's provisioning jobs as the API shows them (`GET /api/v1/tenants/{id}/provisioning`). */
+import { namespaceName } from "@tenantry/contract";
 import { and, eq } from "drizzle-orm";
 import { batchAsTenant, type HttpDatabase } from "../db/client";
 import { provisioningJobs } from "../db/schema";
 import { keyset, type PageQuery, toPage } from "../lib/pagination";
 
 type JobRow = typeof provisioningJobs.$inferSelect;
-
-/** The namespace every job of the tenant works on (provisioner/README.md). */
-export const namespaceOf = (slug: string) => `tenant-${slug}`;
 
 /** A page of the tenant's jobs, newest first, in one round trip. */
 export async function listProvisioningJobs(
@@ -24,7 +22,7 @@ export async function listProvisioningJobs(
       .orderBy(...page.orderBy)
       .limit(page.take),
   );
-  return toPage(rows, query.limit, (row) => presentJob(row, namespaceOf(tenant.slug)));
+  return toPage(rows, query.limit, (row) => presentJob(row, namespaceName(tenant.slug)));
 }
 
 function presentJob(row: JobRow, namespace: string) {

@@ -658,13 +658,14 @@ export interface components {
         id: string;
         slug: string;
         name: string;
-        /** @enum {string|null} */
-        role: "admin" | "member" | "viewer" | null;
+        role: components["schemas"]["Role"];
       } | null;
       memberships: components["schemas"]["Membership"][];
       /** @description Signed in with a temporary password: the token only works for GET /me, POST /auth/password and POST /auth/logout-all */
       password_change_required: boolean;
     };
+    /** @enum {string|null} */
+    Role: "admin" | "member" | "viewer" | null;
     Membership: {
       /** Format: uuid */
       tenant_id: string;
@@ -672,8 +673,7 @@ export interface components {
       tenant_name: string;
       /** @enum {string} */
       tenant_status: "active" | "suspended" | "deleted";
-      /** @enum {string} */
-      role: "admin" | "member" | "viewer";
+      role: components["schemas"]["Role"];
     };
     LoginRequest: {
       /** Format: email */
@@ -702,8 +702,7 @@ export interface components {
       api_key: {
         /** Format: uuid */
         id: string;
-        /** @enum {string} */
-        role: "admin" | "member" | "viewer";
+        role: components["schemas"]["Role"];
       } | null;
       tenant: {
         /** Format: uuid */
@@ -717,8 +716,7 @@ export interface components {
           [key: string]: boolean;
         };
       } | null;
-      /** @enum {string|null} */
-      role: "admin" | "member" | "viewer" | null;
+      role: components["schemas"]["Role"];
       memberships: components["schemas"]["Membership"][];
     };
     MemberPage: {
@@ -734,8 +732,6 @@ export interface components {
       /** Format: date-time */
       joined_at: string;
     };
-    /** @enum {string} */
-    Role: "admin" | "member" | "viewer";
     NewApiKey: components["schemas"]["ApiKey"] & {
       /** @description `uk_<slug>_<secret>`; shown once, never again */
       key: string;

@@ -1,4 +1,5 @@
 import type { FC } from "hono/jsx";
+import { PLANS } from "../../db/schema";
 import { CsrfField, Layout, ProblemAlert } from "../layout";
 import type { FriendlyProblem } from "../messages";
 import type { ConsoleSession } from "../session";
@@ -17,8 +18,6 @@ interface NewTenantProps {
   idempotencyKey: string;
   problem?: FriendlyProblem;
 }
-
-const PLANS = ["free", "basic", "pro", "enterprise"];
 
 export const NewTenantPage: FC<NewTenantProps> = ({ session, values, idempotencyKey, problem }) => (
   <Layout title="Create tenant" session={session} nav="new-tenant">

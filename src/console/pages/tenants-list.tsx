@@ -1,4 +1,5 @@
 import type { FC } from "hono/jsx";
+import { PLANS, TENANT_STATUSES } from "../../db/schema";
 import { withQuery } from "../api-client";
 import type { Tenant, Usage } from "../api-types";
 import { Badge, Layout, Notice, ProblemAlert, Time } from "../layout";
@@ -29,9 +30,6 @@ interface TenantsListProps {
   /** The operator status, for system admins. */
   status?: Section<SystemStatus>;
 }
-
-const STATUSES = ["active", "suspended", "deleted"];
-const PLANS = ["free", "basic", "pro", "enterprise"];
 
 /** System admins' overview: every tenant with its status, plan and use of the main quotas. */
 export const TenantsListPage: FC<TenantsListProps> = ({
@@ -71,7 +69,7 @@ export const TenantsListPage: FC<TenantsListProps> = ({
             maxlength={100}
           />
         </div>
-        <Choice id="status" label="Status" value={filters.status} options={STATUSES} />
+        <Choice id="status" label="Status" value={filters.status} options={TENANT_STATUSES} />
         <Choice id="plan" label="Plan" value={filters.plan} options={PLANS} />
         <button type="submit">Filter</button>
         {(filters.q || filters.status || filters.plan) && (
@@ -147,7 +145,7 @@ export const TenantsListPage: FC<TenantsListProps> = ({
   </Layout>
 );
 
-const Choice: FC<{ id: string; label: string; value?: string; options: string[] }> = ({
+const Choice: FC<{ id: string; label: string; value?: string; options: readonly string[] }> = ({
   id,
   label,
   value,

@@ -1,9 +1,9 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { AppBindings } from "../../env";
 import { clientIpOf } from "../../lib/client-ip";
 import { constantTimeEqual, utf8 } from "../../lib/encoding";
 import { Problem } from "../../lib/problem";
+import type { AppBindings } from "../../request-env";
 import { touchLastUsed } from "../../services/api-keys";
 import { bearerToken, unauthenticated, authenticate as verifyCredential } from "../../services/authenticate";
 import { actorLabel, type Principal } from "../../services/principal";

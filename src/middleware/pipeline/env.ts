@@ -3,7 +3,8 @@
  * route's middleware list gives its handler the union. A handler reading `c.var.tenant` on a
  * route that does not resolve a tenant does not compile.
  */
-import type { Bindings, Variables } from "../../env";
+import type { Bindings } from "../../env";
+import type { Variables } from "../../request-env";
 import type { Principal } from "../../services/principal";
 import type { PasswordCheckContext } from "../../services/sessions";
 import type { TenantDecision } from "../../services/tenant-resolution";

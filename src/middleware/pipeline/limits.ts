@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
-import type { AppBindings } from "../../env";
 import { clientIpOf } from "../../lib/client-ip";
+import type { AppBindings } from "../../request-env";
 import { effectiveQuotas } from "../../services/plans";
 import {
   apiKeyPolicy,

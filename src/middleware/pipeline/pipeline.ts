@@ -8,7 +8,7 @@
 import type { MiddlewareHandler } from "hono";
 import { every } from "hono/combine";
 import { createMiddleware } from "hono/factory";
-import type { AppBindings } from "../../env";
+import type { AppBindings } from "../../request-env";
 import type { Feature } from "../../services/plans";
 import { idempotent } from "../idempotency";
 import type { Access, PublicLimits, TenantAccess } from "./access";

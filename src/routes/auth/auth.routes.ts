@@ -1,15 +1,15 @@
 import { z } from "@hono/zod-openapi";
+import { TENANT_STATUSES } from "../../db/schema";
 import { jsonContent } from "../../lib/openapi";
 import { defineRoute } from "../route-table";
-
-const RoleSchema = z.enum(["admin", "member", "viewer"]);
+import { RoleSchema } from "../schemas";
 
 export const MembershipSchema = z
   .object({
     tenant_id: z.uuid(),
     tenant_slug: z.string(),
     tenant_name: z.string(),
-    tenant_status: z.enum(["active", "suspended", "deleted"]),
+    tenant_status: z.enum(TENANT_STATUSES),
     role: RoleSchema,
   })
   .openapi("Membership");

@@ -5,7 +5,7 @@
  * @scalar/api-reference by `npm install`), never from a CDN, under a strict CSP.
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppBindings } from "../../env";
+import type { AppBindings } from "../../request-env";
 
 export const OPENAPI_INFO = {
   title: "Tenantry API",

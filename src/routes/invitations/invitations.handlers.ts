@@ -1,9 +1,9 @@
 import type { Context } from "hono";
-import type { AppBindings } from "../../env";
 import { clientIpOf } from "../../lib/client-ip";
 import { ACCESS_TOKEN_TTL_S, signAccessToken } from "../../lib/jwt";
 import { Problem } from "../../lib/problem";
 import type { Handler } from "../../lib/router";
+import type { AppBindings } from "../../request-env";
 import { authenticate } from "../../services/authenticate";
 import * as invitations from "../../services/invitations";
 import { loadCurrentUser } from "../../services/user-access";

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { jsonContent } from "../../lib/openapi";
 import { MembershipSchema } from "../auth/auth.routes";
 import { defineRoute } from "../route-table";
+import { RoleSchema } from "../schemas";
 
 export const MeSchema = z
   .object({
@@ -17,7 +18,7 @@ export const MeSchema = z
           .openapi({ description: "Signed in with a temporary password: POST /auth/password first" }),
       })
       .nullable(),
-    api_key: z.object({ id: z.uuid(), role: z.enum(["admin", "member", "viewer"]) }).nullable(),
+    api_key: z.object({ id: z.uuid(), role: RoleSchema }).nullable(),
     tenant: z
       .object({
         id: z.uuid(),
@@ -28,7 +29,7 @@ export const MeSchema = z
         features: z.record(z.string(), z.boolean()).openapi({ description: "Effective feature flags" }),
       })
       .nullable(),
-    role: z.enum(["admin", "member", "viewer"]).nullable(),
+    role: RoleSchema.nullable(),
     memberships: z.array(MembershipSchema),
   })
   .openapi("Me");

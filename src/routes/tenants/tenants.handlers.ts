@@ -1,8 +1,8 @@
 import type { Context } from "hono";
-import type { AppBindings } from "../../env";
 import { Problem } from "../../lib/problem";
 import type { Handler } from "../../lib/router";
 import type { Authenticated } from "../../middleware/pipeline/env";
+import type { AppBindings } from "../../request-env";
 import * as tenants from "../../services/tenants";
 import { auditContextOf } from "../request-context";
 import type * as routes from "./tenants.routes";

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { PLANS, TENANT_STATUSES } from "../../db/schema";
 import { jsonContent } from "../../lib/openapi";
 import { PageQuery, pageOf } from "../../lib/pagination";
 import { FEATURES, QUOTAS } from "../../services/plans";
@@ -7,8 +8,8 @@ import { NewApiKeySchema } from "../api-keys/api-keys.routes";
 import { defineRoute } from "../route-table";
 import { TenantIdParam, tenantSecurity } from "../schemas";
 
-const PlanSchema = z.enum(["free", "basic", "pro", "enterprise"]);
-const StatusSchema = z.enum(["active", "suspended", "deleted"]);
+const PlanSchema = z.enum(PLANS);
+const StatusSchema = z.enum(TENANT_STATUSES);
 const MAX_SETTINGS_BYTES = 16 * 1024;
 
 const SlugSchema = z

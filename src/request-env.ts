@@ -1,0 +1,38 @@
+/**
+ * The Hono environment of every request: the Worker's bindings and what the cross-cutting
+ * middleware sets. What only some routes establish (the caller, the tenant) is declared by
+ * the pipeline stage that sets it (`middleware/pipeline/env.ts`).
+ */
+import type { HttpDatabase } from "./db/client";
+import type { Bindings, Config } from "./env";
+import type { JobOutbox } from "./jobs/producer";
+import type { Background } from "./lib/after-response";
+import type { PendingClaim } from "./services/idempotency";
+import type { LimitDecision } from "./services/rate-limit";
+
+export interface Variables {
+  requestId: string;
+  config: Config;
+  http: HttpDatabase;
+  /** Work that runs after the response is ready (`waitUntil`). */
+  background: Background;
+  /** Where the request's committed provisioning jobs go. */
+  jobs: JobOutbox;
+  /** The request's Idempotency-Key on a create, for the write batch to claim. */
+  idempotency: PendingClaim | undefined;
+  /** What the access log and the metrics record, filled in by the pipeline as it learns it. */
+  record: RequestRecord;
+}
+
+export interface RequestRecord {
+  tenantId: string | null;
+  /** `user:<id>` or `api_key:<id>`: ids only. */
+  actor: string | null;
+  /** The rate-limit decisions of this request, for headers, logs and metrics. */
+  rateLimits: LimitDecision[];
+}
+
+export interface AppBindings {
+  Bindings: Bindings;
+  Variables: Variables;
+}

@@ -4,10 +4,10 @@
  * that the scenarios rotate through; and for the write scenarios, rows to patch, members
  * whose role to change and pools of rows to delete, one per request.
  */
+import { COUNT_QUOTAS } from "@tenantry/contract";
 import { SignJWT } from "jose";
 import { withClient } from "../dev/migrate";
 import { randomBase62, sha256Hex } from "../src/lib/encoding";
-import { COUNT_QUOTAS } from "../src/services/plans";
 
 const CLUSTERS_PER_TENANT = 10;
 const MEMBERS_PER_WRITER = 4;

@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { namespaceName } from "@tenantry/contract";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import provisionerPackage from "../provisioner/package.json";
@@ -43,7 +44,7 @@ interface ApiJob {
   completed_at: string | null;
 }
 
-const ns = (tenant: { slug: string }) => `tenant-${tenant.slug}`;
+const ns = (tenant: { slug: string }) => namespaceName(tenant.slug);
 
 describe("provisioning pipeline", () => {
   const db = pools();

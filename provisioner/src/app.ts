@@ -4,6 +4,7 @@
  * problem+json through `onError`.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import { type JobRequest, jobRequestSchema, type ProvisionerMode } from "@tenantry/contract";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { type RequestIdVariables, requestId } from "hono/request-id";
@@ -17,7 +18,6 @@ import {
   TokenError,
   verifyRequestToken,
 } from "./auth";
-import { type JobRequest, jobRequestSchema } from "./job-request";
 import { OwnershipError, runJob } from "./jobs";
 import { type KubeClient, KubernetesError, KubernetesTimeoutError, withDeadline } from "./kube";
 import type { Logger } from "./log";
@@ -27,9 +27,6 @@ import type { ReplayCache } from "./replay-cache";
 
 const MAX_BODY_BYTES = 64 * 1024;
 const READY_PROBE_TIMEOUT_MS = 2_000;
-
-/** `live` applies to a cluster; `dry_run` only logs what it would apply. */
-export type ProvisionerMode = "live" | "dry_run";
 
 export interface ProvisionerAppDeps {
   secret: string;

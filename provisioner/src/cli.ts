@@ -3,12 +3,11 @@
  * (for review, or `| kubectl apply --server-side -f -`); `serve` runs the HTTP service.
  */
 import { parseArgs } from "node:util";
+import { namespaceQuotas, PLAN_QUOTAS, PLANS, SLUG_PATTERN } from "@tenantry/contract";
 import { z } from "zod";
 import { ConfigError } from "./config";
-import { SLUG_PATTERN } from "./job-request";
 import { main } from "./main";
 import { renderTenant, toYaml } from "./manifests";
-import { PLAN_QUOTAS, PLANS } from "./plans";
 
 export const USAGE = `usage:
   tenantry-provisioner render <slug> [--plan ${PLANS.join("|")}] [--tenant-id <uuid>] [--suspended]
@@ -66,7 +65,9 @@ function render(args: string[]): string {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
   const { slug, plan, tenantId, suspended } = options;
-  return toYaml(renderTenant({ id: tenantId, slug, plan, quotas: PLAN_QUOTAS[plan] }, { suspended }));
+  return toYaml(
+    renderTenant({ id: tenantId, slug, plan, quotas: namespaceQuotas(PLAN_QUOTAS[plan]) }, { suspended }),
+  );
 }
 
 function parseRenderArgs(args: string[]) {

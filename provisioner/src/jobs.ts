@@ -2,14 +2,18 @@
  * What each job kind does to the tenant's namespace. Every apply is a full server-side
  * apply of the rendered set, so a redelivered or retried job converges to the same state.
  */
-import type { JobRequest } from "./job-request";
+import {
+  type JobRequest,
+  type JobResponse,
+  type JobResponseStatus,
+  namespaceName,
+  type ObjectRef,
+} from "@tenantry/contract";
 import type { KubeClient } from "./kube";
 import type { Logger } from "./log";
 import {
   type KubeObject,
   MANAGED_BY,
-  namespaceName,
-  type ObjectRef,
   OWNED_NAMESPACED_KINDS,
   ownerSelector,
   refOf,
@@ -18,16 +22,6 @@ import {
   toYaml,
 } from "./manifests";
 import type { ProvisionerMetrics } from "./metrics";
-
-export type JobStatus = "succeeded" | "dry_run" | "terminating" | "gone";
-
-export interface JobResult {
-  job_id: string;
-  status: JobStatus;
-  namespace: string;
-  applied: ObjectRef[];
-  pruned: ObjectRef[];
-}
 
 export interface JobDeps {
   /** Absent in dry-run mode: nothing is sent to a cluster. */
@@ -41,10 +35,14 @@ export class OwnershipError extends Error {
   override name = "OwnershipError";
 }
 
-export async function runJob(req: JobRequest, deps: JobDeps): Promise<JobResult> {
+export async function runJob(req: JobRequest, deps: JobDeps): Promise<JobResponse> {
   const { kube, log } = deps;
   const namespace = namespaceName(req.tenant.slug);
-  const done = (status: JobStatus, applied: ObjectRef[] = [], pruned: ObjectRef[] = []): JobResult => ({
+  const done = (
+    status: JobResponseStatus,
+    applied: ObjectRef[] = [],
+    pruned: ObjectRef[] = [],
+  ): JobResponse => ({
     job_id: req.job.id,
     status,
     namespace,

@@ -15,7 +15,8 @@ import {
   PatchStrategy,
   ServerConfiguration,
 } from "@kubernetes/client-node";
-import type { KubeObject, ObjectRef } from "./manifests";
+import type { ObjectRef } from "@tenantry/contract";
+import type { KubeObject } from "./manifests";
 
 export const FIELD_MANAGER = "tenantry-provisioner";
 

@@ -2,8 +2,8 @@
  * Pure rendering of everything a tenant namespace consists of. No I/O: the same objects
  * are applied to the cluster, printed by the CLI and logged in dry-run mode.
  */
+import { type JobRequest, namespaceName, type ObjectRef, PLAN_LOAD_BALANCERS } from "@tenantry/contract";
 import { stringify } from "yaml";
-import { type NamespaceQuotas, PLAN_LOAD_BALANCERS, type Plan } from "./plans";
 
 export interface ObjectMeta {
   name: string;
@@ -19,19 +19,8 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
-export interface ObjectRef {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  namespace?: string;
-}
-
-export interface TenantSpec {
-  id: string;
-  slug: string;
-  plan: Plan;
-  quotas: NamespaceQuotas;
-}
+/** The tenant as a job request carries it; the render CLI fills it from the plan's defaults. */
+export type TenantSpec = JobRequest["tenant"];
 
 export const MANAGED_BY = "tenantry";
 export const SUSPENDED_ANNOTATION = "tenantry.dev/suspended";
@@ -52,10 +41,6 @@ const POD_SECURITY_LABELS = {
   "pod-security.kubernetes.io/warn": "restricted",
   "pod-security.kubernetes.io/warn-version": "latest",
 };
-
-export function namespaceName(slug: string): string {
-  return `tenant-${slug}`;
-}
 
 /** The identity-provider group whose members administer the tenant's namespace. */
 export function adminGroup(slug: string): string {

@@ -1,7 +1,9 @@
 /**
- * RFC 9457 problem details, shaped like the Worker's (`{type,title,status,detail,code}`),
- * so the Worker can record `detail` as the job's last_error without special cases.
+ * The provisioner's errors as RFC 9457 problem details, in the shape the Worker parses
+ * (`@tenantry/contract`, `problemSchema`): it records `detail` as the job's last_error.
  */
+import { type FieldError, PROBLEM_TYPE_BASE, type ProblemDetails } from "@tenantry/contract";
+
 export const PROBLEM_CODES = {
   validation_failed: { status: 400, title: "Validation failed" },
   malformed_json: { status: 400, title: "Malformed JSON" },
@@ -18,12 +20,6 @@ export const PROBLEM_CODES = {
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;
 
-export interface FieldError {
-  path: string;
-  message: string;
-  code: string;
-}
-
 export class Problem extends Error {
   readonly status: number;
 
@@ -38,8 +34,8 @@ export class Problem extends Error {
   }
 
   toResponse(requestId?: string): Response {
-    const body = {
-      type: `https://tenantry.dev/problems/${this.code}`,
+    const body: ProblemDetails = {
+      type: `${PROBLEM_TYPE_BASE}${this.code}`,
       title: PROBLEM_CODES[this.code].title,
       status: this.status,
       detail: this.message,

@@ -1,4 +1,5 @@
 import { KubeConfig } from "@kubernetes/client-node";
+import { namespaceQuotas, PLAN_QUOTAS } from "@tenantry/contract";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   createKubeClient,
@@ -9,7 +10,6 @@ import {
   withDeadline,
 } from "../src/kube";
 import { renderTenant } from "../src/manifests";
-import { PLAN_QUOTAS } from "../src/plans";
 import { type FakeKubeApi, startFakeKubeApi } from "./support/fake-kube-api";
 
 let fake: FakeKubeApi;
@@ -25,7 +25,12 @@ afterAll(() => fake.stop());
 afterEach(() => fake.clearFaults());
 
 const objects = renderTenant(
-  { id: "0b1d2c3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e", slug: "wire", plan: "pro", quotas: PLAN_QUOTAS.pro },
+  {
+    id: "0b1d2c3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
+    slug: "wire",
+    plan: "pro",
+    quotas: namespaceQuotas(PLAN_QUOTAS.pro),
+  },
   { suspended: false },
 );
 const rendered = (kind: string) => {

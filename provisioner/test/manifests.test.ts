@@ -1,16 +1,22 @@
+import {
+  JOB_KINDS,
+  namespaceQuotas,
+  PLAN_LOAD_BALANCERS,
+  PLAN_QUOTAS,
+  PLANS,
+  type Plan,
+} from "@tenantry/contract";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { JOB_KINDS } from "../src/job-request";
 import { OWNED_NAMESPACED_KINDS, renderTenant, SUSPENDED_ANNOTATION, toYaml } from "../src/manifests";
-import { PLAN_QUOTAS, PLANS } from "../src/plans";
 import { validateAgainstSchema } from "./support/kube-schemas";
 
 const TENANT_ID = "7f3c9a52-1d4e-4b8a-9c2f-5e6d7a8b9c0d";
-const tenant = (plan: (typeof PLANS)[number]) => ({
+const tenant = (plan: Plan) => ({
   id: TENANT_ID,
   slug: "acme",
   plan,
-  quotas: PLAN_QUOTAS[plan],
+  quotas: namespaceQuotas(PLAN_QUOTAS[plan]),
 });
 const byKind = (objects: ReturnType<typeof renderTenant>, kind: string) => {
   const found = objects.find((obj) => obj.kind === kind);
@@ -69,18 +75,19 @@ describe("renderTenant", () => {
     }
   });
 
-  it("turns the plan's quotas into the ResourceQuota, with no node ports", () => {
-    const quota = byKind(renderTenant(tenant("basic"), { suspended: false }), "ResourceQuota");
+  it("turns the tenant's quotas into the ResourceQuota, with the plan's load balancers and no node ports", () => {
+    const quotas = { cpu_cores: 12, memory_gb: 48, storage_gb: 150, gpus: 2 };
+    const quota = byKind(renderTenant({ ...tenant("basic"), quotas }, { suspended: false }), "ResourceQuota");
     expect(quota.spec).toEqual({
       hard: {
-        "requests.cpu": "16",
-        "limits.cpu": "16",
-        "requests.memory": "64Gi",
-        "limits.memory": "64Gi",
-        "requests.storage": "200Gi",
-        "requests.nvidia.com/gpu": "1",
+        "requests.cpu": "12",
+        "limits.cpu": "12",
+        "requests.memory": "48Gi",
+        "limits.memory": "48Gi",
+        "requests.storage": "150Gi",
+        "requests.nvidia.com/gpu": "2",
         "services.nodeports": "0",
-        "services.loadbalancers": "1",
+        "services.loadbalancers": String(PLAN_LOAD_BALANCERS.basic),
       },
     });
   });
@@ -151,17 +158,6 @@ describe("renderTenant", () => {
           defaultRequest: { cpu: "100m", memory: "128Mi" },
         },
       ],
-    });
-  });
-});
-
-describe("PLAN_QUOTAS", () => {
-  it("matches the DESIGN.md plan table", () => {
-    expect(PLAN_QUOTAS).toEqual({
-      free: { cpu_cores: 4, memory_gb: 8, storage_gb: 20, gpus: 0 },
-      basic: { cpu_cores: 16, memory_gb: 64, storage_gb: 200, gpus: 1 },
-      pro: { cpu_cores: 64, memory_gb: 256, storage_gb: 1000, gpus: 4 },
-      enterprise: { cpu_cores: 256, memory_gb: 1024, storage_gb: 10000, gpus: 16 },
     });
   });
 });

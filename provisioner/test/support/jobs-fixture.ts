@@ -4,9 +4,8 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { type JobKind, type JobRequest, namespaceQuotas, PLAN_QUOTAS, type Plan } from "@tenantry/contract";
 import { SignJWT } from "jose";
-import type { JobKind } from "../../src/job-request";
-import { PLAN_QUOTAS, type Plan } from "../../src/plans";
 import { startProvisioner } from "../../src/server";
 import { startFakeKubeApi } from "./fake-kube-api";
 
@@ -17,19 +16,19 @@ export const PACKAGE_VERSION: string = JSON.parse(
   readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
 ).version;
 
-export interface TestTenant {
-  id: string;
-  slug: string;
-  plan: Plan;
-  quotas: { cpu_cores: number; memory_gb: number; storage_gb: number; gpus: number };
-}
+export type TestTenant = JobRequest["tenant"];
 
 let slugCounter = 0;
 
 /** A fresh tenant with a slug no other test uses, so tests can share one fake cluster. */
 export function newTenant(plan: Plan = "pro"): TestTenant {
   slugCounter += 1;
-  return { id: randomUUID(), slug: `t${process.pid}-${slugCounter}`, plan, quotas: { ...PLAN_QUOTAS[plan] } };
+  return {
+    id: randomUUID(),
+    slug: `t${process.pid}-${slugCounter}`,
+    plan,
+    quotas: namespaceQuotas(PLAN_QUOTAS[plan]),
+  };
 }
 
 export function jobRequest(kind: JobKind, tenant: TestTenant, attempt = 1) {

@@ -45,7 +45,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/node/**"],
+          exclude: ["test/stack/**"],
           // Every response through the test helpers is checked against the OpenAPI document;
           // this records each file's count for the summary.
           setupFiles: ["./test/support/contract-setup.ts"],
@@ -56,7 +56,7 @@ export default defineConfig({
       {
         test: {
           name: "node",
-          include: ["test/node/**/*.test.ts", "dev/test/**/*.test.ts", "provisioner/test/**/*.test.ts"],
+          include: ["test/stack/**/*.test.ts", "dev/test/**/*.test.ts", "provisioner/test/**/*.test.ts"],
           environment: "node",
           testTimeout: 30_000,
           hookTimeout: 60_000,

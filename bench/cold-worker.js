@@ -10,9 +10,9 @@
  * which cannot see the Worker's own types (src/index.ts is checked with the Worker's).
  */
 import worker from "../src/index";
-import { clearApiKeyCache } from "../src/services/api-keys";
-import { clearTenantCache } from "../src/services/tenant-directory";
-import { clearUserAccessCache } from "../src/services/user-access";
+import { clearApiKeyCache } from "../src/services/access/api-keys";
+import { clearUserAccessCache } from "../src/services/access/user-access";
+import { clearTenantCache } from "../src/services/tenancy/tenant-directory";
 
 export default {
   ...worker,

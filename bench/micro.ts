@@ -9,10 +9,15 @@ import { sha256Hex, utf8 } from "../src/lib/encoding";
 import { verifyAccessToken } from "../src/lib/jwt";
 import { Problem } from "../src/lib/problem";
 import { TtlCache } from "../src/lib/ttl-cache";
-import { parseKey } from "../src/services/api-keys";
-import { checkLimit, type LimitPolicy, rateLimitHeaders, tenantPolicy } from "../src/services/rate-limit";
-import { parseTenantKey } from "../src/services/tenant-directory";
-import { subdomainOf } from "../src/services/tenant-resolution";
+import { parseKey } from "../src/services/access/api-keys";
+import {
+  checkLimit,
+  type LimitPolicy,
+  rateLimitHeaders,
+  tenantPolicy,
+} from "../src/services/platform/rate-limit";
+import { parseTenantKey } from "../src/services/tenancy/tenant-directory";
+import { subdomainOf } from "../src/services/tenancy/tenant-resolution";
 
 const BATCHES = 200;
 const PER_BATCH = 50;

@@ -7,8 +7,8 @@ import { randomBytes } from "node:crypto";
 import { dropDatabase, prepareDatabase, seed } from "./migrate";
 import { startNeonHttp } from "./neon-http";
 import { startNeonWsProxy } from "./neon-ws-proxy";
-import { startPostgres } from "./services/postgres";
-import { startRedis } from "./services/redis";
+import { startPostgres } from "./servers/postgres";
+import { startRedis } from "./servers/redis";
 import { parseSimRtt } from "./sim-rtt";
 import { startUpstashAdapter } from "./upstash-adapter";
 

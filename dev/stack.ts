@@ -14,7 +14,7 @@ import { dirname, join, resolve } from "node:path";
 import { type Backends, startBackends } from "./backends";
 import { safeUrl } from "./dev-vars";
 import { startDevProvisioner } from "./provisioner";
-import { takeOverSignals } from "./services/postgres";
+import { takeOverSignals } from "./servers/postgres";
 import { parseSimRtt, SIM_RTT_ENV } from "./sim-rtt";
 
 const ROOT = resolve(import.meta.dirname, "..");

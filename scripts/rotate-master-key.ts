@@ -11,7 +11,7 @@
  */
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { importMasterKey, type MasterKey, rewrapDataKey } from "../src/services/crypto";
+import { importMasterKey, type MasterKey, rewrapDataKey } from "../src/services/platform/crypto";
 
 export interface RotationReport {
   rotated: number;

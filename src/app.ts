@@ -6,7 +6,6 @@ import { requestContext } from "./middleware/context";
 import { notFound, onError } from "./middleware/errors";
 import { jsonBody } from "./middleware/json-body";
 import { requestId } from "./middleware/request-id";
-import type { AppBindings } from "./request-env";
 import { apiKeysRouter } from "./routes/api-keys/api-keys.index";
 import { auditEventsRouter } from "./routes/audit-events/audit-events.index";
 import { authRouter } from "./routes/auth/auth.index";
@@ -22,8 +21,6 @@ import { pluginsRouter } from "./routes/plugins/plugins.index";
 import { provisioningRouter } from "./routes/provisioning/provisioning.index";
 import { systemRouter } from "./routes/system/system.index";
 import { tenantsRouter } from "./routes/tenants/tenants.index";
-
-export type App = ReturnType<typeof createApp>;
 
 /** The Hono app: cross-cutting middleware in request order, then every resource router. */
 export function createApp() {
@@ -52,5 +49,3 @@ export function createApp() {
   app.onError(onError);
   return app;
 }
-
-export type { AppBindings };

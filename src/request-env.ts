@@ -7,8 +7,8 @@ import type { HttpDatabase } from "./db/client";
 import type { Bindings, Config } from "./env";
 import type { JobOutbox } from "./jobs/producer";
 import type { Background } from "./lib/after-response";
-import type { PendingClaim } from "./services/idempotency";
-import type { LimitDecision } from "./services/rate-limit";
+import type { PendingClaim } from "./services/platform/idempotency";
+import type { LimitDecision } from "./services/platform/rate-limit";
 
 export interface Variables {
   requestId: string;

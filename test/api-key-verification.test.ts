@@ -21,7 +21,7 @@ import { clock } from "../src/lib/clock";
 import { randomBase62 } from "../src/lib/encoding";
 import { Problem } from "../src/lib/problem";
 import { TtlCache } from "../src/lib/ttl-cache";
-import { authenticateApiKey, generateKey } from "../src/services/api-keys";
+import { authenticateApiKey, generateKey } from "../src/services/access/api-keys";
 import { pools, uniqueSlug } from "./support/db";
 import { api, createTenant, type TestTenant } from "./support/fixtures";
 

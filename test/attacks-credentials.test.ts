@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { clock } from "../src/lib/clock";
 import { utf8 } from "../src/lib/encoding";
 import { hashPassword } from "../src/lib/passwords";
-import { generateKey } from "../src/services/api-keys";
+import { generateKey } from "../src/services/access/api-keys";
 import { attackCounter, expectHandled } from "./support/attack";
 import { pools, uniqueSlug } from "./support/db";
 import {

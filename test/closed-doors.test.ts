@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../src/lib/passwords";
-import { clearTenantCache } from "../src/services/tenant-directory";
+import { clearTenantCache } from "../src/services/tenancy/tenant-directory";
 import { pools } from "./support/db";
 import { addMember, api, bearer, createTenant, createUser, jsonInit, tokenFor } from "./support/fixtures";
 import { systemAdminHeaders } from "./support/populated-tenant";

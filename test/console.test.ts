@@ -21,7 +21,7 @@ import { expectProblem } from "./support/problems";
 /**
  * The console's server side through the Worker's real fetch entry: session cookie, CSRF,
  * sign-in, and that every page inherits the API's rules (RBAC, isolation, quotas, rate
- * limits) with friendly messages. The browser flows are in test/node/console.test.ts.
+ * limits) with friendly messages. The browser flows are in test/stack/console.test.ts.
  */
 const PASSWORD = "console password 123";
 const COOKIE = "__Host-tenantry_console";

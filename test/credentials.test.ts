@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { fromBase64, utf8 } from "../src/lib/encoding";
-import { generateKey } from "../src/services/api-keys";
-import { importMasterKey, unwrapDataKey, wrapDataKey } from "../src/services/crypto";
+import { generateKey } from "../src/services/access/api-keys";
+import { importMasterKey, unwrapDataKey, wrapDataKey } from "../src/services/platform/crypto";
 import { api, bearer, tenantWithRoles } from "./support/fixtures";
 import { expectProblem } from "./support/problems";
 import {

@@ -9,7 +9,7 @@ import {
   rewrapDataKey,
   unwrapDataKey,
   wrapDataKey,
-} from "../src/services/crypto";
+} from "../src/services/platform/crypto";
 
 /** The envelope format, unit by unit, in the Workers runtime's own WebCrypto. */
 const TENANT_A = "0193a5d2-7c1e-7b7a-9f4e-2d9c1b8e4a10";

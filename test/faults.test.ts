@@ -26,7 +26,7 @@ import { deliver, insertJob, jobRow, kube } from "./support/provisioner";
  * WebSocket proxy or SQL-over-HTTP endpoint, a dead Redis in both failure modes (no partial
  * writes), a dead, failing or hanging provisioner and Kubernetes API (jobs retry, then die,
  * with the reason recorded, while the API keeps serving), and redelivery of every job kind.
- * Killing Postgres mid-request is in test/node/faults.test.ts.
+ * Killing Postgres mid-request is in test/stack/faults.test.ts.
  */
 const dead = (url: string) => {
   const u = new URL(url);

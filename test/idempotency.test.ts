@@ -102,7 +102,7 @@ describe("Idempotency-Key on creates", () => {
       "quota_exceeded",
     );
     await db.admin.query("update tenants set quota_overrides = '{}' where id = $1", [f.tenant.id]);
-    const { clearTenantCache } = await import("../src/services/tenant-directory");
+    const { clearTenantCache } = await import("../src/services/tenancy/tenant-directory");
     clearTenantCache();
     expect((await createKey(f.users.admin.token, key, { name: "later", role: "viewer" })).status).toBe(201);
   });

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { clearTenantCache } from "../src/services/tenant-directory";
+import { clearTenantCache } from "../src/services/tenancy/tenant-directory";
 import { pools } from "./support/db";
 import { api, bearer, jsonInit, tenantWithRoles } from "./support/fixtures";
 import { expectProblem } from "./support/problems";

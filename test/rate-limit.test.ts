@@ -269,3 +269,24 @@ describe("login limits: failures only, and never the owner's clean address", () 
     }
   });
 });
+
+describe("invitation accepts: 10 a minute per client address", () => {
+  const accept = (ip?: string) =>
+    api(
+      "/api/v1/invitations/accept",
+      jsonInit("POST", { token: "not-a-real-invitation-token" }, ip ? { "cf-connecting-ip": ip } : {}),
+    );
+
+  it("counts every attempt from an address, right token or not, then 429; another address is untouched", async () => {
+    const ip = "10.250.1.1";
+    const now = Date.now() % 60_000;
+    if (now > 45_000) await new Promise((resolve) => setTimeout(resolve, 60_100 - now));
+    for (let i = 0; i < 10; i++) expect((await accept(ip)).status).toBe(410);
+    await expectProblem(await accept(ip), 429, "rate_limited");
+    expect((await accept("10.250.1.2")).status).toBe(410);
+  });
+
+  it("off Cloudflare (no CF-Connecting-IP) there is no address to meter: callers do not share one bucket", async () => {
+    for (let i = 0; i < 12; i++) expect((await accept()).status).toBe(410);
+  });
+});

@@ -2,8 +2,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import "../src/app";
 import type { Role } from "../src/db/schema";
 import { type Access, ROUTE_TABLE, type RouteEntry } from "../src/routes/route-table";
-import { generateKey } from "../src/services/api-keys";
-import { ROLE_RANK } from "../src/services/principal";
+import { generateKey } from "../src/services/access/api-keys";
+import { ROLE_RANK } from "../src/services/access/principal";
 import { pools } from "./support/db";
 import { addMember, api, createTenant, createUser, type TestTenant, tokenFor } from "./support/fixtures";
 

@@ -216,6 +216,17 @@ describe("tenant lifecycle", () => {
       400,
       "validation_failed",
     );
+    // A namespace quota travels with every job, whose contract bounds it: more is refused
+    // here rather than sent to the provisioner and left dead.
+    await expectProblem(
+      await api(
+        `/api/v1/tenants/${id}`,
+        jsonInit("PATCH", { quota_overrides: { cpu_cores: 1_000_001 } }, sysHeaders),
+      ),
+      400,
+      "validation_failed",
+    );
+    expect((await jobs(id)).map((j) => j.kind)).toEqual(["provision", "update_quota"]);
   });
 
   it("suspend blocks the tenant at once and enqueues suspend; reactivate enqueues resume", async () => {

@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { clearTenantCache } from "../src/services/tenant-directory";
+import { clearTenantCache } from "../src/services/tenancy/tenant-directory";
 import { pools } from "./support/db";
 import {
   addMember,

@@ -6,7 +6,7 @@ import { drizzle } from "drizzle-orm/neon-http";
 import { integer, pgTable, text } from "drizzle-orm/pg-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type NeonHttp, startNeonHttp } from "../neon-http";
-import { type PostgresService, startPostgres } from "../services/postgres";
+import { type PostgresService, startPostgres } from "../servers/postgres";
 
 const plans = pgTable("plans", { id: integer("id").primaryKey(), name: text("name").notNull() });
 

@@ -6,7 +6,7 @@ import { Client, neonConfig, Pool } from "@neondatabase/serverless";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { type NeonWsProxy, startNeonWsProxy } from "../neon-ws-proxy";
-import { type PostgresService, startPostgres } from "../services/postgres";
+import { type PostgresService, startPostgres } from "../servers/postgres";
 
 let root: string;
 let postgres: PostgresService;

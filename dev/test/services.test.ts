@@ -7,8 +7,8 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { freePort } from "../free-port";
-import { startPostgres } from "../services/postgres";
-import { startRedis } from "../services/redis";
+import { startPostgres } from "../servers/postgres";
+import { startRedis } from "../servers/redis";
 import { canListen, processesMatching } from "./helpers";
 
 let root: string;

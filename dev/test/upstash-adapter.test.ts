@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RedisService, startRedis } from "../services/redis";
+import { type RedisService, startRedis } from "../servers/redis";
 import { startUpstashAdapter, type UpstashAdapter } from "../upstash-adapter";
 
 const TOKEN = "local-test-token";

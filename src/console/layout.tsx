@@ -110,6 +110,14 @@ const Budget: FC<{ state: RateLimitState }> = ({ state }) => (
   </p>
 );
 
+/** A labelled form control: the label names the control whose id it is given. */
+export const Field: FC<PropsWithChildren<{ id: string; label: string }>> = ({ id, label, children }) => (
+  <div class="field">
+    <label for={id}>{label}</label>
+    {children}
+  </div>
+);
+
 export const CsrfField: FC<{ session: ConsoleSession }> = ({ session }) => (
   <input type="hidden" name="_csrf" value={session.csrf} />
 );

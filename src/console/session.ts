@@ -14,8 +14,9 @@ import { decodeJwt } from "jose";
 import { z } from "zod";
 import { ROLES, type Role } from "../db/schema";
 import { clock } from "../lib/clock";
-import { fromBase64, toBase64, utf8 } from "../lib/encoding";
+import { toBase64 } from "../lib/encoding";
 import type { AppBindings } from "../request-env";
+import { masterSubkey } from "../services/platform/crypto";
 
 const COOKIE = "tenantry_console";
 const KEY_INFO = "tenantry console session cookie v1";
@@ -137,21 +138,7 @@ function safeJson(text: string): unknown {
   }
 }
 
-const cookieKeys = new Map<string, Promise<ArrayBuffer>>();
-
 /** The cookie's HMAC key, derived from MASTER_KEY so no new secret has to be configured. */
 function cookieKey(masterKey: string): Promise<ArrayBuffer> {
-  let key = cookieKeys.get(masterKey);
-  if (!key) {
-    key = (async () => {
-      const base = await crypto.subtle.importKey("raw", fromBase64(masterKey), "HKDF", false, ["deriveBits"]);
-      return crypto.subtle.deriveBits(
-        { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: utf8(KEY_INFO) },
-        base,
-        256,
-      );
-    })();
-    cookieKeys.set(masterKey, key);
-  }
-  return key;
+  return masterSubkey(masterKey, KEY_INFO);
 }

@@ -20,7 +20,7 @@ import { z } from "zod";
 import { type Database, openDatabase, withSystem } from "../db/client";
 import { type Bindings, type Config, loadConfig } from "../env";
 import { log, setLogLevel } from "../lib/log";
-import { effectiveQuotas } from "../services/plans";
+import { effectiveQuotas, namespaceQuotas } from "../services/tenancy/plans";
 import { planJob } from "./job-plan";
 import {
   claimJob,
@@ -179,17 +179,11 @@ async function deliver(db: Database, config: Config, jobId: string): Promise<Dis
 }
 
 function requestTenant(tenant: JobTenant) {
-  const quotas = effectiveQuotas(tenant);
   return {
     id: tenant.id,
     slug: tenant.slug,
     plan: tenant.plan,
-    quotas: {
-      cpu_cores: quotas.cpu_cores,
-      memory_gb: quotas.memory_gb,
-      storage_gb: quotas.storage_gb,
-      gpus: quotas.gpus,
-    },
+    quotas: namespaceQuotas(effectiveQuotas(tenant)),
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * The pipeline's timing: how often and how patiently a job is tried, when a job counts as
  * stuck, and which cron runs what. wrangler.toml's queue consumer (`max_retries = 5`,
- * `retry_delay = 5`) and `crons` must agree with these; `test/node/queue-config.test.ts`
+ * `retry_delay = 5`) and `crons` must agree with these; `test/stack/queue-config.test.ts`
  * keeps them in step.
  */
 

@@ -16,8 +16,8 @@
 import { and, asc, eq, inArray, lt, notExists, sql } from "drizzle-orm";
 import { type Database, type Tx, withSystem } from "../db/client";
 import { provisioningJobs, tenants } from "../db/schema";
-import { recordAudit } from "../services/audit";
-import { forgetTenant } from "../services/tenant-directory";
+import { recordAudit } from "../services/tenancy/audit";
+import { forgetTenant } from "../services/tenancy/tenant-directory";
 import type { JobTenant } from "./job-store";
 import { enqueueJob } from "./producer";
 

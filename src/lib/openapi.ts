@@ -55,3 +55,8 @@ export function problemResponses(codes: Iterable<ProblemCode>): Record<number, P
 export function jsonContent<T extends z.ZodType>(schema: T, description: string) {
   return { description, content: { "application/json": { schema } } };
 }
+
+/** A required JSON request body of this schema (an empty body is read as `{}`: see json-body.ts). */
+export function jsonRequest<T extends z.ZodType>(schema: T) {
+  return { required: true as const, content: { "application/json": { schema } } };
+}

@@ -10,7 +10,7 @@ import { afterResponse } from "../lib/after-response";
 import { log } from "../lib/log";
 import { Problem } from "../lib/problem";
 import type { AppBindings, RequestRecord } from "../request-env";
-import { recordRequest } from "../services/metrics";
+import { recordRequest } from "../services/platform/metrics";
 
 const UNMATCHED = "unmatched";
 

@@ -9,8 +9,8 @@ import { createMiddleware } from "hono/factory";
 import { IdempotencyClaimTaken } from "../db/write-batch";
 import { log } from "../lib/log";
 import { Problem } from "../lib/problem";
-import * as idempotency from "../services/idempotency";
-import { actorOf } from "../services/principal";
+import { actorOf } from "../services/access/principal";
+import * as idempotency from "../services/platform/idempotency";
 import type { Authenticated } from "./pipeline/env";
 
 export const idempotent = <E extends Authenticated>(tenantOf: (c: Context<E>) => string | null) =>

@@ -13,7 +13,7 @@ import { createRouter } from "../lib/router";
 import type { TenantAccess } from "../middleware/pipeline/access";
 import type { TenantScoped } from "../middleware/pipeline/env";
 import type { Pipeline } from "../middleware/pipeline/pipeline";
-import type { TenantResourceService } from "../services/tenant-resources";
+import type { TenantResourceService } from "../services/resources/tenant-resources";
 import { writeContextOf } from "./request-context";
 
 /** A handler that reads validated input of the given targets. */

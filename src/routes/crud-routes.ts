@@ -5,9 +5,9 @@
  */
 import { z } from "@hono/zod-openapi";
 import type { Role } from "../db/schema";
-import { jsonContent } from "../lib/openapi";
+import { jsonContent, jsonRequest } from "../lib/openapi";
 import { PageQuery, pageOf } from "../lib/pagination";
-import type { Feature } from "../services/plans";
+import type { Feature } from "../services/tenancy/plans";
 import { defineRoute } from "./route-table";
 import { IdParam, tenantSecurity } from "./schemas";
 
@@ -84,7 +84,7 @@ export function updatableRoutes<
       summary: `Change some of a ${noun}'s fields`,
       request: {
         params: IdParam,
-        body: { required: true, content: { "application/json": { schema: update } } },
+        body: jsonRequest(update),
       },
       // Its name is unique in the tenant.
       problems: ["not_found", "conflict"],
@@ -126,7 +126,7 @@ function collectionRoutes<C extends Feature, Item extends z.ZodType, Create exte
       path,
       operationId: `create${singular}`,
       summary: `Create a ${noun} (its name is unique in the tenant)`,
-      request: { body: { required: true, content: { "application/json": { schema: schemas.create } } } },
+      request: { body: jsonRequest(schemas.create) },
       problems: ["conflict", "quota_exceeded"],
       responses: { 201: jsonContent(item, "Created") },
     }),

@@ -2,8 +2,8 @@
 import type { Context } from "hono";
 import { clientIpOf } from "../lib/client-ip";
 import type { Authenticated, TenantScoped } from "../middleware/pipeline/env";
-import type { AuditContext } from "../services/audit";
-import type { WriteContext } from "../services/tenant-resources";
+import type { WriteContext } from "../services/resources/tenant-resources";
+import type { AuditContext } from "../services/tenancy/audit";
 
 export function auditContextOf<E extends Authenticated>(c: Context<E>): AuditContext {
   return { principal: c.var.principal, requestId: c.var.requestId, ip: clientIpOf(c) };

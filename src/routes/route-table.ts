@@ -10,7 +10,7 @@ import { problemResponses } from "../lib/openapi";
 import type { ProblemCode } from "../lib/problem";
 import type { Access, PublicLimits } from "../middleware/pipeline/access";
 import { type Pipeline, pipelineFor } from "../middleware/pipeline/pipeline";
-import { FEATURES, type Feature } from "../services/plans";
+import { FEATURES, type Feature } from "../services/tenancy/plans";
 import { impliedProblems } from "./route-problems";
 
 export type { Access };

@@ -4,13 +4,13 @@
  */
 import { z } from "zod";
 import { SLUG_PATTERN } from "./namespaces";
-import { PLANS } from "./plans";
+import { MAX_NAMESPACE_AMOUNT, PLANS } from "./plans";
 
 export const JOB_KINDS = ["provision", "suspend", "resume", "update_quota", "deprovision"] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 // Bounded so every number prints as a plain Kubernetes quantity (never "1e+21").
-const amount = z.number().nonnegative().max(1_000_000);
+const amount = z.number().nonnegative().max(MAX_NAMESPACE_AMOUNT);
 
 export const jobRequestSchema = z.object({
   job: z.object({

@@ -12,6 +12,9 @@ export const COUNT_QUOTAS = ["members", "api_keys", "clusters", "plugins", "cred
 export const NAMESPACE_QUOTAS = ["cpu_cores", "memory_gb", "storage_gb", "gpus"] as const;
 export const QUOTAS = [...COUNT_QUOTAS, "api_calls_per_hour", ...NAMESPACE_QUOTAS] as const;
 
+/** The largest amount of a namespace quota a job may carry (and so the API accepts). */
+export const MAX_NAMESPACE_AMOUNT = 1_000_000;
+
 export type CountQuota = (typeof COUNT_QUOTAS)[number];
 export type NamespaceQuota = (typeof NAMESPACE_QUOTAS)[number];
 export type Quota = (typeof QUOTAS)[number];

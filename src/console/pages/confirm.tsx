@@ -1,5 +1,5 @@
 import type { FC } from "hono/jsx";
-import { CsrfField, Layout, ProblemAlert } from "../layout";
+import { CsrfField, Field, Layout, ProblemAlert } from "../layout";
 import type { FriendlyProblem } from "../messages";
 import type { ConsoleSession } from "../session";
 
@@ -29,8 +29,7 @@ export const ConfirmPage: FC<{
       <form method="post" action={confirm.action}>
         <CsrfField session={session} />
         {confirm.askReason && (
-          <div class="field">
-            <label for="reason">Reason</label>
+          <Field id="reason" label="Reason">
             <textarea
               id="reason"
               name="reason"
@@ -42,7 +41,7 @@ export const ConfirmPage: FC<{
             <span id="reason-hint" class="hint">
               Recorded on the tenant and in the audit trail.
             </span>
-          </div>
+          </Field>
         )}
         <div class="actions">
           <button type="submit" class={confirm.danger ? "danger" : undefined}>

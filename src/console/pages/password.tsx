@@ -1,6 +1,6 @@
 import type { FC } from "hono/jsx";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../../lib/password-policy";
-import { CsrfField, Layout, Notice, ProblemAlert } from "../layout";
+import { CsrfField, Field, Layout, Notice, ProblemAlert } from "../layout";
 import type { FriendlyProblem } from "../messages";
 import type { ConsoleSession } from "../session";
 
@@ -88,8 +88,7 @@ const PasswordField: FC<PasswordFieldProps> = ({
   const errorId = error ? `${name}-error` : undefined;
   const describedBy = [hintId, errorId].filter(Boolean).join(" ");
   return (
-    <div class="field">
-      <label for={name}>{label}</label>
+    <Field id={name} label={label}>
       <input
         id={name}
         name={name}
@@ -111,6 +110,6 @@ const PasswordField: FC<PasswordFieldProps> = ({
           {error}
         </span>
       )}
-    </div>
+    </Field>
   );
 };

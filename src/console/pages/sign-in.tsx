@@ -1,5 +1,5 @@
 import type { FC } from "hono/jsx";
-import { CsrfField, Layout, Notice, ProblemAlert } from "../layout";
+import { CsrfField, Field, Layout, Notice, ProblemAlert } from "../layout";
 import type { FriendlyProblem } from "../messages";
 import type { ConsoleSession } from "../session";
 
@@ -22,8 +22,7 @@ export const SignInPage: FC<SignInProps> = ({ session, next, email, notice, prob
       <form method="post" action="/console/sign-in">
         <CsrfField session={session} />
         {next && <input type="hidden" name="next" value={next} />}
-        <div class="field">
-          <label for="email">Email</label>
+        <Field id="email" label="Email">
           <input
             id="email"
             name="email"
@@ -33,9 +32,8 @@ export const SignInPage: FC<SignInProps> = ({ session, next, email, notice, prob
             value={email}
             autofocus={!email}
           />
-        </div>
-        <div class="field">
-          <label for="password">Password</label>
+        </Field>
+        <Field id="password" label="Password">
           <input
             id="password"
             name="password"
@@ -44,7 +42,7 @@ export const SignInPage: FC<SignInProps> = ({ session, next, email, notice, prob
             required
             autofocus={Boolean(email)}
           />
-        </div>
+        </Field>
         <button type="submit">Sign in</button>
       </form>
     </section>

@@ -1,7 +1,7 @@
 import type { Child, FC } from "hono/jsx";
 import type { RateLimitState } from "../api-client";
 import type { ApiKey, Tenant } from "../api-types";
-import { Badge, CsrfField, Layout, Notice, ProblemAlert, Time } from "../layout";
+import { Badge, CsrfField, Field, Layout, Notice, ProblemAlert, Time } from "../layout";
 import { type FriendlyProblem, formatCount } from "../messages";
 import { RequestsChart, requestsPerHour } from "../requests-chart";
 import type { ConsoleSession } from "../session";
@@ -246,18 +246,16 @@ const ApiKeys: FC<{ slug: string; keys: ApiKey[]; session: ConsoleSession; idemp
     >
       <CsrfField session={session} />
       <input type="hidden" name="idempotency_key" value={idempotencyKey} />
-      <div class="field">
-        <label for="key-name">New key name</label>
+      <Field id="key-name" label="New key name">
         <input id="key-name" name="name" required maxlength={100} />
-      </div>
-      <div class="field">
-        <label for="key-role">Role</label>
+      </Field>
+      <Field id="key-role" label="Role">
         <select id="key-role" name="role">
           <option value="viewer">viewer</option>
           <option value="member">member</option>
           <option value="admin">admin</option>
         </select>
-      </div>
+      </Field>
       <button type="submit">Create key</button>
     </form>
   </>

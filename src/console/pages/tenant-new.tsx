@@ -1,6 +1,6 @@
 import type { FC } from "hono/jsx";
 import { PLANS } from "../../db/schema";
-import { CsrfField, Layout, ProblemAlert } from "../layout";
+import { CsrfField, Field, Layout, ProblemAlert } from "../layout";
 import type { FriendlyProblem } from "../messages";
 import type { ConsoleSession } from "../session";
 
@@ -31,8 +31,7 @@ export const NewTenantPage: FC<NewTenantProps> = ({ session, values, idempotency
       <form method="post" action="/console/tenants">
         <CsrfField session={session} />
         <input type="hidden" name="idempotency_key" value={idempotencyKey} />
-        <div class="field">
-          <label for="name">Name</label>
+        <Field id="name" label="Name">
           <input
             id="name"
             name="name"
@@ -41,9 +40,8 @@ export const NewTenantPage: FC<NewTenantProps> = ({ session, values, idempotency
             value={values.name}
             autocomplete="organization"
           />
-        </div>
-        <div class="field">
-          <label for="slug">Slug</label>
+        </Field>
+        <Field id="slug" label="Slug">
           <input
             id="slug"
             name="slug"
@@ -57,9 +55,8 @@ export const NewTenantPage: FC<NewTenantProps> = ({ session, values, idempotency
             3–40 lowercase letters, digits and inner hyphens. It becomes the subdomain and the namespace
             tenant-&lt;slug&gt;, and cannot change later.
           </span>
-        </div>
-        <div class="field">
-          <label for="plan">Plan</label>
+        </Field>
+        <Field id="plan" label="Plan">
           <select id="plan" name="plan">
             {PLANS.map((p) => (
               <option value={p} selected={p === (values.plan ?? "free")}>
@@ -67,9 +64,8 @@ export const NewTenantPage: FC<NewTenantProps> = ({ session, values, idempotency
               </option>
             ))}
           </select>
-        </div>
-        <div class="field">
-          <label for="admin_email">First admin's email</label>
+        </Field>
+        <Field id="admin_email" label="First admin's email">
           <input
             id="admin_email"
             name="admin_email"
@@ -82,7 +78,7 @@ export const NewTenantPage: FC<NewTenantProps> = ({ session, values, idempotency
           <span id="admin-hint" class="hint">
             A new address gets a temporary password; an existing user simply becomes admin.
           </span>
-        </div>
+        </Field>
         <button type="submit">Create tenant</button>
       </form>
     </section>

@@ -2,7 +2,7 @@ import type { FC } from "hono/jsx";
 import { PLANS, TENANT_STATUSES } from "../../db/schema";
 import { withQuery } from "../api-client";
 import type { Tenant, Usage } from "../api-types";
-import { Badge, Layout, Notice, ProblemAlert, Time } from "../layout";
+import { Badge, Field, Layout, Notice, ProblemAlert, Time } from "../layout";
 import type { FriendlyProblem } from "../messages";
 import type { ConsoleSession } from "../session";
 import { type SystemStatus, SystemStatusPanel } from "../system-status-panel";
@@ -58,8 +58,7 @@ export const TenantsListPage: FC<TenantsListProps> = ({
     {status && <SystemStatusPanel status={status} />}
     <search>
       <form class="panel row" method="get" action="/console/tenants" aria-label="Filter tenants">
-        <div class="field">
-          <label for="q">Search</label>
+        <Field id="q" label="Search">
           <input
             id="q"
             name="q"
@@ -68,7 +67,7 @@ export const TenantsListPage: FC<TenantsListProps> = ({
             placeholder="Name or slug"
             maxlength={100}
           />
-        </div>
+        </Field>
         <Choice id="status" label="Status" value={filters.status} options={TENANT_STATUSES} />
         <Choice id="plan" label="Plan" value={filters.plan} options={PLANS} />
         <button type="submit">Filter</button>
@@ -151,8 +150,7 @@ const Choice: FC<{ id: string; label: string; value?: string; options: readonly 
   value,
   options,
 }) => (
-  <div class="field">
-    <label for={id}>{label}</label>
+  <Field id={id} label={label}>
     <select id={id} name={id} data-autosubmit>
       <option value="">Any</option>
       {options.map((o) => (
@@ -161,5 +159,5 @@ const Choice: FC<{ id: string; label: string; value?: string; options: readonly 
         </option>
       ))}
     </select>
-  </div>
+  </Field>
 );

@@ -4,10 +4,14 @@ import { clientIpOf } from "../../lib/client-ip";
 import { constantTimeEqual, utf8 } from "../../lib/encoding";
 import { Problem } from "../../lib/problem";
 import type { AppBindings } from "../../request-env";
-import { touchLastUsed } from "../../services/api-keys";
-import { bearerToken, unauthenticated, authenticate as verifyCredential } from "../../services/authenticate";
-import { actorLabel, type Principal } from "../../services/principal";
-import { countCredentialFailure, refuseBlockedAddress } from "../../services/rate-limit";
+import { touchLastUsed } from "../../services/access/api-keys";
+import {
+  bearerToken,
+  unauthenticated,
+  authenticate as verifyCredential,
+} from "../../services/access/authenticate";
+import { actorLabel, type Principal } from "../../services/access/principal";
+import { countCredentialFailure, refuseBlockedAddress } from "../../services/platform/rate-limit";
 import type { Authenticated } from "./env";
 
 /**

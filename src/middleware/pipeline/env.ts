@@ -5,9 +5,9 @@
  */
 import type { Bindings } from "../../env";
 import type { Variables } from "../../request-env";
-import type { Principal } from "../../services/principal";
-import type { PasswordCheckContext } from "../../services/sessions";
-import type { TenantDecision } from "../../services/tenant-resolution";
+import type { Principal } from "../../services/access/principal";
+import type { PasswordCheckContext } from "../../services/access/sessions";
+import type { TenantDecision } from "../../services/tenancy/tenant-resolution";
 
 /** After `authenticate`: who is calling. */
 export interface Authenticated {

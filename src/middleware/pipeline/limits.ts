@@ -1,7 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { clientIpOf } from "../../lib/client-ip";
 import type { AppBindings } from "../../request-env";
-import { effectiveQuotas } from "../../services/plans";
 import {
   apiKeyPolicy,
   checkLimit,
@@ -11,7 +10,8 @@ import {
   PUBLIC_POLICIES,
   rateLimitHeaders,
   tenantPolicy,
-} from "../../services/rate-limit";
+} from "../../services/platform/rate-limit";
+import { effectiveQuotas } from "../../services/tenancy/plans";
 import type { TenantAccess } from "./access";
 import type { PasswordChecked, TenantScoped } from "./env";
 import { READ_METHODS } from "./resolve-tenant";
@@ -55,7 +55,7 @@ export const limitTenant = (access: TenantAccess) =>
 
 /**
  * A route that proves a password gets where the check runs: the client address for the
- * login budgets (`services/login-limits.ts`) and a place for after-response work.
+ * login budgets (`services/access/login-limits.ts`) and a place for after-response work.
  */
 export const limitPasswordGuesses = () =>
   createMiddleware<PasswordChecked>(async (c, next) => {
@@ -68,11 +68,18 @@ export const limitPasswordGuesses = () =>
     await next();
   });
 
-/** Invitation accepts per client address, counted whether or not the token is right. */
+/**
+ * Invitation accepts per client address, every attempt counted (right token or not, valid
+ * body or not). Off Cloudflare there is no address to meter, as for the login limits: one
+ * shared bucket would let any caller lock every other one out.
+ */
 export const limitInvitationAccepts = () =>
   createMiddleware<AppBindings>(async (c, next) => {
-    const decision = await checkLimit(c.var.config, PUBLIC_POLICIES.acceptIp, clientIpOf(c) ?? "unknown");
-    c.var.record.rateLimits.push(decision);
-    enforce(decision);
+    const ip = clientIpOf(c);
+    if (ip !== null) {
+      const decision = await checkLimit(c.var.config, PUBLIC_POLICIES.acceptIp, ip);
+      c.var.record.rateLimits.push(decision);
+      enforce(decision);
+    }
     await next();
   });

@@ -9,7 +9,7 @@ import type { MiddlewareHandler } from "hono";
 import { every } from "hono/combine";
 import { createMiddleware } from "hono/factory";
 import type { AppBindings } from "../../request-env";
-import type { Feature } from "../../services/plans";
+import type { Feature } from "../../services/tenancy/plans";
 import { idempotent } from "../idempotency";
 import type { Access, PublicLimits, TenantAccess } from "./access";
 import { authenticate, presentsMetricsToken } from "./authenticate";

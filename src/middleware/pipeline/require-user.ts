@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { Problem } from "../../lib/problem";
-import { loadCurrentUser } from "../../services/user-access";
+import { loadCurrentUser } from "../../services/access/user-access";
 import type { Authenticated, SignedInUser } from "./env";
 
 /**

@@ -1,16 +1,16 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { Problem } from "../../lib/problem";
-import { effectiveFeatures, type Feature } from "../../services/plans";
-import { roleAtLeast } from "../../services/principal";
-import { resolveTenant as decideTenant, subdomainOf } from "../../services/tenant-resolution";
+import { roleAtLeast } from "../../services/access/principal";
+import { effectiveFeatures, type Feature } from "../../services/tenancy/plans";
+import { resolveTenant as decideTenant, subdomainOf } from "../../services/tenancy/tenant-resolution";
 import type { TenantAccess } from "./access";
 import type { Authenticated, TenantScoped } from "./env";
 
 export const READ_METHODS = new Set(["GET", "HEAD"]);
 
 /**
- * The tenant of the request by the tenancy rules (`services/tenant-resolution.ts`): the
+ * The tenant of the request by the tenancy rules (`services/tenancy/tenant-resolution.ts`): the
  * selectors (subdomain, `X-Tenant-ID`, the route's own path or query parameter) must agree
  * with each other and with the credential.
  */

@@ -1,5 +1,5 @@
 import type { Handler } from "../../lib/router";
-import * as apiKeys from "../../services/api-keys";
+import * as apiKeys from "../../services/access/api-keys";
 import { userIdOf, writeContextOf } from "../request-context";
 import type * as routes from "./api-keys.routes";
 

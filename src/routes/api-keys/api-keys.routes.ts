@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { jsonContent } from "../../lib/openapi";
+import { jsonContent, jsonRequest } from "../../lib/openapi";
 import { PageQuery, pageOf } from "../../lib/pagination";
 import { defineRoute } from "../route-table";
 import { IdParam, RoleSchema, tenantSecurity } from "../schemas";
@@ -62,7 +62,7 @@ export const create = defineRoute({
   summary: "Create an API key (the key is shown once)",
   tags: ["api-keys"],
   security: tenantSecurity,
-  request: { body: { required: true, content: { "application/json": { schema: CreateBody } } } },
+  request: { body: jsonRequest(CreateBody) },
   problems: ["quota_exceeded"],
   responses: { 201: jsonContent(NewApiKeySchema, "Created") },
 });

@@ -1,5 +1,5 @@
 import type { Handler } from "../../lib/router";
-import { listAuditEvents } from "../../services/audit-events";
+import { listAuditEvents } from "../../services/tenancy/audit-events";
 import type * as routes from "./audit-events.routes";
 
 export const list: Handler<typeof routes.list> = async (c) =>

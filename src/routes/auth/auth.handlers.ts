@@ -1,5 +1,5 @@
 import type { Handler } from "../../lib/router";
-import * as sessions from "../../services/sessions";
+import * as sessions from "../../services/access/sessions";
 import { auditContextOf } from "../request-context";
 import type * as routes from "./auth.routes";
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { TENANT_STATUSES } from "../../db/schema";
-import { jsonContent } from "../../lib/openapi";
+import { jsonContent, jsonRequest } from "../../lib/openapi";
 import { defineRoute } from "../route-table";
 import { RoleSchema } from "../schemas";
 
@@ -49,7 +49,7 @@ export const login = defineRoute({
   operationId: "login",
   summary: "Exchange email and password for an access token",
   tags: ["auth"],
-  request: { body: { required: true, content: { "application/json": { schema: LoginBody } } } },
+  request: { body: jsonRequest(LoginBody) },
   // A wrong or expired password, a tenant the user may not enter.
   problems: ["unauthenticated", "forbidden", "tenant_suspended"],
   responses: { 200: jsonContent(SessionSchema, "Signed in") },
@@ -64,10 +64,7 @@ export const switchTenant = defineRoute({
   tags: ["auth"],
   security: [{ bearerJwt: [] }],
   request: {
-    body: {
-      required: true,
-      content: { "application/json": { schema: z.object({ tenant: TenantSelector }).strict() } },
-    },
+    body: jsonRequest(z.object({ tenant: TenantSelector }).strict()),
   },
   problems: ["tenant_suspended"],
   responses: { 200: jsonContent(SessionSchema, "New token") },
@@ -84,23 +81,18 @@ export const changePassword = defineRoute({
   tags: ["auth"],
   security: [{ bearerJwt: [] }],
   request: {
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              current_password: z.string().min(1).max(1024),
-              new_password: z.string().min(1).max(1024).openapi({
-                description:
-                  "12–256 characters, not the account's email, not one of the 10,000 most common passwords",
-              }),
-            })
-            .strict()
-            .openapi("ChangePassword"),
-        },
-      },
-    },
+    body: jsonRequest(
+      z
+        .object({
+          current_password: z.string().min(1).max(1024),
+          new_password: z.string().min(1).max(1024).openapi({
+            description:
+              "12–256 characters, not the account's email, not one of the 10,000 most common passwords",
+          }),
+        })
+        .strict()
+        .openapi("ChangePassword"),
+    ),
   },
   responses: { 204: { description: "Changed: sign in again with the new password" } },
 });

@@ -1,4 +1,4 @@
-import { clusterService } from "../../services/clusters";
+import { clusterService } from "../../services/resources/clusters";
 import { crudHandlers } from "../crud-handlers";
 import { schemas } from "./clusters.routes";
 

@@ -1,5 +1,5 @@
 import type { Handler } from "../../lib/router";
-import { credentialService, revealCredential } from "../../services/credentials";
+import { credentialService, revealCredential } from "../../services/resources/credentials";
 import { crudHandlers } from "../crud-handlers";
 import { writeContextOf } from "../request-context";
 import type * as routes from "./credentials.routes";

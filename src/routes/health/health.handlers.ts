@@ -1,5 +1,5 @@
 import type { Handler } from "../../lib/router";
-import { checkHealth } from "../../services/health";
+import { checkHealth } from "../../services/platform/health";
 import type { health, live } from "./health.routes";
 
 export const getHealth: Handler<typeof health> = async (c) => {

@@ -4,9 +4,9 @@ import { ACCESS_TOKEN_TTL_S, signAccessToken } from "../../lib/jwt";
 import { Problem } from "../../lib/problem";
 import type { Handler } from "../../lib/router";
 import type { AppBindings } from "../../request-env";
-import { authenticate } from "../../services/authenticate";
-import * as invitations from "../../services/invitations";
-import { loadCurrentUser } from "../../services/user-access";
+import { authenticate } from "../../services/access/authenticate";
+import * as invitations from "../../services/access/invitations";
+import { loadCurrentUser } from "../../services/access/user-access";
 import { writeContextOf } from "../request-context";
 import type * as routes from "./invitations.routes";
 

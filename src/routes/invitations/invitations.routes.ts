@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { jsonContent } from "../../lib/openapi";
+import { jsonContent, jsonRequest } from "../../lib/openapi";
 import { PageQuery, pageOf } from "../../lib/pagination";
 import { defineRoute } from "../route-table";
 import { IdParam, RoleSchema, tenantSecurity } from "../schemas";
@@ -26,17 +26,12 @@ export const create = defineRoute({
   tags: ["invitations"],
   security: tenantSecurity,
   request: {
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({ email: z.email().max(254), role: RoleSchema })
-            .strict()
-            .openapi("CreateInvitation"),
-        },
-      },
-    },
+    body: jsonRequest(
+      z
+        .object({ email: z.email().max(254), role: RoleSchema })
+        .strict()
+        .openapi("CreateInvitation"),
+    ),
   },
   // The email is already a member; the members quota counts pending invitations.
   problems: ["conflict", "quota_exceeded"],
@@ -96,24 +91,19 @@ export const accept = defineRoute({
   tags: ["invitations"],
   security: [{}, { bearerJwt: [] }] as Array<Record<string, string[]>>,
   request: {
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              token: z.string().min(1).max(200),
-              name: z.string().trim().min(1).max(100).optional(),
-              password: z.string().min(1).max(1024).optional().openapi({
-                description:
-                  "New account: its password (12–256 characters, not the email, not a common password). Existing account: its current password",
-              }),
-            })
-            .strict()
-            .openapi("AcceptInvitation"),
-        },
-      },
-    },
+    body: jsonRequest(
+      z
+        .object({
+          token: z.string().min(1).max(200),
+          name: z.string().trim().min(1).max(100).optional(),
+          password: z.string().min(1).max(1024).optional().openapi({
+            description:
+              "New account: its password (12–256 characters, not the email, not a common password). Existing account: its current password",
+          }),
+        })
+        .strict()
+        .openapi("AcceptInvitation"),
+    ),
   },
   // Not the invitee (or a bad token), a temporary password's token, already a member, no
   // longer valid.

@@ -1,8 +1,8 @@
 import { Problem } from "../../lib/problem";
 import type { Handler } from "../../lib/router";
-import { effectiveFeatures } from "../../services/plans";
-import { accountOf, listMemberships } from "../../services/sessions";
-import { resolveTenant } from "../../services/tenant-resolution";
+import { accountOf, listMemberships } from "../../services/access/sessions";
+import { effectiveFeatures } from "../../services/tenancy/plans";
+import { resolveTenant } from "../../services/tenancy/tenant-resolution";
 import type * as routes from "./me.routes";
 
 /**

@@ -1,5 +1,5 @@
 import type { Handler } from "../../lib/router";
-import { changeRole, membersPage, removeMember } from "../../services/members";
+import { changeRole, membersPage, removeMember } from "../../services/access/members";
 import { writeContextOf } from "../request-context";
 import type * as routes from "./members.routes";
 

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { jsonContent } from "../../lib/openapi";
+import { jsonContent, jsonRequest } from "../../lib/openapi";
 import { PageQuery, pageOf } from "../../lib/pagination";
 import { defineRoute } from "../route-table";
 import { RoleSchema, tenantSecurity } from "../schemas";
@@ -40,10 +40,7 @@ export const patch = defineRoute({
   security: tenantSecurity,
   request: {
     params: UserIdParam,
-    body: {
-      required: true,
-      content: { "application/json": { schema: z.object({ role: RoleSchema }).strict() } },
-    },
+    body: jsonRequest(z.object({ role: RoleSchema }).strict()),
   },
   problems: ["not_found", "last_admin"],
   responses: { 200: jsonContent(MemberSchema, "Updated") },

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Handler } from "../../lib/router";
 import { createRouter } from "../../lib/router";
-import { renderMetrics } from "../../services/metrics";
+import { renderMetrics } from "../../services/platform/metrics";
 import { defineRoute } from "../route-table";
 
 export const metrics = defineRoute({

@@ -1,4 +1,4 @@
-import { pluginService } from "../../services/plugins";
+import { pluginService } from "../../services/resources/plugins";
 import { crudHandlers } from "../crud-handlers";
 import { schemas } from "./plugins.routes";
 

@@ -1,5 +1,5 @@
 import type { Handler } from "../../lib/router";
-import { listProvisioningJobs } from "../../services/provisioning";
+import { listProvisioningJobs } from "../../services/tenancy/provisioning";
 import type * as routes from "./provisioning.routes";
 
 export const list: Handler<typeof routes.list> = async (c) =>

@@ -1,5 +1,5 @@
 import type { Handler } from "../../lib/router";
-import { systemStatus } from "../../services/system-status";
+import { systemStatus } from "../../services/platform/system-status";
 import type { status } from "./system.routes";
 
 export const getStatus: Handler<typeof status> = async (c) =>

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { jsonContent } from "../../lib/openapi";
-import { CONFIG_WARNING_CODES, SEVERITIES } from "../../services/config-warnings";
+import { CONFIG_WARNING_CODES, SEVERITIES } from "../../services/platform/config-warnings";
 import { defineRoute } from "../route-table";
 
 const Check = z.enum(["ok", "error"]);

@@ -1,5 +1,5 @@
 import type { Handler } from "../../lib/router";
-import { exportTenant as streamTenant } from "../../services/export";
+import { exportTenant as streamTenant } from "../../services/tenancy/export";
 import { writeContextOf } from "../request-context";
 import type * as routes from "./export.routes";
 

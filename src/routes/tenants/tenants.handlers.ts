@@ -3,7 +3,7 @@ import { Problem } from "../../lib/problem";
 import type { Handler } from "../../lib/router";
 import type { Authenticated } from "../../middleware/pipeline/env";
 import type { AppBindings } from "../../request-env";
-import * as tenants from "../../services/tenants";
+import * as tenants from "../../services/tenancy/tenants";
 import { auditContextOf } from "../request-context";
 import type * as routes from "./tenants.routes";
 

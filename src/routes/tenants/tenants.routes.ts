@@ -1,9 +1,15 @@
 import { z } from "@hono/zod-openapi";
 import { PLANS, TENANT_STATUSES } from "../../db/schema";
-import { jsonContent } from "../../lib/openapi";
+import { jsonContent, jsonRequest } from "../../lib/openapi";
 import { PageQuery, pageOf } from "../../lib/pagination";
-import { FEATURES, QUOTAS } from "../../services/plans";
-import { RESERVED_SLUGS, SLUG, UUID } from "../../services/tenant-directory";
+import {
+  FEATURES,
+  MAX_NAMESPACE_AMOUNT,
+  NAMESPACE_QUOTAS,
+  QUOTAS,
+  type Quota,
+} from "../../services/tenancy/plans";
+import { RESERVED_SLUGS, SLUG, UUID } from "../../services/tenancy/tenant-directory";
 import { NewApiKeySchema } from "../api-keys/api-keys.routes";
 import { defineRoute } from "../route-table";
 import { TenantIdParam, tenantSecurity } from "../schemas";
@@ -18,10 +24,15 @@ const SlugSchema = z
   .refine((s) => !UUID.test(s), "A slug cannot look like a tenant id (uuid)")
   .refine((s) => !RESERVED_SLUGS.has(s), "This slug is reserved");
 
+/** A namespace quota goes to the provisioner with every job, whose contract bounds it. */
+function quotaMaximum(quota: Quota): number {
+  return (NAMESPACE_QUOTAS as readonly string[]).includes(quota) ? MAX_NAMESPACE_AMOUNT : 1_000_000_000;
+}
+
 const QuotaOverridesSchema = z
   .object(
     Object.fromEntries(
-      QUOTAS.map((q) => [q, z.number().int().min(0).max(1_000_000_000).optional()]),
+      QUOTAS.map((q) => [q, z.number().int().min(0).max(quotaMaximum(q)).optional()]),
     ) as Record<(typeof QUOTAS)[number], z.ZodOptional<z.ZodNumber>>,
   )
   .strict()
@@ -118,7 +129,7 @@ export const create = defineRoute({
   summary: "Create a tenant with its first admin, an admin API key and a provisioning job",
   tags: ["tenants"],
   security: adminSecurity,
-  request: { body: { required: true, content: { "application/json": { schema: CreateBody } } } },
+  request: { body: jsonRequest(CreateBody) },
   // The slug is taken, or the admin's account was created by another request meanwhile; or
   // `quota_overrides` leave no room for the first admin's API key (`api_keys: 0`).
   problems: ["slug_taken", "conflict", "quota_exceeded"],
@@ -160,7 +171,7 @@ export const patch = defineRoute({
   security: tenantSecurity,
   request: {
     params: TenantIdParam,
-    body: { required: true, content: { "application/json": { schema: PatchBody } } },
+    body: jsonRequest(PatchBody),
   },
   responses: { 200: jsonContent(TenantSchema, "Updated") },
 });
@@ -175,17 +186,12 @@ export const suspend = defineRoute({
   security: adminSecurity,
   request: {
     params: TenantIdParam,
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({ reason: z.string().trim().min(1).max(500) })
-            .strict()
-            .openapi("SuspendTenant"),
-        },
-      },
-    },
+    body: jsonRequest(
+      z
+        .object({ reason: z.string().trim().min(1).max(500) })
+        .strict()
+        .openapi("SuspendTenant"),
+    ),
   },
   // System routes name their tenant in the path without resolving it as a selector.
   problems: ["tenant_not_found", "conflict"],

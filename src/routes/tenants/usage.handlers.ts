@@ -1,5 +1,5 @@
 import type { Handler } from "../../lib/router";
-import { tenantUsage } from "../../services/usage";
+import { tenantUsage } from "../../services/tenancy/usage";
 import type * as routes from "./usage.routes";
 
 export const usage: Handler<typeof routes.usage> = async (c) => {

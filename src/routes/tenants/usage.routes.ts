@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { jsonContent } from "../../lib/openapi";
-import { QUOTAS } from "../../services/plans";
+import { QUOTAS } from "../../services/tenancy/plans";
 import { defineRoute } from "../route-table";
 import { TenantIdParam, tenantSecurity } from "../schemas";
 

@@ -1,0 +1,434 @@
+/**
+ * The tenant lifecycle: create (tenant, first admin, admin API key and provision job in one
+ * transaction), update, suspend/reactivate, soft delete and restore. Every change writes its
+ * audit record and, where the namespace must follow, its outbox job in the same transaction.
+ */
+import { and, eq, ilike, or, type SQL, sql } from "drizzle-orm";
+import { batchAsSystem, type HttpDatabase, tenantSetting } from "../../db/client";
+import {
+  type JobKind,
+  normalizedEmail,
+  type Plan,
+  provisioningJobs,
+  type TenantStatus,
+  tenantMemberships,
+  tenants,
+  users,
+} from "../../db/schema";
+import { type Pending, WriteBatch } from "../../db/write-batch";
+import { type EnqueuedJob, type JobOutbox, jobInsert } from "../../jobs/producer";
+import { clock } from "../../lib/clock";
+import { keyset, type PageQuery, toPage } from "../../lib/pagination";
+import { hashPassword } from "../../lib/passwords";
+import { Problem, type ProblemCode } from "../../lib/problem";
+import { newTemporaryPassword, TEMPORARY_PASSWORD_TTL_MS } from "../../lib/temporary-passwords";
+import { addApiKey } from "../access/api-keys";
+import { claimInBatch, type PendingClaim } from "../platform/idempotency";
+import { requireRow } from "../resources/tenant-resources";
+import { uniqueName } from "../resources/unique-names";
+import { type AuditContext, auditInsert } from "./audit";
+import { effectiveFeatures } from "./plans";
+import { parseTenantKey, refreshTenant } from "./tenant-directory";
+
+const DAY_MS = 86_400_000;
+export const DEFAULT_TENANT_SLUG = "default";
+
+export type TenantRow = typeof tenants.$inferSelect;
+
+export function presentTenant(row: TenantRow, retentionDays: number) {
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    status: row.status,
+    plan: row.plan,
+    quota_overrides: row.quotaOverrides,
+    features: effectiveFeatures(row),
+    feature_overrides: row.features,
+    settings: row.settings,
+    suspended_at: row.suspendedAt?.toISOString() ?? null,
+    suspend_reason: row.suspendReason,
+    deleted_at: row.deletedAt?.toISOString() ?? null,
+    purge_after: row.deletedAt
+      ? new Date(row.deletedAt.getTime() + retentionDays * DAY_MS).toISOString()
+      : null,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+export interface CreateTenantInput {
+  name: string;
+  slug: string;
+  plan: Plan;
+  adminEmail: string;
+  quotaOverrides: Record<string, number>;
+  features: Record<string, boolean>;
+}
+
+/**
+ * Creates the tenant, its first admin (an existing user, or a new one with a temporary
+ * password shown once, expiring after 7 days and to be changed at first sign-in), the
+ * admin's API key, the provision job and the audit record. Two round trips: whether the
+ * admin's account exists, then one batch that writes everything (and the Idempotency-Key's
+ * record), whose answer is decided before it runs.
+ */
+export async function createTenant(
+  { http, audit, jobs }: LifecycleContext,
+  input: CreateTenantInput,
+  opts: { retentionDays: number; idempotency?: PendingClaim },
+) {
+  const email = normalizedEmail(input.adminEmail);
+  const [existing] = await batchAsSystem(http, (db) =>
+    db
+      .select({ id: users.id, email: users.email })
+      .from(users)
+      .where(eq(users.emailNormalized, email))
+      .limit(1),
+  );
+  const now = new Date(clock.now());
+  const tenant: TenantRow = {
+    id: crypto.randomUUID(),
+    slug: input.slug,
+    name: input.name,
+    status: "active",
+    plan: input.plan,
+    quotaOverrides: input.quotaOverrides,
+    features: input.features,
+    settings: {},
+    suspendedAt: null,
+    suspendReason: null,
+    deletedAt: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const batch = new WriteBatch(http, { system: true });
+  if (opts.idempotency) claimInBatch(batch, opts.idempotency);
+  batch.do(batch.db.insert(tenants).values(tenant));
+  // The tenant's own rows (API key, job) are written under its RLS scope, in this transaction.
+  batch.do(tenantSetting(tenant.id));
+  let admin: { user_id: string; email: string; temporary_password?: string };
+  if (existing) {
+    admin = { user_id: existing.id, email: existing.email };
+  } else {
+    const temporaryPassword = newTemporaryPassword();
+    admin = { user_id: crypto.randomUUID(), email: input.adminEmail, temporary_password: temporaryPassword };
+    // An account created for this email since the lookup wins; the batch then fails as a
+    // conflict rather than answer a temporary password that was never stored.
+    batch.do(
+      batch.db
+        .insert(users)
+        .values({
+          id: admin.user_id,
+          email: input.adminEmail,
+          passwordHash: await hashPassword(temporaryPassword),
+          mustChangePassword: true,
+          passwordExpiresAt: new Date(clock.now() + TEMPORARY_PASSWORD_TTL_MS),
+        })
+        .onConflictDoNothing(),
+    );
+    batch.failWhen(sql`not exists (select 1 from ${users} where ${users.id} = ${admin.user_id})`, {
+      code: "conflict",
+      detail: "An account with this email was created meanwhile; retry.",
+    });
+  }
+  batch.do(
+    batch.db.insert(tenantMemberships).values({ tenantId: tenant.id, userId: admin.user_id, role: "admin" }),
+  );
+  const apiKey = await addApiKey(batch, audit, {
+    tenant,
+    name: "admin",
+    role: "admin",
+    expiresAt: null,
+    createdBy: admin.user_id,
+  });
+  const provision = jobInsert(batch.db, tenant.id, "provision");
+  batch.do(provision.insert);
+  batch.do(
+    auditInsert(batch.db, audit, {
+      tenantId: tenant.id,
+      action: "tenant.created",
+      targetType: "tenant",
+      targetId: tenant.id,
+      meta: {
+        slug: tenant.slug,
+        plan: tenant.plan,
+        admin_email: admin.email,
+        new_user: admin.temporary_password !== undefined,
+      },
+    }),
+  );
+  const answer = {
+    tenant: presentTenant(tenant, opts.retentionDays),
+    admin,
+    api_key: apiKey,
+    provisioning_job: provision.job,
+  };
+  await uniqueName(
+    batch.run({ status: 201, body: answer }),
+    `The slug "${input.slug}" is taken.`,
+    "slug_taken",
+  );
+  jobs.sendAfterCommit([provision.job]);
+  return answer;
+}
+
+export interface TenantFilters extends PageQuery {
+  status?: TenantStatus;
+  plan?: Plan;
+  q?: string;
+}
+
+export async function listTenants(http: HttpDatabase, filters: TenantFilters, retentionDays: number) {
+  const page = keyset(tenants, filters);
+  const pattern = filters.q ? `%${filters.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%` : undefined;
+  const rows = await batchAsSystem(http, (db) =>
+    db
+      .select()
+      .from(tenants)
+      .where(
+        and(
+          filters.status ? eq(tenants.status, filters.status) : undefined,
+          filters.plan ? eq(tenants.plan, filters.plan) : undefined,
+          pattern ? or(ilike(tenants.slug, pattern), ilike(tenants.name, pattern)) : undefined,
+          page.after,
+        ),
+      )
+      .orderBy(...page.orderBy)
+      .limit(page.take),
+  );
+  return toPage(rows, filters.limit, (row) => presentTenant(row, retentionDays));
+}
+
+/** A tenant row by id, deleted ones included, in one round trip and without a lock: for reads. */
+export async function readTenant(http: HttpDatabase, id: string): Promise<TenantRow> {
+  const [row] = await batchAsSystem(http, (db) => db.select().from(tenants).where(eq(tenants.id, id)));
+  if (!row) throw new Problem("tenant_not_found", "No such tenant.");
+  return row;
+}
+
+/**
+ * The lifecycle changes. Each is one batch in system scope: lock the tenant row (by uuid or
+ * slug), guard the transition against the row as it is, write the jobs the change needs (a
+ * job's condition reads the row before the update), update, audit. Nothing in the Worker
+ * needs the row before the batch runs.
+ */
+/** What a lifecycle change needs of the request: its database, its audit facts, and where its jobs go after commit. */
+export interface LifecycleContext {
+  http: HttpDatabase;
+  audit: AuditContext;
+  jobs: JobOutbox;
+}
+
+export interface TenantPatch {
+  name?: string;
+  settings?: Record<string, unknown>;
+  plan?: Plan;
+  quotaOverrides?: Record<string, number>;
+  features?: Record<string, boolean>;
+  status?: "active" | "suspended";
+}
+
+export interface Transition {
+  row: TenantRow;
+  jobs: EnqueuedJob[];
+}
+
+export function patchTenant(ctx: LifecycleContext, idOrSlug: string, patch: TenantPatch) {
+  return change(ctx, idOrSlug, (c) => {
+    c.refuseDeleted();
+    const values: Partial<Record<keyof TenantRow, unknown>> = { updatedAt: new Date(clock.now()) };
+    if (patch.name !== undefined) values.name = patch.name;
+    if (patch.settings !== undefined) values.settings = patch.settings;
+    if (patch.plan !== undefined) values.plan = patch.plan;
+    if (patch.quotaOverrides !== undefined) values.quotaOverrides = patch.quotaOverrides;
+    if (patch.features !== undefined) {
+      values.features = sql`${tenants.features} || ${JSON.stringify(patch.features)}::jsonb`;
+    }
+    if (patch.status !== undefined) {
+      const changing = sql`${tenants.status} <> ${patch.status}`;
+      c.jobWhen(patch.status === "suspended" ? "suspend" : "resume", changing);
+      values.status = patch.status;
+      // Suspending a suspended tenant keeps when and why it was suspended.
+      values.suspendedAt =
+        patch.status === "suspended"
+          ? sql`case when ${changing} then ${new Date(clock.now()).toISOString()}::timestamptz else ${tenants.suspendedAt} end`
+          : null;
+      values.suspendReason =
+        patch.status === "suspended"
+          ? sql`case when ${changing} then null else ${tenants.suspendReason} end`
+          : null;
+    }
+    const quotaChanges = [
+      patch.plan !== undefined ? sql`${tenants.plan} <> ${patch.plan}` : undefined,
+      patch.quotaOverrides !== undefined
+        ? sql`${tenants.quotaOverrides} <> ${JSON.stringify(patch.quotaOverrides)}::jsonb`
+        : undefined,
+    ].filter((x) => x !== undefined);
+    if (quotaChanges.length > 0) c.jobWhen("update_quota", sql`(${sql.join(quotaChanges, sql` or `)})`);
+    c.update(values);
+    c.audit("tenant.updated", { fields: Object.keys(patch) });
+  });
+}
+
+export function suspendTenant(ctx: LifecycleContext, idOrSlug: string, reason: string) {
+  return transition(ctx, idOrSlug, {
+    from: "active",
+    to: "suspended",
+    job: "suspend",
+    action: "tenant.suspended",
+    reason,
+  });
+}
+
+export function reactivateTenant(ctx: LifecycleContext, idOrSlug: string) {
+  return transition(ctx, idOrSlug, {
+    from: "suspended",
+    to: "active",
+    job: "resume",
+    action: "tenant.reactivated",
+  });
+}
+
+/** Soft delete: the tenant disappears for its users at once; its data waits for purge. */
+export function deleteTenant(ctx: LifecycleContext, idOrSlug: string) {
+  return change(ctx, idOrSlug, (c) => {
+    c.refuseDeleted();
+    c.failWhen(
+      sql`${tenants.slug} = ${DEFAULT_TENANT_SLUG}`,
+      "default_tenant_protected",
+      sql`'The default tenant cannot be deleted.'`,
+    );
+    const now = new Date(clock.now());
+    c.update({ status: "deleted", deletedAt: now, updatedAt: now });
+    c.audit("tenant.deleted", {});
+  });
+}
+
+export function restoreTenant(ctx: LifecycleContext, idOrSlug: string, retentionDays: number) {
+  return change(ctx, idOrSlug, (c) => {
+    c.failWhen(
+      sql`${tenants.status} <> 'deleted' or ${tenants.deletedAt} is null`,
+      "conflict",
+      sql`'Only a deleted tenant can be restored.'`,
+    );
+    c.failWhen(
+      sql`${tenants.deletedAt} + make_interval(days => ${retentionDays}::int) <= ${new Date(clock.now()).toISOString()}::timestamptz`,
+      "conflict",
+      sql`'The retention period has passed; the tenant is being purged.'`,
+    );
+    // A tenant that was suspended before deletion comes back suspended.
+    c.update({
+      status: sql`case when ${tenants.suspendedAt} is not null then 'suspended' else 'active' end`,
+      deletedAt: null,
+      updatedAt: new Date(clock.now()),
+    });
+    // Jobs that arrived while the tenant was deleted were skipped: bring the namespace up to date.
+    c.job("provision");
+    c.audit("tenant.restored", {});
+  });
+}
+
+function transition(
+  ctx: LifecycleContext,
+  idOrSlug: string,
+  t: {
+    from: TenantStatus;
+    to: "active" | "suspended";
+    job: "suspend" | "resume";
+    action: string;
+    reason?: string;
+  },
+) {
+  return change(ctx, idOrSlug, (c) => {
+    c.refuseDeleted();
+    c.failWhen(
+      sql`${tenants.status} <> ${t.from}`,
+      "conflict",
+      sql`format('The tenant is already %s.', ${tenants.status})`,
+    );
+    c.update({ ...statusValues(t.to, t.reason ?? null), updatedAt: new Date(clock.now()) });
+    c.job(t.job);
+    c.audit(t.action, t.reason ? { reason: t.reason } : {});
+  });
+}
+
+function statusValues(status: "active" | "suspended", reason: string | null): Partial<TenantRow> {
+  return status === "suspended"
+    ? { status, suspendedAt: new Date(clock.now()), suspendReason: reason }
+    : { status, suspendedAt: null, suspendReason: null };
+}
+
+/** What a lifecycle change adds to its batch, in order, about the locked tenant row. */
+interface ChangeBuilder {
+  refuseDeleted(): void;
+  failWhen(where: SQL, code: "conflict" | "default_tenant_protected", detail: SQL): void;
+  /** A job that the change always needs. */
+  job(kind: JobKind): void;
+  /** A job needed only when `when` holds of the row as it was before the update. */
+  jobWhen(kind: JobKind, when: SQL): void;
+  update(values: Partial<Record<keyof TenantRow, unknown>>): void;
+  audit(action: string, meta: Record<string, unknown>): void;
+}
+
+async function change(
+  { http, audit, jobs: outbox }: LifecycleContext,
+  idOrSlug: string,
+  build: (c: ChangeBuilder) => void,
+): Promise<Transition> {
+  const key = parseTenantKey(idOrSlug);
+  if (!key) throw new Problem("tenant_not_found", "No such tenant.");
+  const where = "id" in key ? eq(tenants.id, key.id) : eq(tenants.slug, key.slug);
+  const tenantId = sql`(select ${tenants.id} from ${tenants} where ${where})`;
+  const batch = new WriteBatch(http, { system: true });
+  requireRow(batch, tenants, where, new Problem("tenant_not_found", "No such tenant."));
+  const now = new Date(clock.now()).toISOString();
+  const jobs: Array<Pending<{ rows: EnqueuedJob[] }>> = [];
+  let updated: Pending<TenantRow[]> | undefined;
+  const guard = (cond: SQL, code: ProblemCode, detail: SQL) =>
+    batch.failWhen(sql`${where} and (${cond})`, { code, detail, from: sql`${tenants}` });
+  const addJob = (kind: JobKind, when: SQL) =>
+    jobs.push(
+      batch.add(
+        batch.db.execute<EnqueuedJob>(
+          sql`insert into ${provisioningJobs} (id, tenant_id, kind, created_at, updated_at)
+              select ${crypto.randomUUID()}::uuid, ${tenants.id}, ${kind}, ${now}::timestamptz, ${now}::timestamptz
+              from ${tenants} where ${where} and ${when}
+              returning id, kind, status`,
+        ),
+      ),
+    );
+  build({
+    refuseDeleted: () =>
+      guard(sql`${tenants.status} = 'deleted'`, "tenant_not_found", sql`'No such tenant.'`),
+    failWhen: guard,
+    job: (kind) => addJob(kind, sql`true`),
+    jobWhen: addJob,
+    update: (values) => {
+      updated = batch.add(
+        batch.db
+          .update(tenants)
+          .set(values as Partial<typeof tenants.$inferInsert>)
+          .where(where)
+          .returning(),
+      );
+    },
+    audit: (action, meta) =>
+      batch.do(
+        auditInsert(batch.db, audit, {
+          tenantId,
+          action,
+          targetType: "tenant",
+          targetId: sql`${tenantId}::text`,
+          meta,
+        }),
+      ),
+  });
+  await batch.run();
+  const row = updated?.value[0];
+  if (!row) throw new Error("a tenant change updated no row");
+  refreshTenant(row);
+  const written = jobs.flatMap((job) => job.value.rows);
+  outbox.sendAfterCommit(written);
+  return { row, jobs: written };
+}

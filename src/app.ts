@@ -5,6 +5,7 @@ import { accessLog } from "./middleware/access-log";
 import { requestContext } from "./middleware/context";
 import { notFound, onError } from "./middleware/errors";
 import { jsonBody } from "./middleware/json-body";
+import { pathSelection } from "./middleware/path-selection";
 import { requestId } from "./middleware/request-id";
 import { apiKeysRouter } from "./routes/api-keys/api-keys.index";
 import { auditEventsRouter } from "./routes/audit-events/audit-events.index";
@@ -25,7 +26,7 @@ import { tenantsRouter } from "./routes/tenants/tenants.index";
 /** The Hono app: cross-cutting middleware in request order, then every resource router. */
 export function createApp() {
   const app = createRouter();
-  app.use(backgroundWork(), requestId(), accessLog(), requestContext(), jsonBody());
+  app.use(backgroundWork(), requestId(), accessLog(), requestContext(), jsonBody(), pathSelection());
   for (const router of [
     healthRouter,
     authRouter,

@@ -126,6 +126,14 @@ describe("fuzz: random requests against every route", { timeout: PLAN.timeout },
           fc.oneof(fc.constantFrom(home.tenant.slug, other.tenant.slug, other.tenant.id), printable(50)),
           { nil: undefined },
         ),
+        // Path selection: `/t/{tenant}/api/…`, with a real tenant or garbage.
+        pathTenant: fc.option(
+          fc.oneof(
+            fc.constantFrom(home.tenant.slug, other.tenant.slug, other.tenant.id),
+            printable(30).map(encodeURIComponent),
+          ),
+          { nil: undefined },
+        ),
         host: fc.constantFrom(
           "localhost",
           `${home.tenant.slug}.localhost`,
@@ -148,7 +156,8 @@ describe("fuzz: random requests against every route", { timeout: PLAN.timeout },
       fc.asyncProperty(requestArb(), async (r) => {
         runs += 1;
         let i = 0;
-        const path = r.entry.path.replace(/\{[^}]+\}/g, () => encodeURIComponent(r.params[i++] ?? ""));
+        const routePath = r.entry.path.replace(/\{[^}]+\}/g, () => encodeURIComponent(r.params[i++] ?? ""));
+        const path = r.pathTenant === undefined ? routePath : `/t/${r.pathTenant}${routePath}`;
         const query = new URLSearchParams(r.query).toString();
         const headers = await headersOf(r.entry, r.caller);
         if (r.selector !== undefined) headers["x-tenant-id"] = r.selector;

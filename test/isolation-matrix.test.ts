@@ -14,13 +14,21 @@ import {
 /**
  * OWASP API1 (broken object-level authorization), generated from the route table: tenant B's
  * admin — by JWT and by API key — calls every non-public route aimed at tenant A's objects,
- * without a selector, with B's own selector, with A's selector and with A's subdomain. Every
+ * without a selector, with B's own selector, with A's selector, with A's subdomain, and under
+ * B's and A's `/t/{tenant}` path prefix. Every
  * request that names A (its id, slug or an object id of A anywhere) must be refused with
  * 403/404 (or 400 `tenant_conflict` when selectors disagree), no answer may carry any of A's
  * ids or names, and A's rows are exactly as they were afterwards.
  */
-type Mode = "no selector" | "own selector" | "victim selector" | "victim subdomain";
-const MODES: Mode[] = ["no selector", "own selector", "victim selector", "victim subdomain"];
+const MODES = [
+  "no selector",
+  "own selector",
+  "victim selector",
+  "victim subdomain",
+  "own path",
+  "victim path",
+] as const;
+type Mode = (typeof MODES)[number];
 const ATTACKERS = ["jwt", "api_key"] as const;
 type Attacker = (typeof ATTACKERS)[number];
 
@@ -81,7 +89,7 @@ function buildCase(
     return `/${collection}/${victimObject(victim, collection)}`;
   });
   const query = new URLSearchParams();
-  const names = mode === "victim selector" || mode === "victim subdomain";
+  const names = mode === "victim selector" || mode === "victim subdomain" || mode === "victim path";
   if (names && entry.access.kind === "tenant" && entry.access.tenantQuery) {
     query.set(entry.access.tenantQuery, victim.tenant.id);
   }
@@ -95,11 +103,13 @@ function buildCase(
     headers["content-type"] = "application/json";
     init.body = JSON.stringify(body);
   }
+  const prefix =
+    mode === "own path" ? `/t/${own.tenant.slug}` : mode === "victim path" ? `/t/${victim.tenant.slug}` : "";
   return {
     entry,
     attacker,
     mode,
-    url: query.size > 0 ? `${path}?${query}` : path,
+    url: `${prefix}${path}${query.size > 0 ? `?${query}` : ""}`,
     host: mode === "victim subdomain" ? `${victim.tenant.slug}.localhost` : undefined,
     init,
   };

@@ -202,3 +202,116 @@ describe("tenant resolution", () => {
     await expectProblem(res, 403, "forbidden");
   });
 });
+
+/** `/t/{tenant}/api/v1/...`: the third selector, under the same rules as the other two. */
+describe("path selection", () => {
+  const db = pools();
+  let a: Awaited<ReturnType<typeof tenantWithRoles>>;
+  let b: Awaited<ReturnType<typeof tenantWithRoles>>;
+  let sysToken: string;
+
+  beforeAll(async () => {
+    a = await tenantWithRoles(db.admin);
+    b = await tenantWithRoles(db.admin);
+    const sysadmin = await createUser(db.admin, { isSystemAdmin: true });
+    sysToken = await tokenFor(sysadmin, null, { isSystemAdmin: true });
+  });
+
+  afterAll(() => db.end());
+
+  const emails = async (res: Response) =>
+    ((await res.json()) as { data: { email: string }[] }).data.map((m) => m.email).sort();
+
+  it("reaches the same route with the tenant selected by slug or uuid, with or without a trailing slash", async () => {
+    const plain = await emails(await api("/api/v1/members", { headers: bearer(a.users.viewer.token) }));
+    for (const url of [
+      `/t/${a.tenant.slug}/api/v1/members`,
+      `/t/${a.tenant.id}/api/v1/members`,
+      `/t/${a.tenant.slug}/api/v1/members/`,
+    ]) {
+      const res = await api(url, { headers: bearer(a.users.viewer.token) });
+      expect(res.status, url).toBe(200);
+      expect(await emails(res)).toEqual(plain);
+    }
+  });
+
+  it("a system admin without a tenant claim selects any tenant by path", async () => {
+    const res = await api(`/t/${b.tenant.slug}/api/v1/members`, { headers: bearer(sysToken) });
+    expect(res.status).toBe(200);
+    expect(await emails(res)).toContain(b.users.admin.email);
+  });
+
+  it("must agree with the header and the subdomain: 400 tenant_conflict otherwise", async () => {
+    const viewer = bearer(a.users.viewer.token);
+    const agreeing = await api(`/t/${a.tenant.slug}/api/v1/members`, {
+      headers: { ...viewer, "x-tenant-id": a.tenant.id },
+      host: `${a.tenant.slug}.localhost`,
+    });
+    expect(agreeing.status).toBe(200);
+    await expectProblem(
+      await api(`/t/${a.tenant.slug}/api/v1/members`, {
+        headers: { ...viewer, "x-tenant-id": b.tenant.slug },
+      }),
+      400,
+      "tenant_conflict",
+    );
+    await expectProblem(
+      await api(`/t/${a.tenant.slug}/api/v1/members`, {
+        headers: viewer,
+        host: `${b.tenant.slug}.localhost`,
+      }),
+      400,
+      "tenant_conflict",
+    );
+    // `/tenants/{id}` names its tenant twice: both must agree.
+    await expectProblem(
+      await api(`/t/${a.tenant.slug}/api/v1/tenants/${b.tenant.id}`, { headers: bearer(sysToken) }),
+      400,
+      "tenant_conflict",
+    );
+  });
+
+  it("403 tenant_mismatch for a credential of another tenant, before anything about the selected one shows", async () => {
+    for (const selector of [b.tenant.slug, "no-such-tenant-here"]) {
+      await expectProblem(
+        await api(`/t/${selector}/api/v1/members`, { headers: bearer(a.users.admin.token) }),
+        403,
+        "tenant_mismatch",
+      );
+    }
+  });
+
+  it("404 tenant_not_found for an unknown or malformed tenant, to a system admin", async () => {
+    for (const selector of ["no-such-tenant-here", "Not%20A%20Slug", "a"]) {
+      await expectProblem(
+        await api(`/t/${selector}/api/v1/members`, { headers: bearer(sysToken) }),
+        404,
+        "tenant_not_found",
+      );
+    }
+  });
+
+  it("only tenant routes live under the prefix: anything else is 404, never served with the selector ignored", async () => {
+    const viewer = bearer(a.users.viewer.token);
+    await expectProblem(await api(`/t/${a.tenant.slug}/api/v1/me`, { headers: viewer }), 404, "not_found");
+    await expectProblem(
+      await api(`/t/${a.tenant.slug}/api/v1/tenants`, { headers: bearer(sysToken) }),
+      404,
+      "not_found",
+    );
+    for (const url of [`/t/${a.tenant.slug}/health`, `/t/${a.tenant.slug}/console`, "/t/api/v1/members"]) {
+      expect((await api(url, { headers: viewer })).status, url).toBe(404);
+    }
+  });
+
+  it("the OpenAPI document has a second server /t/{tenant}; non-tenant operations name only the root", async () => {
+    const doc = (await (await api("/openapi.json")).json()) as {
+      servers: Array<{ url: string }>;
+      paths: Record<string, Record<string, { servers?: Array<{ url: string }> }>>;
+    };
+    expect(doc.servers.map((s) => s.url)).toEqual(["/", "/t/{tenant}"]);
+    expect(doc.paths["/api/v1/members"]?.get?.servers).toBeUndefined();
+    expect(doc.paths["/api/v1/me"]?.get?.servers).toEqual([{ url: "/" }]);
+    expect(doc.paths["/health"]?.get?.servers).toEqual([{ url: "/" }]);
+  });
+});

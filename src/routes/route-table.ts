@@ -44,6 +44,8 @@ interface RouteDeclaration {
 
 const entries: RouteEntry[] = [];
 
+const ROOT_ONLY = [{ url: "/" }];
+
 export const ROUTE_TABLE: readonly RouteEntry[] = entries;
 
 type RouteSpec = Omit<RouteConfig, "path" | "middleware"> & { path: string } & RouteDeclaration;
@@ -88,6 +90,8 @@ export function defineRoute(config: RouteSpec): unknown {
     ...route,
     // Anyone may call a public route: it says so rather than inheriting a requirement.
     security: route.security ?? (access.kind === "public" ? [] : undefined),
+    // Only tenant routes are reachable under the document's second server, `/t/{tenant}`.
+    servers: route.servers ?? (access.kind === "tenant" ? undefined : ROOT_ONLY),
     // A response the route declares itself (`/health`'s own 503 body) wins over a problem.
     responses: { ...problemResponses([...implied, ...problems]), ...route.responses },
     middleware: pipelineFor({ access, feature, limits, creates }),
@@ -99,6 +103,12 @@ function asFeature(name: string): Feature {
   if (!(FEATURES as readonly string[]).includes(name))
     throw new Error(`unknown feature "${name}" in the route table`);
   return name as Feature;
+}
+
+/** The route a request reaches, if any. */
+export function routeEntryFor(method: string, path: string): RouteEntry | undefined {
+  const wanted = method === "HEAD" ? "GET" : method;
+  return entries.find((entry) => entry.method === wanted && entry.pattern.test(path));
 }
 
 /** The methods declared for a concrete path, for 405 responses' `Allow` header. */

@@ -45,6 +45,8 @@ interface ResponseObject {
 
 interface OperationObject {
   responses: Record<string, ResponseObject>;
+  /** An operation that names its own servers is reachable only under those. */
+  servers?: Array<{ url: string }>;
 }
 
 interface Document {
@@ -101,7 +103,7 @@ export async function expectDocumented(method: string, url: string | URL, res: R
   }
   const verb = method.toUpperCase();
   const contract = await loadContract();
-  const expectation = expectationFor(contract, verb, pathname, res.status);
+  const expectation = expectationFor(contract, verb, serverRelative(pathname), res.status);
   const fail = (what: string): never => {
     throw new ContractError(
       `${verb} ${pathname} answered ${res.status}, which the OpenAPI document does not allow ` +
@@ -141,7 +143,20 @@ export async function expectDocumented(method: string, url: string | URL, res: R
   counts.validated++;
 }
 
-function expectationFor(contract: Contract, verb: string, pathname: string, status: number): Expectation {
+/** The document's servers: `/`, and `/t/{tenant}` (path selection). */
+const TENANT_SERVER = /^\/t\/[^/]+(\/api\/.*)$/;
+
+function serverRelative(pathname: string): { path: string; server: string } {
+  const prefixed = TENANT_SERVER.exec(pathname);
+  return prefixed ? { path: prefixed[1] as string, server: "/t/{tenant}" } : { path: pathname, server: "/" };
+}
+
+function expectationFor(
+  contract: Contract,
+  verb: string,
+  { path: pathname, server }: { path: string; server: string },
+  status: number,
+): Expectation {
   const matching = contract.paths.filter((p) => p.pattern.test(pathname));
   const problemOnly = (why: string): Expectation => ({
     where: `${why}: held to the Problem schema`,
@@ -154,6 +169,8 @@ function expectationFor(contract: Contract, verb: string, pathname: string, stat
   const item = matching.find((p) => p.operations.has(key));
   const operation = item?.operations.get(key);
   if (!item || !operation) return problemOnly(`no ${verb} in ${matching.map((p) => p.template).join(", ")}`);
+  if (operation.servers && !operation.servers.some((s) => s.url === server))
+    return problemOnly(`${verb} ${item.template} is not served under ${server}`);
   const where = `${verb} ${item.template}`;
   const statuses = Object.keys(operation.responses);
   const statusKey = [String(status), `${String(status)[0]}XX`, "default"].find((k) => statuses.includes(k));

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { Problem } from "../../lib/problem";
+import { pathSelectorOf } from "../../lib/tenant-path";
 import { roleAtLeast } from "../../services/access/principal";
 import { effectiveFeatures, type Feature } from "../../services/tenancy/plans";
 import { resolveTenant as decideTenant, subdomainOf } from "../../services/tenancy/tenant-resolution";
@@ -11,8 +12,8 @@ export const READ_METHODS = new Set(["GET", "HEAD"]);
 
 /**
  * The tenant of the request by the tenancy rules (`services/tenancy/tenant-resolution.ts`): the
- * selectors (subdomain, `X-Tenant-ID`, the route's own path or query parameter) must agree
- * with each other and with the credential.
+ * selectors (subdomain, `X-Tenant-ID`, a `/t/{tenant}` prefix, the route's own path or query
+ * parameter) must agree with each other and with the credential.
  */
 export const resolveTenant = (access: TenantAccess) =>
   createMiddleware<TenantScoped>(async (c, next) => {
@@ -58,5 +59,6 @@ function selectorsOf<E extends Authenticated>(c: Context<E>, access: TenantAcces
     subdomain: subdomainOf(host, c.var.config.BASE_DOMAIN),
     header: c.req.header("x-tenant-id"),
     path: explicit,
+    prefix: pathSelectorOf(c),
   };
 }

@@ -50,6 +50,19 @@ const DOCS_PAGE = `<!doctype html>
 </html>
 `;
 
+/**
+ * Every tenant route is also reachable under `/t/{tenant}` (path selection); the other
+ * operations name only the root as their server (`defineRoute`).
+ */
+const SERVERS = [
+  { url: "/", description: "The tenant comes from the subdomain, X-Tenant-ID or the credential" },
+  {
+    url: "/t/{tenant}",
+    description: "Path selection: the tenant's slug or id in the path (tenant routes only)",
+    variables: { tenant: { default: "acme", description: "A tenant slug or id" } },
+  },
+];
+
 type OpenApiDocument = ReturnType<OpenAPIHono<AppBindings>["getOpenAPI31Document"]>;
 const documents = new WeakMap<object, OpenApiDocument>();
 
@@ -57,7 +70,7 @@ const documents = new WeakMap<object, OpenApiDocument>();
 export function openApiDocument(app: OpenAPIHono<AppBindings>): OpenApiDocument {
   let document = documents.get(app);
   if (!document) {
-    document = app.getOpenAPI31Document({ openapi: "3.1.0", info: OPENAPI_INFO, servers: [{ url: "/" }] });
+    document = app.getOpenAPI31Document({ openapi: "3.1.0", info: OPENAPI_INFO, servers: SERVERS });
     documents.set(app, document);
   }
   return document;

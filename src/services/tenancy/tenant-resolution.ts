@@ -38,6 +38,8 @@ export interface Selectors {
   header?: string;
   /** The `{id}` of `/tenants/{id}/…` routes, or a `?tenant=` query selector. */
   path?: string;
+  /** The `{tenant}` of a `/t/{tenant}/api/…` URL. */
+  prefix?: string;
 }
 
 export interface TenantDecision {
@@ -115,6 +117,7 @@ async function tenantWithUserAccess(
 async function agreeOnSelector(http: HttpDatabase, selectors: Selectors): Promise<TenantKey | undefined> {
   const keys: TenantKey[] = [];
   if (selectors.path !== undefined) keys.push(parseSelector(selectors.path, "path"));
+  if (selectors.prefix !== undefined) keys.push(parseSelector(selectors.prefix, "path"));
   if (selectors.subdomain !== undefined) keys.push({ slug: selectors.subdomain });
   if (selectors.header !== undefined) keys.push(parseSelector(selectors.header, "header"));
   const [first, ...rest] = keys;

@@ -10,8 +10,11 @@ import { JOB_KINDS, PLANS } from "@tenantry/contract";
 import { type SQL, sql } from "drizzle-orm";
 import {
   type AnyPgColumn,
+  bigint,
   boolean,
   check,
+  date,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -422,5 +425,48 @@ export const idempotencyKeys = pgTable(
     ),
     index("idempotency_keys_expires_idx").on(t.expiresAt),
     ...tenantPolicies("idempotency_keys", t.tenantId, { system: true }),
+  ],
+);
+
+/** A counter of one day: a tenant may make more than 2^31 calls in a day, never 2^53. */
+const dayCounter = (name: string) => bigint(name, { mode: "number" }).notNull().default(0);
+
+/**
+ * Usage per tenant per UTC day, for cost attribution (kept 400 days). The counters are the
+ * day's absolute values as the metrics counted them in Redis, rolled up by the five-minute cron
+ * (`src/jobs/usage-rollup.ts`); rows per resource kind and the namespace quota in force are
+ * snapshots taken by the same cron, null until the day's first snapshot.
+ */
+export const usageDaily = pgTable(
+  "usage_daily",
+  {
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    day: date("day", { mode: "string" }).notNull(),
+    apiCalls2xx: dayCounter("api_calls_2xx"),
+    apiCalls3xx: dayCounter("api_calls_3xx"),
+    apiCalls4xx: dayCounter("api_calls_4xx"),
+    apiCalls5xx: dayCounter("api_calls_5xx"),
+    rateLimited: dayCounter("rate_limited"),
+    quotaDenied: dayCounter("quota_denied"),
+    credentialReveals: dayCounter("credential_reveals"),
+    members: integer("members"),
+    apiKeys: integer("api_keys"),
+    clusters: integer("clusters"),
+    plugins: integer("plugins"),
+    credentials: integer("credentials"),
+    cpuCores: doublePrecision("cpu_cores"),
+    memoryGb: doublePrecision("memory_gb"),
+    storageGb: doublePrecision("storage_gb"),
+    gpus: doublePrecision("gpus"),
+    snapshotAt: timestamp("snapshot_at", { withTimezone: true, mode: "date", precision: 3 }),
+    updatedAt: timestamps.updatedAt,
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.day] }),
+    // The retention purge and the system-wide listing select by day across tenants.
+    index("usage_daily_day_idx").on(t.day),
+    ...tenantPolicies("usage_daily", t.tenantId, { system: true }),
   ],
 );

@@ -26,6 +26,7 @@ const EXPECTED_TABLES = [
   "tenant_keys",
   "tenant_memberships",
   "tenants",
+  "usage_daily",
   "users",
 ];
 

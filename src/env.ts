@@ -19,6 +19,9 @@ export interface Bindings {
   /** Cron batch sizes (optional vars): tenants per purge run, jobs per reconcile run. */
   PURGE_BATCH_SIZE?: string;
   RECONCILE_BATCH_SIZE?: string;
+  /** Daily usage: (day, tenant) counters and tenant snapshots per rollup run; rows per purge statement. */
+  USAGE_ROLLUP_BATCH_SIZE?: string;
+  USAGE_PURGE_BATCH_SIZE?: string;
   RATE_LIMIT_FAILURE_MODE: string;
   PROVISIONER_URL: string;
   JWT_ISSUER: string;
@@ -49,6 +52,8 @@ const configSchema = z
     RETENTION_DAYS: z.coerce.number().int().positive().default(30),
     PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(25),
     RECONCILE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+    USAGE_ROLLUP_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(200),
+    USAGE_PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
     RATE_LIMIT_FAILURE_MODE: z.enum(["open", "closed"]).default("open"),
     PROVISIONER_URL: z.url({ error: "PROVISIONER_URL must be a URL" }).refine(isHttpsOrLoopback, {
       error:

@@ -1,7 +1,15 @@
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { MAX_ATTEMPTS, PURGE_CRON, RECONCILE_CRON } from "../src/jobs/policy";
 import { pools } from "./support/db";
-import { addMember, createTenant, createUser, type TestTenant } from "./support/fixtures";
+import {
+  addMember,
+  api,
+  bearer,
+  createTenant,
+  createUser,
+  type TestTenant,
+  tokenFor,
+} from "./support/fixtures";
 import {
   capturingQueue,
   deliver,
@@ -85,6 +93,10 @@ describe("scheduled work", () => {
       );
       await q(
         "insert into idempotency_keys (tenant_id, key, route, request_hash, expires_at) values ($1, 'k', 'POST /x', 'h', now() + interval '1 day')",
+        [t.id],
+      );
+      await q(
+        "insert into usage_daily (tenant_id, day, api_calls_2xx) values ($1, (now() at time zone 'utc')::date, 1)",
         [t.id],
       );
     }
@@ -273,6 +285,21 @@ describe("scheduled work", () => {
       expect(await jobsOf(older.id, "deprovision")).toHaveLength(1);
     });
 
+    it("deletes daily usage older than the 400 days kept", async () => {
+      const t = await tenant();
+      await db.admin.query(
+        "insert into usage_daily (tenant_id, day) values ($1, (now() at time zone 'utc')::date - 399), ($1, (now() at time zone 'utc')::date - 400)",
+        [t.id],
+      );
+      const { queue } = capturingQueue();
+      await runCron(PURGE_CRON, { PROVISION_QUEUE: queue });
+      const { rows } = await db.admin.query<{ age: number }>(
+        "select (now() at time zone 'utc')::date - day as age from usage_daily where tenant_id = $1",
+        [t.id],
+      );
+      expect(rows).toEqual([{ age: 399 }]);
+    });
+
     it("gives a tenant whose deprovision job died a new one on the next run", async () => {
       const t = await tenant();
       await deleteTenant(t, daysAgo(40));
@@ -286,7 +313,7 @@ describe("scheduled work", () => {
       ]);
     });
 
-    it("logs one summary line per run", async () => {
+    it("logs one summary line per task", async () => {
       const t = await tenant();
       await deleteTenant(t, daysAgo(31));
       const { queue } = capturingQueue();
@@ -302,6 +329,14 @@ describe("scheduled work", () => {
             msg: "cron purge",
             cron: PURGE_CRON,
             deprovision_jobs: expect.any(Number),
+            batch_full: false,
+            duration_ms: expect.any(Number),
+          }),
+          expect.objectContaining({
+            level: "info",
+            msg: "cron usage-retention",
+            cron: PURGE_CRON,
+            deleted: expect.any(Number),
             batch_full: false,
             duration_ms: expect.any(Number),
           }),
@@ -405,6 +440,42 @@ describe("scheduled work", () => {
       expect(await jobRow(db.admin, inFlight.id)).toMatchObject({ status: "sent" });
       expect(sent).not.toContain(exhausted.id);
       expect(sent).not.toContain(inFlight.id);
+    });
+  });
+
+  describe("daily usage rollup (*/5 * * * *)", () => {
+    it("rolls the day's counters into usage_daily and snapshots the tenant, logging one line", async () => {
+      const t = await tenant();
+      const user = await createUser(db.admin);
+      await addMember(db.admin, t, user, "admin");
+      const res = await api("/api/v1/members", { headers: bearer(await tokenFor(user, t)) });
+      expect(res.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 1_500)); // the metrics flush, after the response
+      const spy = vi.spyOn(console, "log");
+      try {
+        const row = await eventually(async () => {
+          await runCron(RECONCILE_CRON, { PROVISION_QUEUE: capturingQueue().queue });
+          const { rows } = await db.admin.query<{ api_calls_2xx: string; members: number | null }>(
+            "select api_calls_2xx, members from usage_daily where tenant_id = $1 and day = (now() at time zone 'utc')::date",
+            [t.id],
+          );
+          return rows[0]?.members == null ? undefined : rows[0];
+        });
+        expect(row).toEqual({ api_calls_2xx: "1", members: 1 });
+        const lines = spy.mock.calls
+          .map(([line]) => JSON.parse(String(line)) as Record<string, unknown>)
+          .filter((l) => l.msg === "cron usage-rollup");
+        expect(lines[0]).toMatchObject({
+          level: "info",
+          cron: RECONCILE_CRON,
+          days: expect.any(Number),
+          settled: expect.any(Number),
+          backlog: expect.any(Boolean),
+          snapshots: expect.any(Number),
+        });
+      } finally {
+        spy.mockRestore();
+      }
     });
   });
 

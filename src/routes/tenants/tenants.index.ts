@@ -16,4 +16,6 @@ export const tenantsRouter = createRouter()
   .openapi(routes.restore, handlers.restore)
   .openapi(routes.remove, handlers.remove)
   .openapi(usageRoutes.usage, usageHandlers.usage)
+  .openapi(usageRoutes.daily, usageHandlers.daily)
+  .openapi(usageRoutes.dailyAll, usageHandlers.dailyAll)
   .openapi(exportRoutes.exportTenant, exportHandlers.exportTenant);

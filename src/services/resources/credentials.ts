@@ -1,6 +1,7 @@
 /**
  * Credentials: secrets stored sealed under the tenant's data key (see `crypto.ts`). Lists and
- * reads never load the ciphertext; only `revealCredential` decrypts, and it is always audited.
+ * reads never load the ciphertext; only `revealCredential` decrypts, and it is always audited
+ * and counted (the tenant's daily usage, `/metrics`).
  * The tenant's data key is created on its first credential, race-free: concurrent first
  * creates insert with `on conflict do nothing` and all of them then read the one that won.
  */
@@ -22,6 +23,7 @@ import {
   type WebCryptoKey,
   wrapDataKey,
 } from "../platform/crypto";
+import { recordCredentialReveal } from "../platform/metrics";
 import { guardCountQuota } from "../tenancy/quotas";
 import {
   auditResource,
@@ -106,6 +108,8 @@ export async function revealCredential(write: WriteContext, id: string) {
     sql`(select jsonb_build_object('name', ${credentials.name}, 'kind', ${credentials.kind}) from ${credentials} where ${where})`,
   );
   await batch.run();
+  // Counted as audited: the record above committed, whatever decryption does next.
+  recordCredentialReveal(write.config, tenantId);
   const [row] = found.value;
   if (!row) throw rows.missing();
   const dataKey = await unwrapCached(write, tenantId, wrapped.value[0]);

@@ -37,6 +37,7 @@ const WORDING: Record<ProblemCode, Wording> = {
     "You signed in with a temporary password: choose a new password before doing anything else.",
   ),
   feature_disabled: fixed("Not on this plan", "This feature is not enabled on the tenant's plan."),
+  ip_not_allowed: (p) => ({ title: "Not from this address", message: p.detail }),
   not_found: fixed("Not found", "It may have been removed, or the link is wrong."),
   tenant_not_found: fixed("Tenant not found", "There is no such tenant, or it has been deleted."),
   method_not_allowed: fixed("Something went wrong", "The console made a request the API does not accept."),
@@ -44,6 +45,7 @@ const WORDING: Record<ProblemCode, Wording> = {
   slug_taken: fixed("Slug taken", "Another tenant already uses this slug. Pick a different one."),
   last_admin: fixed("Last admin", "A tenant must always keep at least one admin."),
   default_tenant_protected: fixed("Protected tenant", "The default tenant cannot be deleted."),
+  ip_allowlist_excludes_caller: (p) => ({ title: "This would lock you out", message: p.detail }),
   invitation_expired: fixed("Invitation expired", "This invitation has expired or was already used."),
   payload_too_large: fixed("Too much data", "The form is too large to send."),
   unsupported_media_type: fixed(

@@ -38,10 +38,15 @@ export const ROLES = ["admin", "member", "viewer"] as const;
 export const JOB_STATUSES = ["pending", "sent", "succeeded", "dry_run", "failed", "dead"] as const;
 export const CREDENTIAL_KINDS = ["token", "password", "ssh_key", "certificate", "kubeconfig"] as const;
 export const ACTOR_TYPES = ["user", "api_key", "system"] as const;
+/** Which of a tenant's requests its IP allowlist gates: its API keys' only, or every one. */
+export const IP_ALLOWLIST_SCOPES = ["api_keys", "all"] as const;
+/** The most prefixes one tenant's IP allowlist may hold. */
+export const MAX_IP_ALLOWLIST = 100;
 
 export type TenantStatus = (typeof TENANT_STATUSES)[number];
 export type Role = (typeof ROLES)[number];
 export type JobStatus = (typeof JOB_STATUSES)[number];
+export type IpAllowlistScope = (typeof IP_ALLOWLIST_SCOPES)[number];
 
 /** Names that are never a tenant slug nor a tenant subdomain (docs/architecture.md, "Tenancy rules"). */
 export const RESERVED_SLUG_NAMES = [
@@ -123,6 +128,11 @@ export const tenants = pgTable(
     quotaOverrides: jsonb("quota_overrides").$type<Record<string, number>>().notNull().default({}),
     features: jsonb("features").$type<Record<string, boolean>>().notNull().default({}),
     settings: jsonb("settings").$type<Record<string, unknown>>().notNull().default({}),
+    /** Normalised prefixes (`src/lib/cidr.ts`); empty: every address may call. */
+    ipAllowlist: jsonb("ip_allowlist").$type<string[]>().notNull().default([]),
+    ipAllowlistAppliesTo: text("ip_allowlist_applies_to", { enum: IP_ALLOWLIST_SCOPES })
+      .notNull()
+      .default("api_keys"),
     suspendedAt: timestamp("suspended_at", { withTimezone: true, mode: "date", precision: 3 }),
     suspendReason: text("suspend_reason"),
     deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date", precision: 3 }),
@@ -134,6 +144,11 @@ export const tenants = pgTable(
     index("tenants_deleted_idx").on(t.deletedAt).where(sql`${t.status} = 'deleted'`),
     check("tenants_status_check", oneOf(t.status, TENANT_STATUSES)),
     check("tenants_plan_check", oneOf(t.plan, PLANS)),
+    check(
+      "tenants_ip_allowlist_check",
+      sql`jsonb_typeof(${t.ipAllowlist}) = 'array' and jsonb_array_length(${t.ipAllowlist}) <= ${sql.raw(String(MAX_IP_ALLOWLIST))}`,
+    ),
+    check("tenants_ip_allowlist_applies_to_check", oneOf(t.ipAllowlistAppliesTo, IP_ALLOWLIST_SCOPES)),
     check("tenants_slug_check", sql`${t.slug} ~ '^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$'`),
     // Added NOT VALID (drizzle/0004): rows from before the rule are reported, not rejected.
     check(

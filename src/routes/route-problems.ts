@@ -63,6 +63,7 @@ function accessProblems(access: Access): ProblemCode[] {
         "tenant_mismatch",
         "tenant_suspended",
         "tenant_not_found",
+        "ip_not_allowed",
       ];
   }
 }

@@ -12,6 +12,7 @@ import type { AppBindings } from "../../request-env";
 import type { Feature } from "../../services/tenancy/plans";
 import { idempotent } from "../idempotency";
 import type { Access, PublicLimits, TenantAccess } from "./access";
+import { requireAllowedAddress } from "./allowed-address";
 import { authenticate, presentsMetricsToken } from "./authenticate";
 import type { Authenticated, PasswordChecked, SignedInUser, TenantScoped } from "./env";
 import { limitInvitationAccepts, limitPasswordGuesses, limitTenant } from "./limits";
@@ -25,6 +26,7 @@ type Stage<E extends AppBindings | Authenticated | SignedInUser | TenantScoped |
 type AccessStages<A extends Access> = A extends TenantAccess
   ? [
       Stage<Authenticated>,
+      Stage<TenantScoped>,
       Stage<TenantScoped>,
       Stage<TenantScoped>,
       Stage<TenantScoped>,
@@ -92,6 +94,7 @@ function accessStages({ access, feature, creates }: PipelineOptions): Middleware
       return [
         authenticate({ passwordChangeExempt: false }),
         resolveTenant(access),
+        requireAllowedAddress(),
         requireRole(access.role),
         feature ? requireFeature(feature) : pass,
         limitTenant(access),

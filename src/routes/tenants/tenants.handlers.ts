@@ -1,8 +1,10 @@
 import type { Context } from "hono";
+import { clientIpOf } from "../../lib/client-ip";
 import { Problem } from "../../lib/problem";
 import type { Handler } from "../../lib/router";
 import type { Authenticated } from "../../middleware/pipeline/env";
 import type { AppBindings } from "../../request-env";
+import { checkAllowlistChange } from "../../services/tenancy/ip-allowlist";
 import * as tenants from "../../services/tenancy/tenants";
 import { auditContextOf } from "../request-context";
 import type * as routes from "./tenants.routes";
@@ -55,14 +57,28 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
   if (!isSystemAdmin && forbidden.length > 0) {
     throw new Problem("forbidden", `Only system admins may change ${forbidden.join(", ")}.`);
   }
-  const result = await tenants.patchTenant(lifecycle(c), tenant.id, {
-    name: body.name,
-    settings: body.settings,
-    plan: body.plan,
-    quotaOverrides: body.quota_overrides ? stripUndefined(body.quota_overrides) : undefined,
-    features: body.features ? stripUndefined(body.features) : undefined,
-    status: body.status,
-  });
+  const allowlist = { ipAllowlist: body.ip_allowlist, ipAllowlistAppliesTo: body.ip_allowlist_applies_to };
+  const checked = checkAllowlistChange(
+    tenant,
+    allowlist,
+    { principal: c.var.principal, isSystemAdmin },
+    clientIpOf(c),
+    body.force === true,
+  );
+  const result = await tenants.patchTenant(
+    lifecycle(c),
+    tenant.id,
+    {
+      name: body.name,
+      settings: body.settings,
+      plan: body.plan,
+      quotaOverrides: body.quota_overrides ? stripUndefined(body.quota_overrides) : undefined,
+      features: body.features ? stripUndefined(body.features) : undefined,
+      status: body.status,
+      ...allowlist,
+    },
+    checked,
+  );
   return changed(c, result);
 };
 

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { PLANS, TENANT_STATUSES } from "../../db/schema";
+import { IP_ALLOWLIST_SCOPES, MAX_IP_ALLOWLIST, PLANS, TENANT_STATUSES } from "../../db/schema";
+import { parseCidr } from "../../lib/cidr";
 import { jsonContent, jsonRequest } from "../../lib/openapi";
 import { PageQuery, pageOf } from "../../lib/pagination";
 import {
@@ -55,6 +56,28 @@ const SettingsSchema = z
     `settings must be at most ${MAX_SETTINGS_BYTES} bytes`,
   );
 
+/** One prefix of an IP allowlist, answered in its normal form (`src/lib/cidr.ts`). */
+const CidrSchema = z
+  .string()
+  .trim()
+  .max(64)
+  .transform((text, ctx) => {
+    const parsed = parseCidr(text);
+    if (parsed.ok) return parsed.cidr;
+    ctx.addIssue({ code: "custom", message: parsed.message });
+    return z.NEVER;
+  })
+  .openapi({
+    description:
+      "An IPv4 or IPv6 prefix (`203.0.113.0/24`, `2001:db8::/32`) or a bare address (/32, /128); host bits must be zero",
+    example: "203.0.113.0/24",
+  });
+
+const AppliesToSchema = z.enum(IP_ALLOWLIST_SCOPES).openapi({
+  description:
+    "`api_keys`: the list gates the tenant's API keys; `all`: every tenant-scoped request (never login). System admins are exempt",
+});
+
 export const TenantSchema = z
   .object({
     id: z.uuid(),
@@ -66,6 +89,10 @@ export const TenantSchema = z
     features: z.record(z.string(), z.boolean()).openapi({ description: "Effective feature flags" }),
     feature_overrides: z.record(z.string(), z.boolean()),
     settings: z.record(z.string(), z.unknown()),
+    ip_allowlist: z
+      .array(z.string())
+      .openapi({ description: "Normalised prefixes; empty: every address may call" }),
+    ip_allowlist_applies_to: AppliesToSchema,
     suspended_at: z.iso.datetime().nullable(),
     suspend_reason: z.string().nullable(),
     deleted_at: z.iso.datetime().nullable(),
@@ -107,9 +134,23 @@ const PatchBody = z
     quota_overrides: QuotaOverridesSchema.optional(),
     features: FeatureOverridesSchema.optional(),
     status: z.enum(["active", "suspended"]).optional(),
+    ip_allowlist: z
+      .array(CidrSchema)
+      .max(MAX_IP_ALLOWLIST)
+      // Duplicates (after normalising) are stored once.
+      .transform((list) => [...new Set(list)])
+      .optional(),
+    ip_allowlist_applies_to: AppliesToSchema.optional(),
+    force: z.boolean().optional().openapi({
+      description: "Apply an IP allowlist change even though it excludes the caller's own address",
+    }),
   })
   .strict()
-  .refine((b) => Object.keys(b).length > 0, "Send at least one field")
+  .refine((b) => Object.keys(b).some((key) => key !== "force"), "Send at least one field")
+  .refine(
+    (b) => b.force === undefined || b.ip_allowlist !== undefined || b.ip_allowlist_applies_to !== undefined,
+    { message: "force applies only to a change of ip_allowlist or ip_allowlist_applies_to", path: ["force"] },
+  )
   .openapi("PatchTenant");
 
 const ListQuery = PageQuery.extend({
@@ -166,13 +207,16 @@ export const patch = defineRoute({
   path: "/api/v1/tenants/{id}",
   operationId: "patchTenant",
   summary:
-    "Update a tenant: name and settings (tenant admins); plan, quotas, features, status (system admins)",
+    "Update a tenant: name, settings and IP allowlist (tenant admins); plan, quotas, features, status (system admins)",
   tags: ["tenants"],
   security: tenantSecurity,
   request: {
     params: TenantIdParam,
     body: jsonRequest(PatchBody),
   },
+  // An allowlist that would refuse the caller's own address (without `force`); or the stored
+  // allowlist changed between the check and the write.
+  problems: ["ip_allowlist_excludes_caller", "conflict"],
   responses: { 200: jsonContent(TenantSchema, "Updated") },
 });
 

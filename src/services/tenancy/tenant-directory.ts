@@ -4,7 +4,13 @@
  */
 import { eq, type SQL } from "drizzle-orm";
 import { batchAsSystem, type HttpDatabase, type Queryable } from "../../db/client";
-import { type Plan, RESERVED_SLUG_NAMES, type TenantStatus, tenants } from "../../db/schema";
+import {
+  type IpAllowlistScope,
+  type Plan,
+  RESERVED_SLUG_NAMES,
+  type TenantStatus,
+  tenants,
+} from "../../db/schema";
 import { AUTH_CACHE_TTL_MS, TtlCache } from "../../lib/ttl-cache";
 
 export interface ResolvedTenant {
@@ -15,6 +21,9 @@ export interface ResolvedTenant {
   plan: Plan;
   quotaOverrides: Record<string, number>;
   features: Record<string, boolean>;
+  /** Normalised prefixes; empty when every address may call (`services/tenancy/ip-allowlist.ts`). */
+  ipAllowlist: string[];
+  ipAllowlistAppliesTo: IpAllowlistScope;
 }
 
 export type TenantKey = { id: string } | { slug: string };
@@ -59,6 +68,8 @@ export function tenantQuery(db: Queryable, key: TenantKey) {
       plan: tenants.plan,
       quotaOverrides: tenants.quotaOverrides,
       features: tenants.features,
+      ipAllowlist: tenants.ipAllowlist,
+      ipAllowlistAppliesTo: tenants.ipAllowlistAppliesTo,
     })
     .from(tenants)
     .where(tenantWhere(key))
@@ -103,6 +114,8 @@ export function refreshTenant(row: ResolvedTenant): void {
     plan: row.plan,
     quotaOverrides: row.quotaOverrides,
     features: row.features,
+    ipAllowlist: row.ipAllowlist,
+    ipAllowlistAppliesTo: row.ipAllowlistAppliesTo,
   };
   cache.set(`id:${row.id}`, fresh);
   cache.set(`slug:${row.slug}`, fresh);

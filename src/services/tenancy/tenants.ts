@@ -6,6 +6,7 @@
 import { and, eq, ilike, or, type SQL, sql } from "drizzle-orm";
 import { batchAsSystem, type HttpDatabase, tenantSetting } from "../../db/client";
 import {
+  type IpAllowlistScope,
   type JobKind,
   normalizedEmail,
   type Plan,
@@ -27,6 +28,7 @@ import { claimInBatch, type PendingClaim } from "../platform/idempotency";
 import { requireRow } from "../resources/tenant-resources";
 import { uniqueName } from "../resources/unique-names";
 import { type AuditContext, auditInsert } from "./audit";
+import type { CheckedChange } from "./ip-allowlist";
 import { effectiveFeatures } from "./plans";
 import { parseTenantKey, refreshTenant } from "./tenant-directory";
 
@@ -46,6 +48,8 @@ export function presentTenant(row: TenantRow, retentionDays: number) {
     features: effectiveFeatures(row),
     feature_overrides: row.features,
     settings: row.settings,
+    ip_allowlist: row.ipAllowlist,
+    ip_allowlist_applies_to: row.ipAllowlistAppliesTo,
     suspended_at: row.suspendedAt?.toISOString() ?? null,
     suspend_reason: row.suspendReason,
     deleted_at: row.deletedAt?.toISOString() ?? null,
@@ -96,6 +100,8 @@ export async function createTenant(
     quotaOverrides: input.quotaOverrides,
     features: input.features,
     settings: {},
+    ipAllowlist: [],
+    ipAllowlistAppliesTo: "api_keys",
     suspendedAt: null,
     suspendReason: null,
     deletedAt: null,
@@ -227,16 +233,52 @@ export interface TenantPatch {
   quotaOverrides?: Record<string, number>;
   features?: Record<string, boolean>;
   status?: "active" | "suspended";
+  ipAllowlist?: string[];
+  ipAllowlistAppliesTo?: IpAllowlistScope;
 }
+
+/** A patch's fields as the API names them, for the audit record. */
+const PATCH_FIELDS: Record<keyof TenantPatch, string> = {
+  name: "name",
+  settings: "settings",
+  plan: "plan",
+  quotaOverrides: "quota_overrides",
+  features: "features",
+  status: "status",
+  ipAllowlist: "ip_allowlist",
+  ipAllowlistAppliesTo: "ip_allowlist_applies_to",
+};
 
 export interface Transition {
   row: TenantRow;
   jobs: EnqueuedJob[];
 }
 
-export function patchTenant(ctx: LifecycleContext, idOrSlug: string, patch: TenantPatch) {
+export function patchTenant(
+  ctx: LifecycleContext,
+  idOrSlug: string,
+  patch: TenantPatch,
+  allowlist: CheckedChange = { forced: false },
+) {
   return change(ctx, idOrSlug, (c) => {
     c.refuseDeleted();
+    // The lock-out check read the cached tenant: what it relied on must still hold.
+    const read = allowlist.read;
+    const changedMeanwhile = sql`'The IP allowlist changed meanwhile; read the tenant and retry.'`;
+    if (read?.ipAllowlist !== undefined) {
+      c.failWhen(
+        sql`${tenants.ipAllowlist} <> ${JSON.stringify(read.ipAllowlist)}::jsonb`,
+        "conflict",
+        changedMeanwhile,
+      );
+    }
+    if (read?.ipAllowlistAppliesTo !== undefined) {
+      c.failWhen(
+        sql`${tenants.ipAllowlistAppliesTo} <> ${read.ipAllowlistAppliesTo}`,
+        "conflict",
+        changedMeanwhile,
+      );
+    }
     const values: Partial<Record<keyof TenantRow, unknown>> = { updatedAt: new Date(clock.now()) };
     if (patch.name !== undefined) values.name = patch.name;
     if (patch.settings !== undefined) values.settings = patch.settings;
@@ -245,6 +287,8 @@ export function patchTenant(ctx: LifecycleContext, idOrSlug: string, patch: Tena
     if (patch.features !== undefined) {
       values.features = sql`${tenants.features} || ${JSON.stringify(patch.features)}::jsonb`;
     }
+    if (patch.ipAllowlist !== undefined) values.ipAllowlist = patch.ipAllowlist;
+    if (patch.ipAllowlistAppliesTo !== undefined) values.ipAllowlistAppliesTo = patch.ipAllowlistAppliesTo;
     if (patch.status !== undefined) {
       const changing = sql`${tenants.status} <> ${patch.status}`;
       c.jobWhen(patch.status === "suspended" ? "suspend" : "resume", changing);
@@ -267,7 +311,18 @@ export function patchTenant(ctx: LifecycleContext, idOrSlug: string, patch: Tena
     ].filter((x) => x !== undefined);
     if (quotaChanges.length > 0) c.jobWhen("update_quota", sql`(${sql.join(quotaChanges, sql` or `)})`);
     c.update(values);
-    c.audit("tenant.updated", { fields: Object.keys(patch) });
+    const fields = (Object.keys(PATCH_FIELDS) as Array<keyof TenantPatch>).filter(
+      (f) => patch[f] !== undefined,
+    );
+    c.audit("tenant.updated", {
+      fields: fields.map((f) => PATCH_FIELDS[f]),
+      // Who opened the tenant to which addresses is worth finding in the trail by itself.
+      ...(patch.ipAllowlist !== undefined ? { ip_allowlist: patch.ipAllowlist } : {}),
+      ...(patch.ipAllowlistAppliesTo !== undefined
+        ? { ip_allowlist_applies_to: patch.ipAllowlistAppliesTo }
+        : {}),
+      ...(allowlist.forced ? { forced: true } : {}),
+    });
   });
 }
 

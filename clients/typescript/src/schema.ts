@@ -242,7 +242,7 @@ export interface paths {
     delete: operations["deleteTenant"];
     options?: never;
     head?: never;
-    /** Update a tenant: name and settings (tenant admins); plan, quotas, features, status (system admins) */
+    /** Update a tenant: name, settings and IP allowlist (tenant admins); plan, quotas, features, status (system admins) */
     patch: operations["patchTenant"];
     trace?: never;
   };
@@ -306,6 +306,46 @@ export interface paths {
     };
     /** Every quota of the tenant with its limit and current use */
     get: operations["getTenantUsage"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/v1/tenants/{id}/usage/daily": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The tenant's usage per UTC day, for cost attribution (JSON, or CSV)
+     * @description The range is `from`..`to`, both included (default: the last 30 days, today included); `from` after `to`, or a range of more than 400 days (the days kept), is 400 `validation_failed`. Every day of the range is present: a day without activity has zero counters. Counters come from the same events as `/metrics`, rolled into Postgres every five minutes, so today's figures lag by up to five minutes; row counts and the namespace quota are that day's last snapshot (null before the first). Send `Accept: text/csv` for CSV.
+     */
+    get: operations["getTenantDailyUsage"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/v1/usage/daily": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Every tenant's usage per UTC day, a page of tenants at a time (JSON, or CSV)
+     * @description The range is `from`..`to`, both included (default: the last 30 days, today included); `from` after `to`, or a range of more than 400 days (the days kept), is 400 `validation_failed`. Every day of the range is present: a day without activity has zero counters. Counters come from the same events as `/metrics`, rolled into Postgres every five minutes, so today's figures lag by up to five minutes; row counts and the namespace quota are that day's last snapshot (null before the first). Send `Accept: text/csv` for CSV. Lists every tenant with a row in the range (deleted tenants too, until purged), `limit` tenants per page in creation order. As CSV, the next page is named by a `Link` header (`rel="next"`) instead of `next_cursor`.
+     */
+    get: operations["listDailyUsage"];
     put?: never;
     post?: never;
     delete?: never;
@@ -616,6 +656,7 @@ export interface components {
         | "tenant_suspended"
         | "password_change_required"
         | "feature_disabled"
+        | "ip_not_allowed"
         | "not_found"
         | "tenant_not_found"
         | "method_not_allowed"
@@ -623,6 +664,7 @@ export interface components {
         | "slug_taken"
         | "last_admin"
         | "default_tenant_protected"
+        | "ip_allowlist_excludes_caller"
         | "invitation_expired"
         | "payload_too_large"
         | "unsupported_media_type"
@@ -799,6 +841,13 @@ export interface components {
       settings: {
         [key: string]: unknown;
       };
+      /** @description Normalised prefixes; empty: every address may call */
+      ip_allowlist: string[];
+      /**
+       * @description `api_keys`: the list gates the tenant's API keys; `all`: every tenant-scoped request (never login). System admins are exempt
+       * @enum {string}
+       */
+      ip_allowlist_applies_to: "api_keys" | "all";
       /** Format: date-time */
       suspended_at: string | null;
       suspend_reason: string | null;
@@ -864,6 +913,14 @@ export interface components {
       features?: components["schemas"]["FeatureOverrides"];
       /** @enum {string} */
       status?: "active" | "suspended";
+      ip_allowlist?: string[];
+      /**
+       * @description `api_keys`: the list gates the tenant's API keys; `all`: every tenant-scoped request (never login). System admins are exempt
+       * @enum {string}
+       */
+      ip_allowlist_applies_to?: "api_keys" | "all";
+      /** @description Apply an IP allowlist change even though it excludes the caller's own address */
+      force?: boolean;
     };
     SuspendTenant: {
       reason: string;
@@ -929,6 +986,66 @@ export interface components {
         hour: string;
         requests: number;
       }[];
+    };
+    TenantDailyUsage: {
+      /** Format: uuid */
+      tenant_id: string;
+      /** Format: date */
+      from: string;
+      /** Format: date */
+      to: string;
+      /** @description Every day from `from` to `to`, oldest first */
+      days: components["schemas"]["UsageDay"][];
+    };
+    UsageDay: {
+      /**
+       * Format: date
+       * @description The UTC day
+       */
+      day: string;
+      /** @description Every request of the tenant answered that day (the sum of the four classes) */
+      api_calls: number;
+      /** @description Requests answered 2xx */
+      api_calls_2xx: number;
+      /** @description Requests answered 3xx */
+      api_calls_3xx: number;
+      /** @description Requests answered 4xx (rate-limited and quota-denied ones included) */
+      api_calls_4xx: number;
+      /** @description Requests answered 5xx */
+      api_calls_5xx: number;
+      /** @description Requests refused 429 `rate_limited` */
+      rate_limited: number;
+      /** @description Creates refused 429 `quota_exceeded` */
+      quota_denied: number;
+      /** @description Credential reveals (each one audited) */
+      credential_reveals: number;
+      /** @description Members, pending invitations included (as the members quota counts them); null: no snapshot that day */
+      members: number | null;
+      /** @description API keys not revoked; null: no snapshot that day */
+      api_keys: number | null;
+      /** @description Clusters; null: no snapshot that day */
+      clusters: number | null;
+      /** @description Plugins; null: no snapshot that day */
+      plugins: number | null;
+      /** @description Credentials; null: no snapshot that day */
+      credentials: number | null;
+      /** @description Namespace CPU cores quota in force; null: no snapshot that day */
+      quota_cpu_cores: number | null;
+      /** @description Namespace memory quota in force (GiB); null: no snapshot that day */
+      quota_memory_gb: number | null;
+      /** @description Namespace storage quota in force (GiB); null: no snapshot that day */
+      quota_storage_gb: number | null;
+      /** @description Namespace GPU quota in force; null: no snapshot that day */
+      quota_gpus: number | null;
+      /**
+       * Format: date-time
+       * @description When the day's row counts and quota were taken (the day's last snapshot)
+       */
+      snapshot_at: string | null;
+    };
+    TenantDailyUsagePage: {
+      data: components["schemas"]["TenantDailyUsage"][];
+      next_cursor: string | null;
     };
     AcceptedInvitation: {
       /** Format: uuid */
@@ -1791,7 +1908,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch` or `tenant_suspended` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `ip_not_allowed` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1874,7 +1991,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch` or `tenant_suspended` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `ip_not_allowed` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1992,7 +2109,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch` or `tenant_suspended` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `ip_not_allowed` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2106,7 +2223,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch` or `tenant_suspended` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `ip_not_allowed` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2193,7 +2310,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch` or `tenant_suspended` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `ip_not_allowed` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2312,7 +2429,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch` or `tenant_suspended` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `ip_not_allowed` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2425,7 +2542,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch` or `tenant_suspended` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `ip_not_allowed` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2724,7 +2841,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch` or `tenant_suspended` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `ip_not_allowed` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2936,7 +3053,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch` or `tenant_suspended` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `ip_not_allowed` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2947,6 +3064,15 @@ export interface operations {
       };
       /** @description Problem `tenant_not_found` */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `ip_allowlist_excludes_caller` or `conflict` */
+      409: {
         headers: {
           [name: string]: unknown;
         };
@@ -3383,7 +3509,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch` or `tenant_suspended` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `ip_not_allowed` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3394,6 +3520,183 @@ export interface operations {
       };
       /** @description Problem `tenant_not_found` */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `dependency_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  getTenantDailyUsage: {
+    parameters: {
+      query?: {
+        /** @description First UTC day (YYYY-MM-DD), included; default: 29 days before `to` */
+        from?: string;
+        /** @description Last UTC day, included; default: today (UTC) */
+        to?: string;
+      };
+      header?: never;
+      path: {
+        /** @description Tenant uuid or slug */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The tenant's days */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["TenantDailyUsage"];
+          "text/csv": string;
+        };
+      };
+      /** @description Problem `validation_failed`, `tenant_required` or `tenant_conflict` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `unauthenticated` or `invalid_token` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `ip_not_allowed` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `tenant_not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `dependency_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  listDailyUsage: {
+    parameters: {
+      query?: {
+        limit?: number;
+        /** @description Opaque cursor from `next_cursor` */
+        cursor?: string;
+        /** @description First UTC day (YYYY-MM-DD), included; default: 29 days before `to` */
+        from?: string;
+        /** @description Last UTC day, included; default: today (UTC) */
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of tenants with their days */
+      200: {
+        headers: {
+          /** @description CSV only: `<…&cursor=…>; rel="next"` when more tenants follow */
+          link?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["TenantDailyUsagePage"];
+          "text/csv": string;
+        };
+      };
+      /** @description Problem `validation_failed` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `unauthenticated` or `invalid_token` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `password_change_required` or `forbidden` */
+      403: {
         headers: {
           [name: string]: unknown;
         };
@@ -3469,7 +3772,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `feature_disabled` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended`, `ip_not_allowed` or `feature_disabled` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3670,7 +3973,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch` or `tenant_suspended` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `ip_not_allowed` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3757,7 +4060,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch` or `tenant_suspended` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `ip_not_allowed` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3876,7 +4179,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch` or `tenant_suspended` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `ip_not_allowed` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3986,7 +4289,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch` or `tenant_suspended` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `ip_not_allowed` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4203,7 +4506,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `feature_disabled` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended`, `ip_not_allowed` or `feature_disabled` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4290,7 +4593,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `feature_disabled` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended`, `ip_not_allowed` or `feature_disabled` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4411,7 +4714,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `feature_disabled` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended`, `ip_not_allowed` or `feature_disabled` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4494,7 +4797,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `feature_disabled` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended`, `ip_not_allowed` or `feature_disabled` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4601,7 +4904,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `feature_disabled` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended`, `ip_not_allowed` or `feature_disabled` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4715,7 +5018,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `feature_disabled` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended`, `ip_not_allowed` or `feature_disabled` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4802,7 +5105,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `feature_disabled` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended`, `ip_not_allowed` or `feature_disabled` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4923,7 +5226,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `feature_disabled` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended`, `ip_not_allowed` or `feature_disabled` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5006,7 +5309,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `feature_disabled` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended`, `ip_not_allowed` or `feature_disabled` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5113,7 +5416,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `feature_disabled` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended`, `ip_not_allowed` or `feature_disabled` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5227,7 +5530,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `feature_disabled` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended`, `ip_not_allowed` or `feature_disabled` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5314,7 +5617,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `feature_disabled` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended`, `ip_not_allowed` or `feature_disabled` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5435,7 +5738,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `feature_disabled` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended`, `ip_not_allowed` or `feature_disabled` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5518,7 +5821,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `feature_disabled` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended`, `ip_not_allowed` or `feature_disabled` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5621,7 +5924,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `feature_disabled` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended`, `ip_not_allowed` or `feature_disabled` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5729,7 +6032,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch` or `tenant_suspended` */
+      /** @description Problem `password_change_required`, `forbidden`, `tenant_mismatch`, `tenant_suspended` or `ip_not_allowed` */
       403: {
         headers: {
           [name: string]: unknown;

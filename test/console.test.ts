@@ -4,6 +4,7 @@ import { friendly } from "../src/console/messages";
 import { clock } from "../src/lib/clock";
 import { hashPassword } from "../src/lib/passwords";
 import { PROBLEM_CODES, type ProblemCode } from "../src/lib/problem";
+import { utcDay } from "../src/services/platform/usage-counters";
 import { pools, uniqueSlug } from "./support/db";
 import {
   addMember,
@@ -373,6 +374,33 @@ describe("admin console", () => {
       expect(html).toContain(tenantAdmin.email);
       expect(html).toMatch(/API budget this hour: [\d,]+ of 1,000 calls left/);
       expect(html).not.toContain("/actions/suspend");
+    });
+
+    it("a tenant admin sees 30 days of API calls as a sparkline, summed up in text; a viewer does not", async () => {
+      const day = utcDay(Date.now() - 2 * 86_400_000);
+      await db.admin.query(
+        `insert into usage_daily (tenant_id, day, api_calls_2xx, api_calls_4xx) values ($1, $2, 1200, 34)
+         on conflict (tenant_id, day) do update set api_calls_2xx = 1200, api_calls_4xx = 34`,
+        [tenant.id, day],
+      );
+      const browser = new ConsoleBrowser();
+      await browser.signIn(tenantAdmin.email, PASSWORD);
+      const html = await (await browser.get(`/console/tenants/${tenant.slug}`)).text();
+      const svg = /<svg class="sparkline"[^>]*role="img" aria-label="([^"]+)"/.exec(html);
+      expect(svg?.[1]).toMatch(
+        new RegExp(
+          `^API calls per day, [0-9-]{10} to [0-9-]{10} \\(UTC\\): [\\d,]+ in total, at most 1,234 on ${day}`,
+        ),
+      );
+      expect(html).toContain(`<figcaption class="hint">${svg?.[1]}</figcaption>`);
+      expect(html.match(/<rect class="day"/g)).toHaveLength(30);
+      expect(html).toContain(`<title>${day}: 1,234</title>`);
+
+      const other = new ConsoleBrowser();
+      await other.signIn(viewer.email, PASSWORD);
+      expect(await (await other.get(`/console/tenants/${tenant.slug}`)).text()).not.toContain(
+        'class="sparkline"',
+      );
     });
 
     it("a tenant admin cannot reach another tenant, the tenant list, or lifecycle actions", async () => {

@@ -23,8 +23,13 @@ export type ApiResult<T> =
   | { ok: true; status: number; data: T }
   | { ok: false; status: number; problem: ProblemBody; retryAfter: number | null };
 
-/** The typed client, plus what the page has learnt of the tenant's hourly budget. */
-export type ApiClient = TenantryClient & { rateLimit(): RateLimitState | undefined };
+const JSON_MEDIA = "application/json";
+
+/**
+ * The typed client, plus what the page has learnt of the tenant's hourly budget. It asks for
+ * JSON (`Accept`), so its answers are typed as JSON alone.
+ */
+export type ApiClient = TenantryClient<typeof JSON_MEDIA> & { rateLimit(): RateLimitState | undefined };
 
 /** Inner request ids extend the page's own, so the access log and audit trail tie them together. */
 const MAX_PARENT_ID = 100;
@@ -42,10 +47,10 @@ export function createApiClient<E extends AppBindings>(
   const parentId = c.get("requestId").slice(0, MAX_PARENT_ID);
   const clientIp = c.req.header("cf-connecting-ip");
 
-  const client = createTenantryClient({
+  const client = createTenantryClient<typeof JSON_MEDIA>({
     baseUrl: new URL(c.req.url).origin,
     token,
-    headers: { accept: "application/json" },
+    headers: { accept: JSON_MEDIA },
     fetch: async (request) => {
       calls += 1;
       const headers = new Headers(request.headers);

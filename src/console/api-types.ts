@@ -12,6 +12,7 @@ export interface Page<T> {
 export type Tenant = Schemas["Tenant"];
 export type CreatedTenant = Schemas["CreatedTenant"];
 export type Usage = Schemas["TenantUsage"];
+export type TenantDailyUsage = Schemas["TenantDailyUsage"];
 export type Member = Schemas["Member"];
 export type Invitation = Schemas["Invitation"];
 export type ApiKey = Schemas["ApiKey"];

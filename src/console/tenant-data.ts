@@ -2,7 +2,7 @@
  * What the tenant page shows, loaded through the API in parallel. The tenant itself must load
  * (its failure is the page's failure: 403, 404); every other section may fail on its own —
  * a member without the admin role still sees members and usage, and is told why the API
- * keys are not shown.
+ * keys and the daily usage are not shown.
  */
 import { clock } from "../lib/clock";
 import { type ApiClient, type ApiResult, inTenant, resultOf } from "./api-client";
@@ -14,6 +14,7 @@ import type {
   Page,
   ProvisioningJob,
   Tenant,
+  TenantDailyUsage,
   Usage,
 } from "./api-types";
 import { type FriendlyProblem, friendly } from "./messages";
@@ -23,6 +24,8 @@ export type Section<T> = { ok: true; data: T } | { ok: false; problem: FriendlyP
 export interface TenantDetail {
   tenant: Tenant;
   usage: Section<Usage>;
+  /** API calls per day, the last 30 days (tenant admins and system admins). */
+  daily: Section<TenantDailyUsage>;
   members: Section<Member[]>;
   invitations: Section<Invitation[]>;
   apiKeys: Section<ApiKey[]>;
@@ -62,6 +65,7 @@ export async function loadTenantDetail(
       detail: {
         tenant: tenant.data,
         usage: gone,
+        daily: gone,
         members: gone,
         invitations: gone,
         apiKeys: gone,
@@ -71,8 +75,9 @@ export async function loadTenantDetail(
     };
   }
   const since = new Date(clock.now() - DAY_MS).toISOString();
-  const [usage, members, invitations, apiKeys, jobs, events] = await Promise.all([
+  const [usage, daily, members, invitations, apiKeys, jobs, events] = await Promise.all([
     resultOf(api.GET("/api/v1/tenants/{id}/usage", { params: { path }, headers })),
+    resultOf(api.GET("/api/v1/tenants/{id}/usage/daily", { params: { path }, headers })),
     loadAll((query) => api.GET("/api/v1/members", { params: { query }, headers })),
     loadAll((query) => api.GET("/api/v1/invitations", { params: { query }, headers })),
     loadApiKeys(api, slug),
@@ -84,6 +89,7 @@ export async function loadTenantDetail(
     detail: {
       tenant: tenant.data,
       usage: section(usage),
+      daily: section(daily),
       members: section(members),
       invitations: section(invitations),
       apiKeys: section(apiKeys),

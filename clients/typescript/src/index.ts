@@ -9,6 +9,10 @@
  *
  * Bodies that are not JSON (the NDJSON export, text/plain metrics, CSV) are read with
  * `parseAs: "stream"` or `"text"`; `readNdjson` / `readExport` turn NDJSON into typed lines.
+ * Daily usage answers CSV for `Accept: text/csv`:
+ *
+ *   const { data: csv } = await api.GET("/api/v1/tenants/{id}/usage/daily", {
+ *     params: { path: { id: "acme" } }, headers: { accept: "text/csv" }, parseAs: "text" });
  */
 import createClient, { type Client, type Middleware } from "openapi-fetch";
 import type { components, operations, paths } from "./schema";
@@ -16,7 +20,14 @@ import type { components, operations, paths } from "./schema";
 export type { components, Middleware, operations, paths };
 export type Schemas = components["schemas"];
 export type Problem = Schemas["Problem"];
-export type TenantryClient = Client<paths>;
+/** A media type (`application/json`): a client may type its answers by the one it asks for. */
+export type MediaType = `${string}/${string}`;
+/**
+ * The client over every path. Answers are typed by every media type the document declares for
+ * them (`string` too where a route also answers CSV); a client that always asks for one
+ * (`Accept`) names it, `TenantryClient<"application/json">`, and gets that one alone.
+ */
+export type TenantryClient<Media extends MediaType = MediaType> = Client<paths, Media>;
 
 /** One credential at most: an access token or an API key. */
 export type TenantryCredential =
@@ -34,12 +45,14 @@ export type TenantryClientOptions = TenantryCredential & {
   fetch?: (request: Request) => Promise<Response>;
 };
 
-export function createTenantryClient(options: TenantryClientOptions): TenantryClient {
+export function createTenantryClient<Media extends MediaType = MediaType>(
+  options: TenantryClientOptions,
+): TenantryClient<Media> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.apiKey) headers["x-api-key"] = options.apiKey;
   if (options.tenant) headers["x-tenant-id"] = options.tenant;
-  return createClient<paths>({
+  return createClient<paths, Media>({
     baseUrl: options.baseUrl,
     headers,
     ...(options.fetch ? { fetch: options.fetch } : {}),

@@ -90,6 +90,11 @@ ol.timeline li.pending, ol.timeline li.sent, ol.timeline li.dry_run { border-col
 .chart .bar { fill: var(--accent); }
 .chart .axis { stroke: #8a94a6; stroke-width: 1; }
 .chart text { fill: var(--muted); font-size: 11px; }
+.sparkline { width: 100%; height: auto; max-height: 64px; }
+.sparkline .line { fill: none; stroke: var(--accent); stroke-width: 2; stroke-linejoin: round; }
+.sparkline .area { fill: var(--accent); opacity: .15; }
+.sparkline .day { fill: transparent; }
+.sparkline .last { fill: var(--accent); }
 .pager { display: flex; justify-content: flex-end; margin-top: .75rem; }
 .budget { font-size: .85rem; color: var(--muted); margin: 0 0 1rem; }
 @media (max-width: 640px) {

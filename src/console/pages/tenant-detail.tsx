@@ -7,6 +7,7 @@ import { RequestsChart, requestsPerHour } from "../requests-chart";
 import type { ConsoleSession } from "../session";
 import type { Section, TenantDetail } from "../tenant-data";
 import { UsageMeter } from "../usage-meter";
+import { apiCallsPerDay, UsageSparkline } from "../usage-sparkline";
 import { ProvisioningTimeline } from "./provisioning-timeline";
 
 interface TenantDetailProps {
@@ -97,6 +98,10 @@ export const TenantDetailPage: FC<TenantDetailProps> = ({
         <Panel id="requests" title="Requests per hour">
           <Loaded section={detail.usage}>
             {(usage) => <RequestsChart series={requestsPerHour(usage)} />}
+          </Loaded>
+          <h3>Last 30 days</h3>
+          <Loaded section={detail.daily}>
+            {(daily) => <UsageSparkline series={apiCallsPerDay(daily)} />}
           </Loaded>
         </Panel>
       </div>

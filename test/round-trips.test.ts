@@ -109,6 +109,15 @@ describe("Postgres round trips per request", () => {
     );
   });
 
+  it("daily usage is one read, for a tenant and system-wide, as JSON or CSV", async () => {
+    const daily = `/api/v1/tenants/${f.tenant.id}/usage/daily`;
+    await measured(daily, { headers: admin }); // warm
+    await expectTrips("daily usage", daily, { headers: admin }, 200, 1);
+    await expectTrips("daily usage (CSV)", daily, { headers: { ...admin, accept: "text/csv" } }, 200, 1);
+    await measured("/api/v1/usage/daily", { headers: sys }); // the system admin's own access, warm
+    await expectTrips("daily usage, every tenant", "/api/v1/usage/daily", { headers: sys }, 200, 1);
+  });
+
   it("every single-resource write is one trip, with or without an Idempotency-Key", async () => {
     const write = async (label: string, method: string, path: string, body: unknown, status: number) => {
       await measured("/api/v1/clusters", { headers: admin }); // warm

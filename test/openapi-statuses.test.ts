@@ -77,6 +77,7 @@ const OWN_STATUSES: Array<[string, number[]]> = [
   ["PATCH /api/v1/members/{userId}", [404, 409]],
   ["DELETE /api/v1/members/{userId}", [404, 409]],
   ["DELETE /api/v1/tenants/{id}", [404, 409]],
+  ["PATCH /api/v1/tenants/{id}", [409]],
   ["POST /api/v1/clusters", [409, 429]],
   ["GET /api/v1/credentials/{id}", [404]],
 ];

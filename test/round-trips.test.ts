@@ -56,6 +56,8 @@ function coldIsolate(): void {
 describe("Postgres round trips per request", () => {
   const db = pools();
   let f: Awaited<ReturnType<typeof tenantWithRoles>>;
+  /** A tenant that gets an IP allowlist. */
+  let g: Awaited<ReturnType<typeof tenantWithRoles>>;
   let admin: Record<string, string>;
   let apiKey: Record<string, string>;
   let sys: Record<string, string>;
@@ -63,6 +65,8 @@ describe("Postgres round trips per request", () => {
 
   beforeAll(async () => {
     f = await tenantWithRoles(db.admin, { plan: "enterprise" });
+    // Fixtures first: a measured request points the driver's proxy at a closed port.
+    g = await tenantWithRoles(db.admin, { plan: "enterprise" });
     admin = bearer(f.users.admin.token);
     const created = await measured(
       "/api/v1/api-keys",
@@ -186,6 +190,44 @@ describe("Postgres round trips per request", () => {
       201,
       1,
     );
+  });
+
+  it("an IP allowlist adds no trip: it travels with the tenant; setting it is one write, a refusal none", async () => {
+    const gAdmin = bearer(g.users.admin.token);
+    const created = await measured(
+      "/api/v1/api-keys",
+      jsonInit("POST", { name: "ip", role: "admin" }, gAdmin),
+    );
+    const key = { "x-api-key": ((await created.res.json()) as { key: string }).key };
+    const inside = { ...key, "cf-connecting-ip": "203.0.113.7" };
+    await measured(`/api/v1/tenants/${g.tenant.id}`, { headers: sys }); // warm
+    await expectTrips(
+      "set IP allowlist",
+      `/api/v1/tenants/${g.tenant.id}`,
+      jsonInit("PATCH", { ip_allowlist: ["203.0.113.0/24"] }, sys),
+      200,
+      1,
+    );
+    await measured("/api/v1/clusters", { headers: inside });
+    await expectTrips(
+      "warm read behind an allowlist (API key)",
+      "/api/v1/clusters",
+      { headers: inside },
+      200,
+      1,
+    );
+    coldIsolate();
+    await expectTrips(
+      "cold read behind an allowlist (API key)",
+      "/api/v1/clusters",
+      { headers: inside },
+      200,
+      2,
+    );
+    // Refused before any query of its own: only the cold credential lookup travels.
+    coldIsolate();
+    const outside = { ...key, "cf-connecting-ip": "192.0.2.1" };
+    await expectTrips("cold refusal by an allowlist", "/api/v1/clusters", { headers: outside }, 403, 1);
   });
 
   it("the tenant lifecycle: each change one trip, tenant create two", async () => {

@@ -2,7 +2,9 @@
  * `npm run dev`: the whole product on one machine with no cloud account. Starts Postgres
  * (+ Neon WebSocket proxy), Redis (+ Upstash REST adapter) and the provisioner (dry-run
  * unless KUBECONFIG is set), migrates and seeds, writes `.dev.vars`, then runs `wrangler dev`
- * on :8787 and waits until /health is ok. Ctrl-C stops every child it started.
+ * on a loopback port behind the client-address front on :8787 (which sets `CF-Connecting-IP`
+ * from the TCP peer, as Cloudflare's edge does) and waits until /health is ok. Ctrl-C stops
+ * every child it started.
  * Data lives in `.dev/` between runs; `npm run dev -- --fresh` wipes it first.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -12,7 +14,14 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { type Backends, startBackends } from "./backends";
+import {
+  type ClientAddressFront,
+  parseTrustClientIp,
+  startClientAddressFront,
+  TRUST_CLIENT_IP_ENV,
+} from "./client-address-front";
 import { safeUrl } from "./dev-vars";
+import { freePort } from "./free-port";
 import { startDevProvisioner } from "./provisioner";
 import { takeOverSignals } from "./servers/postgres";
 import { parseSimRtt, SIM_RTT_ENV } from "./sim-rtt";
@@ -69,7 +78,7 @@ async function writeDevVars(vars: Record<string, string>): Promise<void> {
   );
 }
 
-function startWrangler(): ChildProcess {
+function startWrangler(port: number): ChildProcess {
   // The package's exports hide its bin; resolve the package root and take the file.
   const pkg = createRequire(import.meta.url).resolve("wrangler/package.json");
   const bin = join(dirname(pkg), "bin", "wrangler.js");
@@ -79,7 +88,7 @@ function startWrangler(): ChildProcess {
       bin,
       "dev",
       "--port",
-      String(PORT),
+      String(port),
       "--ip",
       "127.0.0.1",
       "--test-scheduled",
@@ -137,8 +146,10 @@ function stopGroup(child: ChildProcess): Promise<void> {
 
 async function main(): Promise<void> {
   let simRttMs: number;
+  let trustClientIp: boolean;
   try {
     simRttMs = parseSimRtt(process.env[SIM_RTT_ENV]);
+    trustClientIp = parseTrustClientIp(process.env[TRUST_CLIENT_IP_ENV]);
   } catch (err) {
     say("stack", err instanceof Error ? err.message : String(err));
     process.exit(1);
@@ -154,11 +165,13 @@ async function main(): Promise<void> {
   let backends: Backends | undefined;
   let provisioner: { url: string; stop(): Promise<void> } | undefined;
   let wrangler: ChildProcess | undefined;
+  let front: ClientAddressFront | undefined;
   let stopping = false;
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
     say("stack", "stopping…");
+    await front?.stop().catch(() => {});
     if (wrangler) await stopGroup(wrangler);
     await provisioner?.stop().catch(() => {});
     await backends?.stop();
@@ -193,12 +206,18 @@ async function main(): Promise<void> {
       PROVISIONER_URL: provisioner.url,
       ...secrets,
     });
-    wrangler = startWrangler();
+    const workerPort = await freePort();
+    wrangler = startWrangler(workerPort);
     wrangler.once("exit", (code) => {
       if (!stopping) {
         say("stack", `wrangler dev exited (${code}); stopping the stack`);
         void shutdown(1);
       }
+    });
+    front = await startClientAddressFront({
+      target: `http://127.0.0.1:${workerPort}`,
+      port: PORT,
+      trustClientIp,
     });
     await waitForHealth(wrangler);
   } catch (err) {
@@ -219,6 +238,9 @@ async function main(): Promise<void> {
       `database      ${safeUrl(backends.databaseUrl)} (runtime role), ${safeUrl(backends.adminDatabaseUrl)} (owner)`,
       "              both in .dev.vars, read by npm run db:migrate and npm run admin:create -- --email <email>",
       `simulated RTT ${simRttMs} ms per Neon/Upstash round trip (${SIM_RTT_ENV}=<ms> npm run dev to change)`,
+      trustClientIp
+        ? `client address CF-Connecting-IP as the client sends it (${TRUST_CLIENT_IP_ENV}=1: anyone here can pose as any address)`
+        : `client address CF-Connecting-IP = the TCP peer, as Cloudflare sets it (${TRUST_CLIENT_IP_ENV}=1 passes a client's own)`,
       `cron          curl "http://localhost:${PORT}/__scheduled?cron=*/5+*+*+*+*"`,
       "Ctrl-C stops everything; data is kept in .dev/ (npm run dev -- --fresh wipes it)",
     ].join("\n"),

@@ -38,6 +38,13 @@ export default defineConfig({
                 TEST_ADMIN_PASSWORD: inject("adminPassword"),
                 JWKS_URL: inject("jwksUrl"),
                 TEST_JWKS_PRIVATE_KEYS: inject("jwksPrivateKeys"),
+                // Scripted tests read the token from the API's answer; the tests of the email
+                // path use a Worker without it (test/invitation-email.test.ts).
+                INVITATION_DELIVERY: "response",
+                // The run's own mail catcher (wrangler.toml points at the dev stack's).
+                SMTP_HOST: "127.0.0.1",
+                SMTP_PORT: inject("mailSmtpPort"),
+                TEST_MAIL_API_URL: inject("mailApiUrl"),
               },
             },
           })),

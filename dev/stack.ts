@@ -23,12 +23,15 @@ import {
 import { safeUrl } from "./dev-vars";
 import { freePort } from "./free-port";
 import { startDevProvisioner } from "./provisioner";
+import { type MailCatcher, startMailCatcher } from "./servers/mail-catcher";
 import { takeOverSignals } from "./servers/postgres";
 import { parseSimRtt, SIM_RTT_ENV } from "./sim-rtt";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const STATE = join(ROOT, ".dev");
 const PORT = Number(process.env.PORT ?? 8787);
+const MAIL_SMTP_PORT = Number(process.env.MAIL_SMTP_PORT ?? 1025);
+const MAIL_WEB_PORT = Number(process.env.MAIL_WEB_PORT ?? 1080);
 const ADMIN_EMAIL = process.env.TENANTRY_ADMIN_EMAIL ?? "admin@tenantry.local";
 const ADMIN_PASSWORD = process.env.TENANTRY_ADMIN_PASSWORD ?? "tenantry-dev-password";
 const READY_TIMEOUT_MS = 90_000;
@@ -39,6 +42,7 @@ const COLORS: Record<string, string> = {
   "neon-proxy": "\x1b[36m",
   redis: "\x1b[31m",
   upstash: "\x1b[35m",
+  mail: "\x1b[94m",
   provisioner: "\x1b[33m",
   wrangler: "\x1b[32m",
 };
@@ -164,6 +168,7 @@ async function main(): Promise<void> {
 
   let backends: Backends | undefined;
   let provisioner: { url: string; stop(): Promise<void> } | undefined;
+  let mail: MailCatcher | undefined;
   let wrangler: ChildProcess | undefined;
   let front: ClientAddressFront | undefined;
   let stopping = false;
@@ -174,6 +179,7 @@ async function main(): Promise<void> {
     await front?.stop().catch(() => {});
     if (wrangler) await stopGroup(wrangler);
     await provisioner?.stop().catch(() => {});
+    await mail?.stop().catch(() => {});
     await backends?.stop();
     say("stack", "stopped");
     process.exit(code);
@@ -194,6 +200,13 @@ async function main(): Promise<void> {
       simRttMs,
       log: say,
     });
+    mail = await startMailCatcher({
+      dir: join(STATE, "mail"),
+      smtpPort: MAIL_SMTP_PORT,
+      webPort: MAIL_WEB_PORT,
+      log: (line) => say("mail", line),
+    });
+    say("mail", `SMTP on 127.0.0.1:${mail.smtpPort}, web UI and API on ${mail.webUrl}`);
     provisioner = await startDevProvisioner({ secret: secrets.PROVISIONER_SECRET, log: say });
     await writeDevVars({
       DATABASE_URL: backends.databaseUrl,
@@ -204,6 +217,8 @@ async function main(): Promise<void> {
       UPSTASH_REDIS_REST_URL: backends.upstashUrl,
       UPSTASH_REDIS_REST_TOKEN: backends.upstashToken,
       PROVISIONER_URL: provisioner.url,
+      // The Worker sends its email to the catcher (wrangler.toml sets host, security and sender).
+      SMTP_PORT: String(mail.smtpPort),
       ...secrets,
     });
     const workerPort = await freePort();
@@ -234,6 +249,7 @@ async function main(): Promise<void> {
       `API           http://localhost:${PORT}  (tenant subdomains: http://<slug>.localhost:${PORT})`,
       `health        http://localhost:${PORT}/health`,
       `API reference http://localhost:${PORT}/docs`,
+      `mail catcher  http://localhost:${mail.webPort}  (every email the API sends; JSON at /api/email; SMTP :${mail.smtpPort})`,
       `admin login   ${ADMIN_EMAIL} / ${ADMIN_PASSWORD}`,
       `database      ${safeUrl(backends.databaseUrl)} (runtime role), ${safeUrl(backends.adminDatabaseUrl)} (owner)`,
       "              both in .dev.vars, read by npm run db:migrate and npm run admin:create -- --email <email>",

@@ -12,6 +12,7 @@ import { convertV4MiniflareOptions, Miniflare, type V4ModuleDefinition } from "m
 const ROOT = resolve(import.meta.dirname, "..");
 export const COMPATIBILITY_DATE = "2026-03-01";
 const QUEUE = "tenantry-provisioning";
+const NOTIFY_QUEUE = "tenantry-notifications";
 
 export interface WorkerServer {
   url: string;
@@ -86,8 +87,14 @@ export async function startWorkerServer(opts: {
           JWT_AUDIENCE: "tenantry-api",
           ...opts.bindings,
         },
-        queueProducers: { PROVISION_QUEUE: { queueName: QUEUE } },
-        queueConsumers: { [QUEUE]: { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 5 } },
+        queueProducers: {
+          PROVISION_QUEUE: { queueName: QUEUE },
+          NOTIFY_QUEUE: { queueName: NOTIFY_QUEUE },
+        },
+        queueConsumers: {
+          [QUEUE]: { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 5 },
+          [NOTIFY_QUEUE]: { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 5 },
+        },
       },
     ],
   });

@@ -4,11 +4,13 @@
  * `undefined` deep inside a handler.
  */
 import { z } from "zod";
-import type { ProvisionQueue } from "./jobs/queue";
+import type { NotifyQueue, ProvisionQueue } from "./jobs/queue";
 import { LOG_LEVELS } from "./lib/log";
 
 export interface Bindings {
   PROVISION_QUEUE: ProvisionQueue;
+  /** The notifications outbox's queue (invitation emails; webhook deliveries later). */
+  NOTIFY_QUEUE: NotifyQueue;
   /** Workers Static Assets (`public/`): the API reference's script and styles. */
   ASSETS?: { fetch(input: Request | string): Promise<Response> };
   ENVIRONMENT?: string;
@@ -34,6 +36,15 @@ export interface Bindings {
   PROVISIONER_SECRET: string;
   JWKS_URL?: string;
   METRICS_TOKEN?: string;
+  /** Outgoing mail (SMTP submission): required outside development. */
+  SMTP_HOST?: string;
+  SMTP_PORT?: string;
+  /** `tls` (implicit TLS, port 465), `starttls` (port 587) or `none` (development only). */
+  SMTP_SECURITY?: string;
+  SMTP_USER?: string;
+  SMTP_PASSWORD?: string;
+  /** `Name <address@example.com>` or `address@example.com`. */
+  MAIL_FROM?: string;
   /** Local stand-ins only: the Neon WebSocket proxy ("host:port"). Never set in production. */
   NEON_LOCAL_PROXY?: string;
   /** Local stand-ins only: the Neon SQL-over-HTTP emulator's `/sql` URL. */
@@ -43,6 +54,32 @@ export interface Bindings {
 
 const nonEmpty = (name: string) =>
   z.string({ error: `${name} is not set` }).min(1, { error: `${name} is not set` });
+
+/** Port 25 is blocked for outgoing connections from Workers: submission ports only. */
+const BLOCKED_SMTP_PORT = 25;
+export const SMTP_SECURITY_MODES = ["tls", "starttls", "none"] as const;
+/** What a deployed (staging, production) Worker must have to send invitations. */
+const MAIL_REQUIRED_OUTSIDE_DEVELOPMENT = ["SMTP_HOST", "SMTP_USER", "SMTP_PASSWORD", "MAIL_FROM"] as const;
+
+/** A sender as mail headers need it: the address, and a display name without quotes or control characters. */
+export interface Mailbox {
+  name?: string;
+  email: string;
+}
+
+const mailbox = z.string().transform((value, ctx): Mailbox => {
+  const match = /^\s*(?:(.*?)\s*<([^<>\s]+)>|([^<>\s]+))\s*$/.exec(value);
+  const email = match?.[2] ?? match?.[3] ?? "";
+  const name = match?.[1]?.replace(/^"(.*)"$/, "$1").trim();
+  if (!z.email().safeParse(email).success || (name && /["\\\p{Cc}]/u.test(name))) {
+    ctx.addIssue({
+      code: "custom",
+      message: "MAIL_FROM must be `Name <address@example.com>` or `address@example.com`",
+    });
+    return z.NEVER;
+  }
+  return name ? { name, email } : { email };
+});
 
 const configSchema = z
   .object({
@@ -73,6 +110,20 @@ const configSchema = z
     }),
     JWKS_URL: z.url().optional(),
     METRICS_TOKEN: z.string().min(16).optional(),
+    SMTP_HOST: z.string().trim().min(1).optional(),
+    SMTP_PORT: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(65_535)
+      .refine((port) => port !== BLOCKED_SMTP_PORT, {
+        error: "SMTP_PORT 25 is blocked from Workers: use 465 (SMTP_SECURITY=tls) or 587 (starttls)",
+      })
+      .default(465),
+    SMTP_SECURITY: z.enum(SMTP_SECURITY_MODES).default("tls"),
+    SMTP_USER: z.string().min(1).optional(),
+    SMTP_PASSWORD: z.string().min(1).optional(),
+    MAIL_FROM: mailbox.optional(),
     NEON_LOCAL_PROXY: z.string().optional(),
     NEON_LOCAL_HTTP: z.url().optional(),
     LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
@@ -81,6 +132,27 @@ const configSchema = z
     error:
       "INVITATION_DELIVERY=response is for development and tests only: it hands invitation tokens to the inviter",
     path: ["INVITATION_DELIVERY"],
+  })
+  .refine((c) => c.SMTP_SECURITY !== "none" || c.ENVIRONMENT === "development", {
+    error:
+      "SMTP_SECURITY=none is for development only (the local mail catcher): credentials and invitation links would cross the network in clear text",
+    path: ["SMTP_SECURITY"],
+  })
+  .refine((c) => (c.SMTP_USER === undefined) === (c.SMTP_PASSWORD === undefined), {
+    error: "SMTP_USER and SMTP_PASSWORD are set together or not at all",
+    path: ["SMTP_USER"],
+  })
+  .superRefine((c, ctx) => {
+    if (c.ENVIRONMENT === "development") return;
+    for (const name of MAIL_REQUIRED_OUTSIDE_DEVELOPMENT) {
+      if (c[name] === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          message: `${name} is not set: invitations are sent by email outside development`,
+          path: [name],
+        });
+      }
+    }
   });
 
 export type Config = z.infer<typeof configSchema>;

@@ -7,6 +7,7 @@ import type { HttpDatabase } from "./db/client";
 import type { Bindings, Config } from "./env";
 import type { JobOutbox } from "./jobs/producer";
 import type { Background } from "./lib/after-response";
+import type { NotificationOutbox } from "./notifications/outbox";
 import type { PendingClaim } from "./services/platform/idempotency";
 import type { LimitDecision } from "./services/platform/rate-limit";
 
@@ -18,6 +19,8 @@ export interface Variables {
   background: Background;
   /** Where the request's committed provisioning jobs go. */
   jobs: JobOutbox;
+  /** Where the request's committed notifications (invitation emails) go. */
+  notifications: NotificationOutbox;
   /** The request's Idempotency-Key on a create, for the write batch to claim. */
   idempotency: PendingClaim | undefined;
   /** What the access log and the metrics record, filled in by the pipeline as it learns it. */

@@ -9,6 +9,8 @@ declare global {
       TEST_ADMIN_PASSWORD: string;
       TEST_JWKS_PRIVATE_KEYS: string;
       TEST_PROVISIONER_CONTROL_URL: string;
+      /** The run's mail catcher (maildev): its HTTP API lists what the Worker sent. */
+      TEST_MAIL_API_URL: string;
     }
   }
 }

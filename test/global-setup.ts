@@ -1,13 +1,14 @@
 /**
  * Starts the real backends for the Worker tests on free ports, and stops them afterwards.
- * Each run gets its own Postgres cluster (or its own database on DATABASE_URL's server)
- * and its own redis-server (or REDIS_URL).
+ * Each run gets its own Postgres cluster (or its own database on DATABASE_URL's server),
+ * its own redis-server (or REDIS_URL) and its own mail catcher.
  */
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startBackends } from "../dev/backends";
+import { startMailCatcher } from "../dev/servers/mail-catcher";
 import { startJwksServer } from "./jwks-server";
 import { startProvisionerStack } from "./provisioner-stack";
 
@@ -23,6 +24,7 @@ export default async function setup(project: TestProject) {
     adminEmail: TEST_ADMIN.email,
     adminPassword: TEST_ADMIN.password,
   });
+  const mail = await startMailCatcher({ dir: join(tmpdir(), `tenantry-test-mail-${process.pid}-${runId}`) });
   const jwks = await startJwksServer();
   const provisionerSecret = randomBytes(32).toString("base64url");
   const provisioning = await startProvisionerStack(provisionerSecret);
@@ -39,7 +41,10 @@ export default async function setup(project: TestProject) {
   project.provide("neonHttp", backends.neonHttp);
   project.provide("adminEmail", TEST_ADMIN.email);
   project.provide("adminPassword", TEST_ADMIN.password);
+  project.provide("mailSmtpPort", String(mail.smtpPort));
+  project.provide("mailApiUrl", mail.webUrl);
   return async () => {
+    await mail.stop();
     await jwks.stop();
     await provisioning.stop();
     await backends.stop();
@@ -61,5 +66,7 @@ declare module "vitest" {
     provisionerSecret: string;
     provisionerUrl: string;
     provisionerControlUrl: string;
+    mailSmtpPort: string;
+    mailApiUrl: string;
   }
 }

@@ -115,7 +115,12 @@ describe("invitation and member writes", () => {
       invite(f.users.admin.token, { email: email(), role: "member" }),
     );
     expect(created.result.status).toBe(201);
-    expectOneWrite(created.trips, [`insert into "invitations"`, `insert into "audit_events"`]);
+    // The invitation, its email in the notifications outbox and the audit record commit together.
+    expectOneWrite(created.trips, [
+      `insert into "invitations"`,
+      `insert into "notifications"`,
+      `insert into "audit_events"`,
+    ]);
     const { invitation } = (await created.result.json()) as { invitation: { id: string } };
 
     const revoked = await postgresTrips(() =>

@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import { log } from "../lib/log";
+import { ACCEPT_PAGE_PATH } from "../notifications/invitation-email";
 import type { ApiFetch } from "./api-client";
 import { createApiClient } from "./api-client";
 import * as apiKeys from "./api-keys.handlers";
@@ -16,6 +17,7 @@ import { ASSETS } from "./assets/assets";
 import * as auth from "./auth.handlers";
 import type { ConsoleEnv } from "./console-env";
 import { verifyCsrf } from "./csrf";
+import * as invitations from "./invitations.handlers";
 import { renderPage } from "./layout";
 import { friendly } from "./messages";
 import { ErrorPage } from "./pages/error-page";
@@ -92,6 +94,9 @@ export function createConsole(apiFetch: ApiFetch) {
   router.get("/no-tenant", auth.noTenant);
   router.get("/password", password.form);
   router.post("/password", password.change);
+  // The emailed invitation link's page, on the tenant's console host.
+  router.get(ACCEPT_PAGE_PATH.slice("/console".length), invitations.form);
+  router.post(ACCEPT_PAGE_PATH.slice("/console".length), invitations.accept);
 
   router.get("/tenants", tenants.list);
   router.get("/tenants/new", tenants.newForm);

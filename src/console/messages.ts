@@ -97,6 +97,7 @@ export const NOTICES = {
   password_change_required: "You signed in with a temporary password. Choose a new password to continue.",
   password_changed: "Password changed.",
   password_changed_sign_in: "Password changed. Sign in with your new password.",
+  invitation_accepted: "Invitation accepted: welcome to the tenant.",
 } as const;
 
 export type NoticeKey = keyof typeof NOTICES;

@@ -43,10 +43,17 @@ export const IP_ALLOWLIST_SCOPES = ["api_keys", "all"] as const;
 /** The most prefixes one tenant's IP allowlist may hold. */
 export const MAX_IP_ALLOWLIST = 100;
 
+/** How a notification travels: an email now; webhook deliveries will ride the same outbox and queue. */
+export const NOTIFICATION_CHANNELS = ["email", "webhook"] as const;
+/** `failed`: the last attempt failed and a retry is scheduled (`next_attempt_at`); `dead`: given up. */
+export const NOTIFICATION_STATUSES = ["pending", "sent", "failed", "dead"] as const;
+
 export type TenantStatus = (typeof TENANT_STATUSES)[number];
 export type Role = (typeof ROLES)[number];
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export type IpAllowlistScope = (typeof IP_ALLOWLIST_SCOPES)[number];
+export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
+export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
 
 /** Names that are never a tenant slug nor a tenant subdomain (docs/architecture.md, "Tenancy rules"). */
 export const RESERVED_SLUG_NAMES = [
@@ -409,6 +416,46 @@ export const provisioningJobs = pgTable(
     check("provisioning_jobs_kind_check", oneOf(t.kind, JOB_KINDS)),
     check("provisioning_jobs_status_check", oneOf(t.status, JOB_STATUSES)),
     ...tenantPolicies("provisioning_jobs", t.tenantId, { system: true }),
+  ],
+);
+
+/**
+ * The notifications outbox: one row per message to send, written in the same transaction as
+ * the change it tells about and sent by the notifications queue's consumer. `id` is the
+ * message id and the idempotency key of sending (a `sent` row is never sent again). `payload`
+ * holds what the template needs and never a secret; the one secret a message may carry (an
+ * invitation's token) is `sealed` under a MASTER_KEY subkey, bound to the row, and cleared
+ * once the row is `sent` or `dead`.
+ */
+export const notifications = pgTable(
+  "notifications",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    channel: text("channel", { enum: NOTIFICATION_CHANNELS }).notNull(),
+    /** An email address; a webhook endpoint's id once webhooks exist. */
+    recipient: text("recipient").notNull(),
+    template: text("template").notNull(),
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull().default({}),
+    sealed: text("sealed"),
+    status: text("status", { enum: NOTIFICATION_STATUSES }).notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    /** When the row is due: at creation, or after a failure its retry time; the reconciler resends overdue rows. */
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true, mode: "date", precision: 3 })
+      .notNull()
+      .defaultNow(),
+    createdAt: timestamps.createdAt,
+    sentAt: timestamp("sent_at", { withTimezone: true, mode: "date", precision: 3 }),
+  },
+  (t) => [
+    index("notifications_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
+    index("notifications_due_idx").on(t.nextAttemptAt).where(sql`${t.status} in ('pending', 'failed')`),
+    check("notifications_channel_check", oneOf(t.channel, NOTIFICATION_CHANNELS)),
+    check("notifications_status_check", oneOf(t.status, NOTIFICATION_STATUSES)),
+    ...tenantPolicies("notifications", t.tenantId, { system: true }),
   ],
 );
 

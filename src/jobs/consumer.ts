@@ -9,18 +9,19 @@
  *    (job-plan.ts), POST it with a token bound to that request and record the outcome in the
  *    same transaction: a dry-run provisioner's answer as `dry_run`, never `succeeded`; a
  *    deprovision whose namespace is really `gone` also purges the tenant there;
- * 3. settle the message: `ack` when done, `retry` with exponential backoff on failure,
- *    `dead` once MAX_ATTEMPTS deliveries have failed (the message then goes on to the
- *    dead-letter queue of wrangler.toml).
+ * 3. settle the message (delivery.ts): `ack` when done, `retry` with exponential backoff on
+ *    failure, `dead` once MAX_ATTEMPTS deliveries have failed (the message then goes on to
+ *    the dead-letter queue of wrangler.toml).
  *
  * Messages of a batch are handled one after another: it keeps one tenant's jobs in order
  * and never needs more than two pooled connections.
  */
 import { z } from "zod";
-import { type Database, openDatabase, withSystem } from "../db/client";
-import { type Bindings, type Config, loadConfig } from "../env";
-import { log, setLogLevel } from "../lib/log";
+import { type Database, withSystem } from "../db/client";
+import type { Bindings, Config } from "../env";
+import { log } from "../lib/log";
 import { effectiveQuotas, namespaceQuotas } from "../services/tenancy/plans";
+import { consumeBatch, type Disposition, handleMessage } from "./delivery";
 import { planJob } from "./job-plan";
 import {
   claimJob,
@@ -42,61 +43,19 @@ const DRY_RUN_DEPROVISION_NOTE =
   "the provisioner runs in dry-run mode, so no namespace was deleted; the tenant is kept and " +
   "the next purge run tries again";
 
-/** What became of one delivery, and so of its message. */
-type Disposition =
-  | { settle: "ack"; outcome: string }
-  | { settle: "retry"; outcome: string; attempt: number }
-  | { settle: "dead"; outcome: string };
-
-export async function handleQueue(
+export function handleQueue(
   batch: MessageBatch<unknown>,
   env: Bindings,
   ctx: ExecutionContext,
 ): Promise<void> {
-  const config = loadConfig(env);
-  setLogLevel(config.LOG_LEVEL);
-  const { db, close } = openDatabase(config);
-  try {
-    for (const message of batch.messages) await handleMessage(db, config, message);
-  } finally {
-    ctx.waitUntil(close());
-  }
-}
-
-async function handleMessage(db: Database, config: Config, message: Message<unknown>): Promise<void> {
-  const parsed = messageSchema.safeParse(message.body);
-  if (!parsed.success) {
-    // Retrying cannot make it readable; the reconciler still covers the job, if there is one.
-    log("warn", "unreadable provisioning message dropped", { message_id: message.id });
-    message.ack();
-    return;
-  }
-  const { jobId } = parsed.data;
-  const started = Date.now();
-  let disposition: Disposition;
-  try {
-    disposition = await deliver(db, config, jobId);
-  } catch (err) {
-    // The database (most likely) failed before an outcome was recorded: try the message again.
-    disposition = { settle: "retry", outcome: "error", attempt: message.attempts };
-    log("error", "provisioning job could not be processed", {
-      job_id: jobId,
-      error: err instanceof Error ? err.message : String(err),
-    });
-  }
-  log(disposition.settle === "ack" ? "info" : "warn", "provisioning job", {
-    job_id: jobId,
-    outcome: disposition.outcome,
-    message_attempts: message.attempts,
-    duration_ms: Date.now() - started,
-  });
-  if (disposition.settle === "ack") message.ack();
-  else if (disposition.settle === "retry")
-    message.retry({ delaySeconds: retryDelaySeconds(disposition.attempt) });
-  // A dead job's last message goes on to the dead-letter queue; an earlier one (the job's
-  // attempts were used up by reconciler resends) has nothing left to do.
-  else if (message.attempts >= MAX_ATTEMPTS) message.retry();
-  else message.ack();
+  return consumeBatch(batch, env, ctx, (db, config, message) =>
+    handleMessage(message, {
+      what: "provisioning job",
+      schema: messageSchema,
+      fields: ({ jobId }) => ({ job_id: jobId }),
+      deliver: ({ jobId }) => deliver(db, config, jobId),
+    }),
+  );
 }
 
 async function deliver(db: Database, config: Config, jobId: string): Promise<Disposition> {
@@ -128,7 +87,7 @@ async function deliver(db: Database, config: Config, jobId: string): Promise<Dis
         return { settle: "dead", outcome: "dead" };
       }
       await recordOutcome(tx, job.id, { status: "failed", error });
-      return { settle: "retry", outcome: "failed", attempt: job.attempt };
+      return { settle: "retry", outcome: "failed", delaySeconds: retryDelaySeconds(job.attempt) };
     };
 
     if (!call.ok) return fail(call.error, isPermanent(call));
@@ -156,7 +115,7 @@ async function deliver(db: Database, config: Config, jobId: string): Promise<Dis
           return { settle: "dead", outcome: "dead" };
         }
         await recordOutcome(tx, job.id, { status: "pending", result });
-        return { settle: "retry", outcome: "terminating", attempt: job.attempt };
+        return { settle: "retry", outcome: "terminating", delaySeconds: retryDelaySeconds(job.attempt) };
       }
       if (call.answer.status !== "gone") {
         return fail(

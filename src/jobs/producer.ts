@@ -1,8 +1,9 @@
 /**
  * The provisioning outbox. A lifecycle change inserts its job row in the same transaction
- * (`enqueueJob`), so the change and the intent to provision commit together; only after the
- * commit is the job id sent to the queue (`dispatchJobs`, off the response path). A send
- * that is lost leaves the row `pending`, and the reconciler cron sends it again.
+ * (`enqueueJob`, `jobInsert`), so the change and the intent to provision commit together;
+ * only after the commit is the job id sent to the queue (`jobOutbox`, off the response path).
+ * A send that is lost leaves the row `pending`, and the reconciler cron sends it again. The
+ * notifications outbox (src/notifications/outbox.ts) sends the same way (`outboxOf`).
  */
 
 import type { BatchItem } from "drizzle-orm/batch";
@@ -11,7 +12,7 @@ import { type JobKind, provisioningJobs } from "../db/schema";
 import type { Background } from "../lib/after-response";
 import { clock } from "../lib/clock";
 import { log } from "../lib/log";
-import type { ProvisionQueue } from "./queue";
+import type { ProvisionQueue, QueueProducer } from "./queue";
 
 export type EnqueuedJob = {
   id: string;
@@ -45,34 +46,51 @@ export async function enqueueJob(tx: Tx, tenantId: string, kind: JobKind): Promi
 }
 
 /** Sends committed jobs to the queue; failures are logged and left to the reconciler. */
-export async function sendJobs(queue: ProvisionQueue, jobIds: string[]): Promise<void> {
-  if (jobIds.length === 0) return;
+export function sendJobs(queue: ProvisionQueue, jobIds: string[]): Promise<void> {
+  return sendMessages(
+    queue,
+    jobIds.map((jobId) => ({ jobId })),
+    { job_ids: jobIds },
+  );
+}
+
+/**
+ * Sends the messages of committed outbox rows. A failed send is logged (`ids` names the rows)
+ * and left to the reconciler, which resends rows whose message never arrived.
+ */
+export async function sendMessages<Body>(
+  queue: QueueProducer<Body>,
+  bodies: Body[],
+  ids: Record<string, string[]>,
+): Promise<void> {
+  if (bodies.length === 0) return;
   try {
-    await queue.sendBatch(jobIds.map((jobId) => ({ body: { jobId }, contentType: "json" as const })));
+    await queue.sendBatch(bodies.map((body) => ({ body, contentType: "json" as const })));
   } catch (err) {
     log("warn", "queue send failed; the reconciler will retry", {
-      job_ids: jobIds,
+      ...ids,
       error: err instanceof Error ? err.message : String(err),
     });
   }
 }
 
-/** Where a request's jobs go once the transaction that wrote them has committed. */
-export interface JobOutbox {
-  sendAfterCommit(jobs: ReadonlyArray<{ id: string }>): void;
+/** Where a request's outbox rows go once the transaction that wrote them has committed. */
+export interface Outbox {
+  sendAfterCommit(rows: ReadonlyArray<{ id: string }>): void;
 }
 
-/** Committed jobs are sent off the response path. */
-export function jobOutbox(queue: ProvisionQueue, background: Background): JobOutbox {
+export type JobOutbox = Outbox;
+
+/** Committed rows are sent off the response path, by `send`. */
+export function outboxOf(send: (ids: string[]) => Promise<void>, background: Background): Outbox {
   return {
-    sendAfterCommit: (jobs) => {
-      if (jobs.length > 0)
-        background(() =>
-          sendJobs(
-            queue,
-            jobs.map((job) => job.id),
-          ),
-        );
+    sendAfterCommit: (rows) => {
+      if (rows.length > 0) background(() => send(rows.map((row) => row.id)));
     },
   };
+}
+
+/** Committed jobs go to the provisioning queue. */
+export function jobOutbox(queue: ProvisionQueue, background: Background): JobOutbox {
+  return outboxOf((ids) => sendJobs(queue, ids), background);
 }

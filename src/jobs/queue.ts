@@ -1,16 +1,36 @@
-/** The provisioning queue's message, and the producer side of its binding. */
+/** The Worker's queues: their messages, the producer side of their bindings, and their names. */
 
 export interface ProvisionMessage {
   jobId: string;
 }
 
+/** A row of the notifications outbox to send (an email now, a webhook delivery later). */
+export interface NotificationMessage {
+  notificationId: string;
+}
+
 /**
- * The producer side of the Cloudflare Queue binding, structurally: what the Worker uses of
- * `Queue<ProvisionMessage>`, so Node-side code (benchmarks, scripts) can type-check too.
+ * The producer side of a Cloudflare Queue binding, structurally: what the Worker uses of
+ * `Queue<Body>`, so Node-side code (benchmarks, scripts) can type-check too.
  */
-export interface ProvisionQueue {
-  send(body: ProvisionMessage, options?: { contentType?: "json"; delaySeconds?: number }): Promise<unknown>;
+export interface QueueProducer<Body> {
+  send(body: Body, options?: { contentType?: "json"; delaySeconds?: number }): Promise<unknown>;
   sendBatch(
-    messages: Iterable<{ body: ProvisionMessage; contentType?: "json"; delaySeconds?: number }>,
+    messages: Iterable<{ body: Body; contentType?: "json"; delaySeconds?: number }>,
   ): Promise<unknown>;
+}
+
+export type ProvisionQueue = QueueProducer<ProvisionMessage>;
+export type NotifyQueue = QueueProducer<NotificationMessage>;
+
+/**
+ * The queue names of wrangler.toml, per environment a suffix (`-staging`, `-production`);
+ * `queue()` dispatches on them. Their dead-letter queues add `-dlq` and have no consumer.
+ */
+export const PROVISION_QUEUE_NAME = "tenantry-provisioning";
+export const NOTIFY_QUEUE_NAME = "tenantry-notifications";
+
+/** Whether `queue` is the queue `base` names in some environment (`base` or `base-<env>`). */
+export function isQueue(queue: string, base: string): boolean {
+  return queue === base || (queue.startsWith(`${base}-`) && !queue.endsWith("-dlq"));
 }

@@ -4,6 +4,7 @@ import { loadConfig } from "../env";
 import { jobOutbox } from "../jobs/producer";
 import { afterResponse, type Background } from "../lib/after-response";
 import { setLogLevel } from "../lib/log";
+import { notificationOutbox } from "../notifications/outbox";
 import type { AppBindings } from "../request-env";
 
 /**
@@ -19,5 +20,6 @@ export const requestContext = () =>
     const background: Background = (work) => afterResponse(c, work);
     c.set("background", background);
     c.set("jobs", jobOutbox(c.env.PROVISION_QUEUE, background));
+    c.set("notifications", notificationOutbox(c.env.NOTIFY_QUEUE, background));
     await next();
   });

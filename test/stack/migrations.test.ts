@@ -21,6 +21,7 @@ const EXPECTED_TABLES = [
   "credentials",
   "idempotency_keys",
   "invitations",
+  "notifications",
   "plugins",
   "provisioning_jobs",
   "tenant_keys",

@@ -9,6 +9,7 @@ import {
   RETRY_BASE_SECONDS,
   retryDelaySeconds,
 } from "../../src/jobs/policy";
+import { isQueue, NOTIFY_QUEUE_NAME, PROVISION_QUEUE_NAME } from "../../src/jobs/queue";
 
 /** What these tests read of wrangler's resolved config (its exported types resolve to `any`). */
 interface ResolvedConfig {
@@ -34,7 +35,14 @@ const SECRETS = {
   UPSTASH_REDIS_REST_TOKEN: "token",
   MASTER_KEY: btoa("k".repeat(32)),
   PROVISIONER_SECRET: "s".repeat(32),
+  SMTP_USER: "tenantry",
+  SMTP_PASSWORD: "smtp-password",
 };
+/** Each queue binding, and the queue name `queue()` dispatches on (src/index.ts). */
+const QUEUES = [
+  { binding: "PROVISION_QUEUE", base: PROVISION_QUEUE_NAME },
+  { binding: "NOTIFY_QUEUE", base: NOTIFY_QUEUE_NAME },
+];
 
 /** The config exactly as `wrangler deploy --env <name>` resolves it (inheritance rules included). */
 const resolve = (env?: string) =>
@@ -55,20 +63,33 @@ describe("queue and cron configuration", () => {
   });
 
   describe.each(everyEnvironment)("$name", ({ env, config }) => {
-    it("produces to and consumes from one queue, dead-lettering into its own DLQ", () => {
-      const [producer, ...otherProducers] = config.queues.producers ?? [];
-      const [consumer, ...otherConsumers] = config.queues.consumers ?? [];
-      expect(otherProducers).toEqual([]);
-      expect(otherConsumers).toEqual([]);
-      expect(producer?.binding).toBe("PROVISION_QUEUE");
-      expect(consumer?.queue).toBe(producer?.queue);
-      expect(consumer?.dead_letter_queue).toBe(`${producer?.queue}-dlq`);
+    it.each(QUEUES)(
+      "$binding produces to and consumes from one queue that queue() dispatches on, dead-lettering into its own DLQ",
+      ({ binding, base }) => {
+        const producers = (config.queues.producers ?? []).filter((p) => p.binding === binding);
+        expect(producers).toHaveLength(1);
+        const queue = producers[0]?.queue ?? "";
+        expect(isQueue(queue, base), queue).toBe(true);
+        expect(queue).toBe(env ? `${base}-${env}` : base);
+        const consumers = (config.queues.consumers ?? []).filter((c) => c.queue === queue);
+        expect(consumers).toHaveLength(1);
+        expect(consumers[0]?.dead_letter_queue).toBe(`${queue}-dlq`);
+        expect(isQueue(`${queue}-dlq`, base)).toBe(false);
+      },
+    );
+
+    it("has no other queue", () => {
+      expect(config.queues.producers?.map((p) => p.binding).sort()).toEqual(
+        QUEUES.map((q) => q.binding).sort(),
+      );
+      expect(config.queues.consumers).toHaveLength(QUEUES.length);
     });
 
-    it("the consumer's attempt budget and backoff base match max_retries and retry_delay", () => {
-      const consumer = config.queues.consumers?.[0];
-      expect(Number(consumer?.max_retries) + 1).toBe(MAX_ATTEMPTS);
-      expect(consumer?.retry_delay).toBe(RETRY_BASE_SECONDS);
+    it("every consumer's attempt budget and backoff base match max_retries and retry_delay", () => {
+      for (const consumer of config.queues.consumers ?? []) {
+        expect(Number(consumer.max_retries) + 1, consumer.queue).toBe(MAX_ATTEMPTS);
+        expect(consumer.retry_delay, consumer.queue).toBe(RETRY_BASE_SECONDS);
+      }
     });
 
     it("every cron trigger has a task", () => {
@@ -123,6 +144,22 @@ describe.each(deployed)("deployed environment %s", (env) => {
     for (const { zone_name: zone } of config.routes ?? []) {
       expect(zone && (baseDomain === zone || baseDomain.endsWith(`.${zone}`)), zone).toBe(true);
     }
+  });
+
+  it("sends mail over TLS (implicit on 465, or STARTTLS on 587), never port 25 or in clear", () => {
+    const security = config.vars.SMTP_SECURITY;
+    expect(["tls", "starttls"]).toContain(security);
+    expect(config.vars.SMTP_PORT).toBe(security === "tls" ? "465" : "587");
+    expect(config.vars.SMTP_HOST).toBeTruthy();
+    expect(config.vars.MAIL_FROM).toBeTruthy();
+  });
+
+  it("is refused by the Worker without the SMTP credentials (secrets) or with SMTP_SECURITY=none", () => {
+    const { SMTP_USER: _user, SMTP_PASSWORD: _password, ...withoutMail } = SECRETS;
+    expect(() => loadConfig({ ...config.vars, ...withoutMail } as unknown as Bindings)).toThrow(/SMTP_USER/);
+    expect(() =>
+      loadConfig({ ...config.vars, ...SECRETS, SMTP_SECURITY: "none" } as unknown as Bindings),
+    ).toThrow(/SMTP_SECURITY=none is for development only/);
   });
 
   it("reaches the provisioner over https, on a host outside its own routes", () => {

@@ -401,7 +401,10 @@ export interface paths {
     /** Pending invitations */
     get: operations["listInvitations"];
     put?: never;
-    /** Invite an email to the tenant (the token is shown once; 7-day expiry) */
+    /**
+     * Invite an email to the tenant (the token goes to the invitee by email; 7-day expiry)
+     * @description Creates the invitation and, in the same transaction, its email to the invitee, sent off the request path (at least once, retried with backoff). The email links to the accept page on the tenant's console host, `https://<slug>.<BASE_DOMAIN>/console/invitations/accept#token=…`; the token travels only in that email, so accepting proves the invitee reads that mailbox. The answer carries no token, except with INVITATION_DELIVERY=response (development and tests only).
+     */
     post: operations["createInvitation"];
     delete?: never;
     options?: never;
@@ -1069,11 +1072,11 @@ export interface components {
     };
     NewInvitation: {
       invitation: components["schemas"]["Invitation"];
-      /** @description Only with INVITATION_DELIVERY=response (development and tests) */
+      /** @description Only with INVITATION_DELIVERY=response (development and tests, refused elsewhere): the token the invitation email carries */
       token?: string;
       /**
        * Format: uri
-       * @description Only with INVITATION_DELIVERY=response: where the invitee POSTs the token
+       * @description Only with INVITATION_DELIVERY=response: the link the invitation email carries (the tenant console's accept page, the token in its fragment)
        */
       accept_url?: string;
     };
@@ -4033,7 +4036,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Created */
+      /** @description Created; the invitation email is on its way to the invitee */
       201: {
         headers: {
           [name: string]: unknown;

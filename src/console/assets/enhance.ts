@@ -3,7 +3,10 @@
  * - `[data-copy=<id>]` buttons (hidden until this runs) copy a one-time secret;
  * - `select[data-autosubmit]` re-runs its filter form when changed;
  * - `[data-live=<url>]` regions re-fetch themselves while they hold `[data-pending]` items
- *   (the provisioning timeline), swapping in the region of the same id from the fresh page.
+ *   (the provisioning timeline), swapping in the region of the same id from the fresh page;
+ * - `[data-fragment-field=<name>]` (the invitation page) takes `<name>` from the URL's fragment
+ *   (`#token=…`, which no server sees) into its input, hides itself and drops the fragment
+ *   from the address bar and history.
  * Kept as a string module, like the stylesheet, and served from `/console/assets/`.
  */
 export const SCRIPT = `
@@ -20,6 +23,16 @@ export const SCRIPT = `
         button.textContent = "Select and copy it by hand";
       }
     });
+  }
+
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  for (const field of document.querySelectorAll("[data-fragment-field]")) {
+    const value = fragment.get(field.dataset.fragmentField);
+    const input = field.querySelector("input");
+    if (!value || !input) continue;
+    input.value = value;
+    field.hidden = true;
+    history.replaceState(null, "", location.pathname + location.search);
   }
 
   for (const select of document.querySelectorAll("select[data-autosubmit]")) {

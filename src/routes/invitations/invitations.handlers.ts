@@ -3,6 +3,7 @@ import { clientIpOf } from "../../lib/client-ip";
 import { ACCESS_TOKEN_TTL_S, signAccessToken } from "../../lib/jwt";
 import { Problem } from "../../lib/problem";
 import type { Handler } from "../../lib/router";
+import { ACCEPT_PAGE_PATH, tenantConsoleOrigin } from "../../notifications/invitation-email";
 import type { AppBindings } from "../../request-env";
 import { authenticate } from "../../services/access/authenticate";
 import * as invitations from "../../services/access/invitations";
@@ -11,8 +12,12 @@ import { writeContextOf } from "../request-context";
 import type * as routes from "./invitations.routes";
 
 export const create: Handler<typeof routes.create> = async (c) => {
-  const acceptUrl = new URL("/api/v1/invitations/accept", c.req.url).toString();
-  return c.json(await invitations.createInvitation(writeContextOf(c), c.req.valid("json"), acceptUrl), 201);
+  const origin = tenantConsoleOrigin(c.var.config, c.var.tenant.slug, c.req.url);
+  const answer = await invitations.createInvitation(writeContextOf(c), c.req.valid("json"), {
+    acceptPage: `${origin}${ACCEPT_PAGE_PATH}`,
+    outbox: c.var.notifications,
+  });
+  return c.json(answer, 201);
 };
 
 export const list: Handler<typeof routes.list> = async (c) => {

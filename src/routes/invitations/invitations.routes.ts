@@ -22,7 +22,9 @@ export const create = defineRoute({
   method: "post",
   path: "/api/v1/invitations",
   operationId: "createInvitation",
-  summary: "Invite an email to the tenant (the token is shown once; 7-day expiry)",
+  summary: "Invite an email to the tenant (the token goes to the invitee by email; 7-day expiry)",
+  description:
+    "Creates the invitation and, in the same transaction, its email to the invitee, sent off the request path (at least once, retried with backoff). The email links to the accept page on the tenant's console host, `https://<slug>.<BASE_DOMAIN>/console/invitations/accept#token=…`; the token travels only in that email, so accepting proves the invitee reads that mailbox. The answer carries no token, except with INVITATION_DELIVERY=response (development and tests only).",
   tags: ["invitations"],
   security: tenantSecurity,
   request: {
@@ -41,14 +43,16 @@ export const create = defineRoute({
         .object({
           invitation: InvitationSchema,
           token: z.string().optional().openapi({
-            description: "Only with INVITATION_DELIVERY=response (development and tests)",
+            description:
+              "Only with INVITATION_DELIVERY=response (development and tests, refused elsewhere): the token the invitation email carries",
           }),
           accept_url: z.url().optional().openapi({
-            description: "Only with INVITATION_DELIVERY=response: where the invitee POSTs the token",
+            description:
+              "Only with INVITATION_DELIVERY=response: the link the invitation email carries (the tenant console's accept page, the token in its fragment)",
           }),
         })
         .openapi("NewInvitation"),
-      "Created",
+      "Created; the invitation email is on its way to the invitee",
     ),
   },
 });

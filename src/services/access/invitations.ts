@@ -1,6 +1,7 @@
 /**
- * Invitations: a random token (shown once, stored as its SHA-256) that lets one email join a
- * tenant with a role within 7 days. Pending invitations count against the members quota.
+ * Invitations: a random token (stored as its SHA-256, sent to the invitee by email) that lets
+ * one email join a tenant with a role within 7 days. Pending invitations count against the
+ * members quota.
  */
 import { and, eq, gt, isNull, lte, ne, sql } from "drizzle-orm";
 import { batchAsSystem, batchAsTenant, type HttpDatabase } from "../../db/client";
@@ -12,6 +13,8 @@ import { keyset, type PageQuery, toPage } from "../../lib/pagination";
 import { assertPasswordAcceptable } from "../../lib/password-policy";
 import { hashPassword } from "../../lib/passwords";
 import { Problem } from "../../lib/problem";
+import { type InvitationPayload, invitationLink } from "../../notifications/invitation-email";
+import { type NotificationOutbox, notificationInsert } from "../../notifications/outbox";
 import { auditResource, requireRow, tenantWrite, type WriteContext } from "../resources/tenant-resources";
 import { uniqueName } from "../resources/unique-names";
 import { auditInsert } from "../tenancy/audit";
@@ -45,15 +48,28 @@ export interface InvitationInput {
   role: Role;
 }
 
+/** How a new invitation reaches its invitee. */
+export interface InvitationDelivery {
+  /** The accept page on the tenant's console host (`tenantConsoleOrigin` + ACCEPT_PAGE_PATH). */
+  acceptPage: string;
+  /** Where the invitation email goes once the batch has committed. */
+  outbox: NotificationOutbox;
+}
+
 /**
  * Invites `input.email` in one round trip: the members quota (members + pending
  * invitations), "already a member", an expired invitation for the email retired, the new
- * one and its audit record. A pending invitation for the email is refused by the unique
- * index. The token and every value are decided here, so the answer (the token included,
- * when it is delivered in it) is known before the batch runs and an idempotent retry
- * replays it.
+ * one, its email in the notifications outbox (the token sealed) and its audit record. A
+ * pending invitation for the email is refused by the unique index. The token and every
+ * value are decided here, so the answer (the token included, when it is delivered in it) is
+ * known before the batch runs and an idempotent retry replays it, sending no second email.
+ * The email is queued once the batch has committed; the token reaches the invitee in it.
  */
-export async function createInvitation(write: WriteContext, input: InvitationInput, acceptUrl: string) {
+export async function createInvitation(
+  write: WriteContext,
+  input: InvitationInput,
+  delivery: InvitationDelivery,
+) {
   const tenantId = write.tenant.id;
   const email = input.email.trim();
   const now = clock.now();
@@ -92,11 +108,32 @@ export async function createInvitation(write: WriteContext, input: InvitationInp
       ),
   );
   batch.do(batch.db.insert(invitations).values(row));
+  const payload: InvitationPayload = {
+    invitation_id: row.id,
+    tenant_name: write.tenant.name,
+    tenant_slug: write.tenant.slug,
+    role: row.role,
+    expires_at: row.expiresAt.toISOString(),
+    accept_page: delivery.acceptPage,
+  };
+  const message = await notificationInsert(batch.db, write.config.MASTER_KEY, {
+    tenantId,
+    channel: "email",
+    recipient: email,
+    template: "invitation",
+    payload,
+    secret: token,
+  });
+  batch.do(message.insert);
   auditResource(batch, write, "invitation", "created", row.id, { email: row.email, role: row.role });
-  // Only development and tests hand the token to the inviter; elsewhere it goes to the invitee.
-  const delivery = write.config.INVITATION_DELIVERY === "response" ? { token, accept_url: acceptUrl } : {};
-  const answer = { invitation: presentInvitation(row), ...delivery };
+  // Only development and tests hand the token to the inviter; elsewhere only the invitee's email has it.
+  const inAnswer =
+    write.config.INVITATION_DELIVERY === "response"
+      ? { token, accept_url: invitationLink(delivery.acceptPage, token) }
+      : {};
+  const answer = { invitation: presentInvitation(row), ...inAnswer };
   await uniqueName(batch.run({ status: 201, body: answer }), "That email already has a pending invitation.");
+  delivery.outbox.sendAfterCommit([message]);
   return answer;
 }
 

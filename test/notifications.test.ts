@@ -153,3 +153,49 @@ describe("notifications consumer", () => {
     }
   });
 });
+
+describe("mail configuration (env.ts)", () => {
+  const parse = (vars: Record<string, string | undefined>) => () =>
+    loadConfig({ ...env, ...vars } as Bindings);
+  const deployed = {
+    ENVIRONMENT: "production",
+    INVITATION_DELIVERY: "",
+    SMTP_HOST: "smtp.example.com",
+    SMTP_PORT: "465",
+    SMTP_SECURITY: "tls",
+    SMTP_USER: "apikey",
+    SMTP_PASSWORD: "smtp-secret",
+    MAIL_FROM: "Tenantry <no-reply@example.com>",
+  };
+
+  it("parses MAIL_FROM with or without a display name, and refuses anything else", () => {
+    expect(parse({ MAIL_FROM: "Tenantry <no-reply@example.com>" })().MAIL_FROM).toEqual({
+      name: "Tenantry",
+      email: "no-reply@example.com",
+    });
+    expect(parse({ MAIL_FROM: "no-reply@example.com" })().MAIL_FROM).toEqual({
+      email: "no-reply@example.com",
+    });
+    for (const bad of ["not an address", 'Evil"Name <a@example.com>', "Line\nBreak <a@example.com>", "<>"]) {
+      expect(parse({ MAIL_FROM: bad }), bad).toThrow(/MAIL_FROM must be/);
+    }
+  });
+
+  it("refuses port 25 (blocked from Workers) and a user without a password", () => {
+    expect(parse({ SMTP_PORT: "25" })).toThrow(/SMTP_PORT 25 is blocked from Workers/);
+    expect(parse({ SMTP_USER: "someone" })).toThrow(/SMTP_USER and SMTP_PASSWORD are set together/);
+  });
+
+  it("outside development: TLS only, and the host, sender and credentials are required", () => {
+    expect(parse(deployed)).not.toThrow();
+    expect(parse({ ...deployed, SMTP_SECURITY: "none" })).toThrow(
+      /SMTP_SECURITY=none is for development only/,
+    );
+    for (const name of ["SMTP_HOST", "MAIL_FROM", "SMTP_USER", "SMTP_PASSWORD"]) {
+      const without = { ...deployed, [name]: "" };
+      if (name === "SMTP_USER") without.SMTP_PASSWORD = "";
+      if (name === "SMTP_PASSWORD") without.SMTP_USER = "";
+      expect(parse(without), name).toThrow(new RegExp(name));
+    }
+  });
+});

@@ -33,7 +33,7 @@ import { USAGE_RETENTION_DAYS } from "../services/tenancy/daily-usage";
 import { COUNT_QUOTAS, effectiveQuotas, NAMESPACE_QUOTAS, type PlanSubject } from "../services/tenancy/plans";
 import { usageCountsQuery } from "../services/tenancy/quotas";
 
-/** Purge statements per run: with the default batch, 20,000 rows a day (a day's rows is one per tenant). */
+/** Purge statements per run: with the default batch, 20,000 rows a run, and a day has one row per tenant. */
 const MAX_PURGE_BATCHES = 20;
 
 const rollupLock = sql`select pg_advisory_xact_lock(hashtextextended('usage_daily:rollup', 0))`;

@@ -96,6 +96,10 @@ describe("scheduled work", () => {
         [t.id],
       );
       await q(
+        "insert into notifications (id, tenant_id, channel, recipient, template) values (gen_random_uuid(), $1, 'email', $2, 'invitation')",
+        [t.id, `${unique}@example.test`],
+      );
+      await q(
         "insert into usage_daily (tenant_id, day, api_calls_2xx) values ($1, (now() at time zone 'utc')::date, 1)",
         [t.id],
       );

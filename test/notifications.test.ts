@@ -98,6 +98,26 @@ describe("notifications consumer", () => {
     expect((await listEmails()).length).toBe(before);
   });
 
+  it("RLS: the runtime role sees a tenant's notifications only when pinned to that tenant", async () => {
+    const other = await createTenant(db.admin);
+    const id = await insertInvitationNotification(db.admin, other, recipient(), token());
+    const visibleAs = async (tenantId: string | null) => {
+      const client = await db.app.connect();
+      try {
+        await client.query("begin");
+        if (tenantId) await client.query("select set_config('app.tenant_id', $1, true)", [tenantId]);
+        const { rowCount } = await client.query("select 1 from notifications where id = $1", [id]);
+        return rowCount;
+      } finally {
+        await client.query("rollback").catch(() => {});
+        client.release();
+      }
+    };
+    expect(await visibleAs(tenant.id)).toBe(0);
+    expect(await visibleAs(null)).toBe(0);
+    expect(await visibleAs(other.id)).toBe(1);
+  });
+
   describe("the reconciler", () => {
     let handle: DatabaseHandle;
     beforeAll(() => {

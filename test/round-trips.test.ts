@@ -190,7 +190,9 @@ describe("Postgres round trips per request", () => {
       201,
       1,
     );
-  });
+    // About 30 requests, each waiting for its own metrics flush (one second, in waitUntil):
+    // alone it takes 30 s, the default timeout, and more beside other files.
+  }, 90_000);
 
   it("an IP allowlist adds no trip: it travels with the tenant; setting it is one write, a refusal none", async () => {
     const gAdmin = bearer(g.users.admin.token);

@@ -5,6 +5,7 @@ import { clock } from "../src/lib/clock";
 import { hashPassword } from "../src/lib/passwords";
 import { PROBLEM_CODES, type ProblemCode } from "../src/lib/problem";
 import { utcDay } from "../src/services/platform/usage-counters";
+import { CONSOLE_COOKIE as COOKIE, ConsoleBrowser } from "./support/console-browser";
 import { pools, uniqueSlug } from "./support/db";
 import {
   addMember,
@@ -25,62 +26,7 @@ import { expectProblem } from "./support/problems";
  * limits) with friendly messages. The browser flows are in test/stack/console.test.ts.
  */
 const PASSWORD = "console password 123";
-const COOKIE = "__Host-tenantry_console";
 const admin = () => ({ email: env.TEST_ADMIN_EMAIL, password: env.TEST_ADMIN_PASSWORD });
-
-/** A minimal browser: keeps the session cookie and reads the CSRF token from the last page. */
-class ConsoleBrowser {
-  cookie = "";
-  csrf = "";
-  /** Each browser gets its own address, so per-IP sign-in limits never leak between tests. */
-  readonly ip = `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
-
-  async get(path: string): Promise<Response> {
-    return this.keep(await api(path, { headers: this.headers(), redirect: "manual" }));
-  }
-
-  async post(
-    path: string,
-    form: Record<string, string>,
-    opts: { csrf?: string | null } = {},
-  ): Promise<Response> {
-    const body = new URLSearchParams(form);
-    const csrf = opts.csrf === undefined ? this.csrf : opts.csrf;
-    if (csrf !== null) body.set("_csrf", csrf);
-    return this.keep(
-      await api(path, {
-        method: "POST",
-        headers: { ...this.headers(), "content-type": "application/x-www-form-urlencoded" },
-        body: body.toString(),
-        redirect: "manual",
-      }),
-    );
-  }
-
-  /** Signs in and follows the redirect, like a browser, so the next form has the new token. */
-  async signIn(email: string, password: string): Promise<Response> {
-    await this.get("/console");
-    const res = await this.post("/console/sign-in", { email, password });
-    return this.get(res.headers.get("location") ?? "/console");
-  }
-
-  private headers(): Record<string, string> {
-    return { "cf-connecting-ip": this.ip, ...(this.cookie ? { cookie: this.cookie } : {}) };
-  }
-
-  private async keep(res: Response): Promise<Response> {
-    const set = res.headers.get("set-cookie");
-    if (set?.startsWith(`${COOKIE}=`)) {
-      const value = set.split(";")[0] ?? "";
-      this.cookie = value.endsWith("=") ? "" : value;
-    }
-    if (res.headers.get("content-type")?.startsWith("text/html")) {
-      const html = await res.clone().text();
-      this.csrf = /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? this.csrf;
-    }
-    return res;
-  }
-}
 
 describe("admin console", () => {
   const db = pools();

@@ -10,8 +10,12 @@ export const CONSOLE_COOKIE = "__Host-tenantry_console";
 export class ConsoleBrowser {
   cookie = "";
   csrf = "";
-  /** Each browser gets its own address, so per-IP limits never leak between tests. */
-  readonly ip = `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+  /**
+   * Each browser gets its own address (64 random bits in the documentation prefix), so
+   * per-IP limits never leak between browsers, tests or test files.
+   */
+  readonly ip =
+    `2001:db8:0:0:${(crypto.randomUUID().replace(/-/g, "").match(/.{4}/g) ?? []).slice(0, 4).join(":")}`;
 
   constructor(readonly host = "localhost") {}
 
@@ -19,9 +23,15 @@ export class ConsoleBrowser {
     return this.keep(await api(path, { host: this.host, headers: this.headers(), redirect: "manual" }));
   }
 
-  async post(path: string, form: Record<string, string>): Promise<Response> {
+  /** Posts a form with the CSRF token of the last page, another one, or none (`null`). */
+  async post(
+    path: string,
+    form: Record<string, string>,
+    opts: { csrf?: string | null } = {},
+  ): Promise<Response> {
     const body = new URLSearchParams(form);
-    body.set("_csrf", this.csrf);
+    const csrf = opts.csrf === undefined ? this.csrf : opts.csrf;
+    if (csrf !== null) body.set("_csrf", csrf);
     return this.keep(
       await api(path, {
         host: this.host,
@@ -31,6 +41,13 @@ export class ConsoleBrowser {
         redirect: "manual",
       }),
     );
+  }
+
+  /** Signs in and follows the redirect, like a browser, so the next form has the new token. */
+  async signIn(email: string, password: string): Promise<Response> {
+    await this.get("/console");
+    const res = await this.post("/console/sign-in", { email, password });
+    return this.get(res.headers.get("location") ?? "/console");
   }
 
   private headers(): Record<string, string> {

@@ -2,13 +2,14 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DatabaseHandle, openDatabase } from "../src/db/client";
 import { type Bindings, loadConfig } from "../src/env";
-import { MAX_ATTEMPTS, RETRY_BASE_SECONDS } from "../src/jobs/policy";
+import { MAX_ATTEMPTS, RECONCILE_CRON, RETRY_BASE_SECONDS } from "../src/jobs/policy";
 import { reconcileNotificationsTask } from "../src/notifications/reconcile";
 import { pools, uniqueSlug } from "./support/db";
 import { createTenant, type TestTenant } from "./support/fixtures";
 import { CLOSED_PORT } from "./support/http";
 import { emailOfNotification, emailsTo, listEmails } from "./support/mail";
 import { deliverNotification, insertInvitationNotification, notificationRow } from "./support/notifications";
+import { runCron } from "./support/provisioner";
 
 /**
  * The notifications queue's consumer: idempotent per message id, the provisioning jobs'
@@ -153,6 +154,21 @@ describe("notifications consumer", () => {
       expect(byId[exhausted]).toMatchObject({ status: "dead", sealed: null });
       // Its due time moved to now: the next run (or an overlapping one) does not send it again.
       expect((await reconcile()).sent).not.toContain(lost);
+    });
+
+    it("is one of the five-minute cron's tasks", async () => {
+      const lost = await insertInvitationNotification(db.admin, tenant, recipient(), token(), {
+        overdueMinutes: 10,
+      });
+      const sent: string[] = [];
+      const queue = {
+        send: async () => {},
+        sendBatch: async (messages: Iterable<{ body: { notificationId?: string } }>) => {
+          for (const m of messages) if (m.body.notificationId) sent.push(m.body.notificationId);
+        },
+      };
+      await runCron(RECONCILE_CRON, { NOTIFY_QUEUE: queue, PROVISION_QUEUE: queue });
+      expect(sent).toContain(lost);
     });
 
     /** One run of the cron task, with a queue that records what it would have sent. */

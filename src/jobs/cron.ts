@@ -8,6 +8,7 @@ import { type DatabaseHandle, openDatabase } from "../db/client";
 import { type Bindings, type Config, loadConfig } from "../env";
 import { clock } from "../lib/clock";
 import { log, setLogLevel } from "../lib/log";
+import { reconcileNotificationsTask } from "../notifications/reconcile";
 import { PURGE_CRON, RECONCILE_CRON } from "./policy";
 import { sendJobs } from "./producer";
 import { enqueuePurges } from "./purge";
@@ -32,6 +33,7 @@ const TASKS: Record<string, Task[]> = {
         return { resent: resent.length, dead: dead.length };
       },
     },
+    reconcileNotificationsTask,
     {
       name: "usage-rollup",
       run: async ({ http }, _env, config) => {

@@ -5,12 +5,14 @@
  * tests on free ports. Both listen on 127.0.0.1 only, and each instance keeps its messages in a
  * directory of its own (maildev's default is one shared folder under the OS temp dir).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { freePort } from "../free-port";
+import { stopChild } from "./child-process";
 
 export interface MailCatcher {
   smtpPort: number;
@@ -68,10 +70,10 @@ export async function startMailCatcher(opts: {
   try {
     await Promise.race([waitForApi(webUrl), exited.then((err) => Promise.reject(err))]);
   } catch (err) {
-    await kill(child);
+    await stopChild(child, STOP_TIMEOUT_MS);
     throw err;
   }
-  return { smtpPort, webPort, webUrl, stop: () => kill(child) };
+  return { smtpPort, webPort, webUrl, stop: () => stopChild(child, STOP_TIMEOUT_MS) };
 }
 
 /** The package exports only its library (and only for `import`), so find its bin where Node would find the package. */
@@ -95,13 +97,4 @@ async function waitForApi(webUrl: string): Promise<void> {
     if (Date.now() > deadline) throw new Error(`maildev did not answer on ${webUrl}/api/email`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
 }

@@ -3,10 +3,12 @@
  * dev and tests never touch the machine's shared Redis on 6379. `REDIS_URL` overrides it
  * for setups that already run one.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+
+import { spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { connect } from "node:net";
 import { freePort } from "../free-port";
+import { stopChild } from "./child-process";
 
 export interface RedisService {
   url: string;
@@ -53,10 +55,10 @@ export async function startRedis(opts: { port?: number; dir?: string } = {}): Pr
   try {
     await Promise.race([waitForPong(port), exited.then((err) => Promise.reject(err))]);
   } catch (err) {
-    await kill(child);
+    await stopChild(child, STOP_TIMEOUT_MS);
     throw err;
   }
-  return { url: `redis://127.0.0.1:${port}`, port, stop: () => kill(child) };
+  return { url: `redis://127.0.0.1:${port}`, port, stop: () => stopChild(child, STOP_TIMEOUT_MS) };
 }
 
 async function waitForPong(port: number): Promise<void> {
@@ -80,13 +82,4 @@ function ping(port: number): Promise<boolean> {
     socket.once("connect", () => socket.write("PING\r\n"));
     socket.once("data", (data) => done(data.toString().startsWith("+PONG")));
   });
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
 }

@@ -8,6 +8,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Backends, startBackends } from "../../dev/backends";
 import { startWorkerServer, type WorkerServer } from "../../dev/worker-server";
+import { backendBindings } from "./support/worker-stack";
 
 /**
  * Faults only a real process can suffer, with the Worker over HTTP (Miniflare) on the local
@@ -52,13 +53,7 @@ describe.skipIf(external)("faults a process can suffer", () => {
     await new Promise<void>((resolve) => provisioner.listen(0, "127.0.0.1", resolve));
     worker = await startWorkerServer({
       bindings: {
-        DATABASE_URL: backends.databaseUrl,
-        NEON_LOCAL_PROXY: backends.neonProxy,
-        NEON_LOCAL_HTTP: backends.neonHttp,
-        UPSTASH_REDIS_REST_URL: backends.upstashUrl,
-        UPSTASH_REDIS_REST_TOKEN: backends.upstashToken,
-        JWT_SECRET: randomBytes(32).toString("base64url"),
-        MASTER_KEY: randomBytes(32).toString("base64"),
+        ...backendBindings(backends),
         PROVISIONER_SECRET: randomBytes(32).toString("base64url"),
         PROVISIONER_URL: `http://127.0.0.1:${(provisioner.address() as AddressInfo).port}`,
         LOG_LEVEL: "silent",

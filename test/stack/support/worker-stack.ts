@@ -13,6 +13,19 @@ import { startWorkerServer, type WorkerServer } from "../../../dev/worker-server
 import { startProvisioner } from "../../../provisioner/src/server";
 import { startFakeKubeApi } from "../../../provisioner/test/support/fake-kube-api";
 
+/** The Worker's bindings for the stand-ins `startBackends` started, with fresh secrets. */
+export function backendBindings(backends: Backends): Record<string, string> {
+  return {
+    DATABASE_URL: backends.databaseUrl,
+    NEON_LOCAL_PROXY: backends.neonProxy,
+    NEON_LOCAL_HTTP: backends.neonHttp,
+    UPSTASH_REDIS_REST_URL: backends.upstashUrl,
+    UPSTASH_REDIS_REST_TOKEN: backends.upstashToken,
+    JWT_SECRET: randomBytes(32).toString("base64url"),
+    MASTER_KEY: randomBytes(32).toString("base64"),
+  };
+}
+
 export interface WorkerStack {
   backends: Backends;
   worker: WorkerServer;
@@ -57,13 +70,7 @@ export async function startWorkerStack(opts: {
     }
     const worker = await startWorkerServer({
       bindings: {
-        DATABASE_URL: backends.databaseUrl,
-        NEON_LOCAL_PROXY: backends.neonProxy,
-        NEON_LOCAL_HTTP: backends.neonHttp,
-        UPSTASH_REDIS_REST_URL: backends.upstashUrl,
-        UPSTASH_REDIS_REST_TOKEN: backends.upstashToken,
-        JWT_SECRET: randomBytes(32).toString("base64url"),
-        MASTER_KEY: randomBytes(32).toString("base64"),
+        ...backendBindings(backends),
         PROVISIONER_SECRET: provisionerSecret,
         PROVISIONER_URL: provisionerUrl,
         LOG_LEVEL: "warn",

@@ -4,9 +4,11 @@ import type { notifications } from "../db/schema";
 import type { EmailTemplate } from "./email-template";
 import { invitationEmail } from "./invitation-email";
 import type { OutgoingEmail } from "./smtp";
+import { tenantLifecycleEmail } from "./tenant-lifecycle-email";
 
 const TEMPLATES = {
   invitation: invitationEmail,
+  tenant_lifecycle: tenantLifecycleEmail,
 } as const satisfies Record<string, EmailTemplate>;
 
 export type TemplateName = keyof typeof TEMPLATES;

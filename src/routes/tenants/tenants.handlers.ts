@@ -13,7 +13,12 @@ const SYSTEM_FIELDS = ["plan", "quota_overrides", "features", "status"] as const
 
 /** What a lifecycle change needs of the request. */
 function lifecycle<E extends Authenticated>(c: Context<E>): tenants.LifecycleContext {
-  return { http: c.var.http, audit: auditContextOf(c), jobs: c.var.jobs };
+  return {
+    http: c.var.http,
+    audit: auditContextOf(c),
+    jobs: c.var.jobs,
+    notifications: c.var.notifications,
+  };
 }
 
 /** The tenant as it is after a committed change. */
@@ -99,7 +104,11 @@ export const restore: Handler<typeof routes.restore> = async (c) => {
 };
 
 export const remove: Handler<typeof routes.remove> = async (c) => {
-  const { row } = await tenants.deleteTenant(lifecycle(c), c.req.valid("param").id);
+  const { row } = await tenants.deleteTenant(
+    lifecycle(c),
+    c.req.valid("param").id,
+    c.var.config.RETENTION_DAYS,
+  );
   const shown = tenants.presentTenant(row, c.var.config.RETENTION_DAYS);
   return c.json(
     {

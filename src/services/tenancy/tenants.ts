@@ -9,6 +9,7 @@ import {
   type IpAllowlistScope,
   type JobKind,
   normalizedEmail,
+  notifications,
   type Plan,
   provisioningJobs,
   type TenantStatus,
@@ -23,6 +24,8 @@ import { keyset, type PageQuery, toPage } from "../../lib/pagination";
 import { hashPassword } from "../../lib/passwords";
 import { Problem, type ProblemCode } from "../../lib/problem";
 import { newTemporaryPassword, TEMPORARY_PASSWORD_TTL_MS } from "../../lib/temporary-passwords";
+import type { NotificationOutbox } from "../../notifications/outbox";
+import type { TenantLifecycleEvent } from "../../notifications/tenant-lifecycle-email";
 import { addApiKey } from "../access/api-keys";
 import { claimInBatch, type PendingClaim } from "../platform/idempotency";
 import { requireRow } from "../resources/tenant-resources";
@@ -224,6 +227,8 @@ export interface LifecycleContext {
   http: HttpDatabase;
   audit: AuditContext;
   jobs: JobOutbox;
+  /** Where the emails to the tenant's admins go after commit. */
+  notifications: NotificationOutbox;
 }
 
 export interface TenantPatch {
@@ -292,6 +297,7 @@ export function patchTenant(
     if (patch.status !== undefined) {
       const changing = sql`${tenants.status} <> ${patch.status}`;
       c.jobWhen(patch.status === "suspended" ? "suspend" : "resume", changing);
+      c.notifyAdminsWhen(patch.status === "suspended" ? "suspended" : "reactivated", {}, changing);
       values.status = patch.status;
       // Suspending a suspended tenant keeps when and why it was suspended.
       values.suspendedAt =
@@ -345,8 +351,11 @@ export function reactivateTenant(ctx: LifecycleContext, idOrSlug: string) {
   });
 }
 
-/** Soft delete: the tenant disappears for its users at once; its data waits for purge. */
-export function deleteTenant(ctx: LifecycleContext, idOrSlug: string) {
+/**
+ * Soft delete: the tenant disappears for its users at once; its data waits for purge, whose
+ * date its admins are told.
+ */
+export function deleteTenant(ctx: LifecycleContext, idOrSlug: string, retentionDays: number) {
   return change(ctx, idOrSlug, (c) => {
     c.refuseDeleted();
     c.failWhen(
@@ -356,6 +365,8 @@ export function deleteTenant(ctx: LifecycleContext, idOrSlug: string) {
     );
     const now = new Date(clock.now());
     c.update({ status: "deleted", deletedAt: now, updatedAt: now });
+    const purgeAfter = new Date(now.getTime() + retentionDays * 86_400_000).toISOString();
+    c.notifyAdmins("deletion_scheduled", { purge_after: purgeAfter });
     c.audit("tenant.deleted", {});
   });
 }
@@ -404,6 +415,7 @@ function transition(
     );
     c.update({ ...statusValues(t.to, t.reason ?? null), updatedAt: new Date(clock.now()) });
     c.job(t.job);
+    c.notifyAdmins(t.to === "suspended" ? "suspended" : "reactivated", { reason: t.reason ?? null });
     c.audit(t.action, t.reason ? { reason: t.reason } : {});
   });
 }
@@ -423,11 +435,15 @@ interface ChangeBuilder {
   /** A job needed only when `when` holds of the row as it was before the update. */
   jobWhen(kind: JobKind, when: SQL): void;
   update(values: Partial<Record<keyof TenantRow, unknown>>): void;
+  /** An email to each of the tenant's admins, sent after commit. */
+  notifyAdmins(event: TenantLifecycleEvent, fields: Record<string, unknown>): void;
+  /** The same, only when `when` holds of the row as it was before the update. */
+  notifyAdminsWhen(event: TenantLifecycleEvent, fields: Record<string, unknown>, when: SQL): void;
   audit(action: string, meta: Record<string, unknown>): void;
 }
 
 async function change(
-  { http, audit, jobs: outbox }: LifecycleContext,
+  { http, audit, jobs: outbox, notifications: emails }: LifecycleContext,
   idOrSlug: string,
   build: (c: ChangeBuilder) => void,
 ): Promise<Transition> {
@@ -453,12 +469,34 @@ async function change(
         ),
       ),
     );
+  const notices: Array<Pending<{ rows: Array<{ id: string }> }>> = [];
+  // One row per admin, chosen in the batch itself: no read before it, and an admin added or
+  // removed meanwhile is seen as the batch sees the memberships.
+  const addNotice = (event: TenantLifecycleEvent, fields: Record<string, unknown>, when: SQL) =>
+    notices.push(
+      batch.add(
+        batch.db.execute<{ id: string }>(
+          sql`insert into ${notifications} (id, tenant_id, channel, recipient, template, payload, next_attempt_at, created_at)
+              select gen_random_uuid(), ${tenants.id}, 'email', ${users.email}, 'tenant_lifecycle',
+                     jsonb_build_object('tenant_name', ${tenants.name}, 'tenant_slug', ${tenants.slug})
+                       || ${JSON.stringify({ ...fields, event })}::jsonb,
+                     ${now}::timestamptz, ${now}::timestamptz
+              from ${tenants}
+              join ${tenantMemberships} on ${tenantMemberships.tenantId} = ${tenants.id} and ${tenantMemberships.role} = 'admin'
+              join ${users} on ${users.id} = ${tenantMemberships.userId}
+              where ${where} and ${when}
+              returning ${notifications.id}`,
+        ),
+      ),
+    );
   build({
     refuseDeleted: () =>
       guard(sql`${tenants.status} = 'deleted'`, "tenant_not_found", sql`'No such tenant.'`),
     failWhen: guard,
     job: (kind) => addJob(kind, sql`true`),
     jobWhen: addJob,
+    notifyAdmins: (event, fields) => addNotice(event, fields, sql`true`),
+    notifyAdminsWhen: addNotice,
     update: (values) => {
       updated = batch.add(
         batch.db
@@ -485,5 +523,6 @@ async function change(
   refreshTenant(row);
   const written = jobs.flatMap((job) => job.value.rows);
   outbox.sendAfterCommit(written);
+  emails.sendAfterCommit(notices.flatMap((notice) => notice.value.rows));
   return { row, jobs: written };
 }

@@ -338,6 +338,13 @@ describe("scheduled work", () => {
           }),
           expect.objectContaining({
             level: "info",
+            msg: "cron api-keys-expiring",
+            cron: PURGE_CRON,
+            reminders: expect.any(Number),
+            duration_ms: expect.any(Number),
+          }),
+          expect.objectContaining({
+            level: "info",
             msg: "cron usage-retention",
             cron: PURGE_CRON,
             deleted: expect.any(Number),

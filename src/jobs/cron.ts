@@ -8,6 +8,7 @@ import { type DatabaseHandle, openDatabase } from "../db/client";
 import { type Bindings, type Config, loadConfig } from "../env";
 import { clock } from "../lib/clock";
 import { log, setLogLevel } from "../lib/log";
+import { expiringKeysTask } from "../notifications/expiring-keys";
 import { reconcileNotificationsTask } from "../notifications/reconcile";
 import { PURGE_CRON, RECONCILE_CRON } from "./policy";
 import { sendJobs } from "./producer";
@@ -58,6 +59,7 @@ const TASKS: Record<string, Task[]> = {
         return { deprovision_jobs: jobIds.length, batch_full: batchFull };
       },
     },
+    expiringKeysTask,
     {
       name: "usage-retention",
       run: async ({ http }, _env, config) => {

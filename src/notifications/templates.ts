@@ -1,6 +1,7 @@
 /** Every template a notification row may name, and turning a row into the email to send. */
 import { z } from "zod";
 import type { notifications } from "../db/schema";
+import { apiKeyExpiringEmail } from "./api-key-expiring-email";
 import type { EmailTemplate } from "./email-template";
 import { invitationEmail } from "./invitation-email";
 import type { OutgoingEmail } from "./smtp";
@@ -9,6 +10,7 @@ import { tenantLifecycleEmail } from "./tenant-lifecycle-email";
 const TEMPLATES = {
   invitation: invitationEmail,
   tenant_lifecycle: tenantLifecycleEmail,
+  api_key_expiring: apiKeyExpiringEmail,
 } as const satisfies Record<string, EmailTemplate>;
 
 export type TemplateName = keyof typeof TEMPLATES;

@@ -13,15 +13,16 @@
  * runs never pick the same tenant, and the "no job under way" condition is checked again
  * after the lock is held, in a fresh statement that sees every job committed before it.
  */
+
 import { and, asc, eq, inArray, lt, notExists, sql } from "drizzle-orm";
 import { type Database, type Tx, withSystem } from "../db/client";
 import { provisioningJobs, tenants } from "../db/schema";
+import { DAY_MS } from "../lib/clock";
 import { recordAudit } from "../services/tenancy/audit";
 import { forgetTenant } from "../services/tenancy/tenant-directory";
 import type { JobTenant } from "./job-store";
 import { enqueueJob } from "./producer";
 
-const DAY_MS = 86_400_000;
 /** A deprovision job that is still going: a tenant with one gets no second. */
 const deprovisionUnderWay = and(
   eq(provisioningJobs.kind, "deprovision"),

@@ -1,6 +1,6 @@
 /** The email to a tenant's admins about one of its API keys that expires within a week. */
 import { z } from "zod";
-import { emailTemplate, renderHtml, subjectLine } from "./email-template";
+import { emailTemplate, renderHtml, subjectLine, utcMinute } from "./email-template";
 
 export const apiKeyExpiringPayload = z.object({
   tenant_name: z.string(),
@@ -12,11 +12,9 @@ export const apiKeyExpiringPayload = z.object({
   expires_at: z.iso.datetime(),
 });
 
-const utc = (iso: string) => `${iso.slice(0, 16).replace("T", " ")} UTC`;
-
 export const apiKeyExpiringEmail = emailTemplate(apiKeyExpiringPayload, async (payload) => {
   const tenant = `${payload.tenant_name} (${payload.tenant_slug})`;
-  const when = utc(payload.expires_at);
+  const when = utcMinute(payload.expires_at);
   const subject = subjectLine(`An API key of ${payload.tenant_name} expires on ${when}`);
   const advice =
     "After that every request with it is refused: create a new key (or rotate this one) and move its users to it before then.";

@@ -31,6 +31,11 @@ export function emailTemplate<Payload>(
   };
 }
 
+/** A timestamp as emails show it: `2026-12-01 03:00 UTC`. */
+export function utcMinute(iso: string): string {
+  return `${iso.slice(0, 16).replace("T", " ")} UTC`;
+}
+
 const MAX_SUBJECT = 200;
 
 /** One line, no control characters (CR/LF would start a new header), at most MAX_SUBJECT characters. */

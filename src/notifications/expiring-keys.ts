@@ -9,7 +9,7 @@ import { sql } from "drizzle-orm";
 import { type DatabaseHandle, withSystem } from "../db/client";
 import { notifications, tenantMemberships, tenants, users } from "../db/schema";
 import type { Bindings, Config } from "../env";
-import { clock } from "../lib/clock";
+import { clock, DAY_MS } from "../lib/clock";
 import { sendNotifications } from "./outbox";
 
 export const EXPIRY_NOTICE_DAYS = 7;
@@ -19,7 +19,7 @@ export async function notifyExpiringKeys(
   opts: { now: number; batchSize: number },
 ): Promise<string[]> {
   const now = new Date(opts.now).toISOString();
-  const horizon = new Date(opts.now + EXPIRY_NOTICE_DAYS * 86_400_000).toISOString();
+  const horizon = new Date(opts.now + EXPIRY_NOTICE_DAYS * DAY_MS).toISOString();
   // A uuid derived from (key, admin): md5 with its version nibble set to 5 and its variant to
   // RFC 9562's, so it is a valid uuid wherever ids are checked (the queue message's schema).
   const reminderId = sql`overlay(overlay(md5(k.id::text || ':' || ${users.id}::text || ':api_key_expiring') placing '5' from 13) placing '8' from 17)::uuid`;

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { ROLES } from "../db/schema";
 import type { Config } from "../env";
-import { emailTemplate, renderHtml, subjectLine } from "./email-template";
+import { emailTemplate, renderHtml, subjectLine, utcMinute } from "./email-template";
 
 /** The console page that accepts an invitation (src/console/invitations.handlers.tsx). */
 export const ACCEPT_PAGE_PATH = "/console/invitations/accept";
@@ -45,7 +45,7 @@ export const invitationEmail = emailTemplate(invitationPayload, async (payload, 
   const link = invitationLink(payload.accept_page, token);
   const tenant = `${payload.tenant_name} (${payload.tenant_slug})`;
   const role = `${/^[aeiou]/.test(payload.role) ? "an" : "a"} ${payload.role}`;
-  const expires = `${payload.expires_at.slice(0, 16).replace("T", " ")} UTC`;
+  const expires = utcMinute(payload.expires_at);
   const subject = subjectLine(`You are invited to join ${payload.tenant_name} on Tenantry`);
   const text = [
     `You have been invited to join the tenant ${tenant} on Tenantry as ${role}.`,

@@ -4,7 +4,7 @@
  * change's own batch (`services/tenancy/tenants.ts`), one per admin.
  */
 import { z } from "zod";
-import { emailTemplate, renderHtml, subjectLine } from "./email-template";
+import { emailTemplate, renderHtml, subjectLine, utcMinute } from "./email-template";
 
 export const TENANT_LIFECYCLE_EVENTS = ["suspended", "reactivated", "deletion_scheduled"] as const;
 export type TenantLifecycleEvent = (typeof TENANT_LIFECYCLE_EVENTS)[number];
@@ -18,8 +18,6 @@ export const tenantLifecyclePayload = z.object({
   /** When a deleted tenant's data is purged. */
   purge_after: z.iso.datetime().optional(),
 });
-
-const utc = (iso: string) => `${iso.slice(0, 16).replace("T", " ")} UTC`;
 
 export const tenantLifecycleEmail = emailTemplate(tenantLifecyclePayload, async (payload) => {
   const tenant = `${payload.tenant_name} (${payload.tenant_slug})`;
@@ -63,7 +61,7 @@ function describe(
         subject: `${payload.tenant_name} was deleted on Tenantry`,
         lines: [
           `The tenant ${tenant} was deleted. Its members and API keys no longer work.`,
-          `Its data is kept until ${utc(payload.purge_after)} and purged after that; until then an operator can restore it.`,
+          `Its data is kept until ${utcMinute(payload.purge_after)} and purged after that; until then an operator can restore it.`,
         ],
       };
     }

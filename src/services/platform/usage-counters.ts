@@ -9,7 +9,9 @@
  * off the queue, and only if the version is still the one it read: a flush that landed in
  * between keeps the pair queued for the next run, so no count is ever left behind.
  */
+
 import type { Redis } from "@upstash/redis/cloudflare";
+import { DAY_MS } from "../../lib/clock";
 
 /** The counters of a tenant's day, named as the `usage_daily` columns and the API name them. */
 export const DAY_COUNTERS = [
@@ -36,7 +38,6 @@ export const PENDING_KEY = "usage:daily:pending";
  */
 export const DAY_HASH_RETENTION_S = 8 * 24 * 3600;
 
-const DAY_MS = 86_400_000;
 const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -5,9 +5,11 @@
  * no snapshot (null). Nothing here reads Redis: the numbers are Postgres's, so today's lag
  * behind the live counters by up to the rollup's interval.
  */
+
 import { and, asc, between, eq, exists, sql } from "drizzle-orm";
 import { batchAsSystem, batchAsTenant, type HttpDatabase } from "../../db/client";
 import { tenants, usageDaily } from "../../db/schema";
+import { DAY_MS } from "../../lib/clock";
 import { toCsv } from "../../lib/csv";
 import { keyset, type PageQuery, toPage } from "../../lib/pagination";
 import { Problem } from "../../lib/problem";
@@ -17,8 +19,6 @@ import { addDays, DAY_COUNTERS, utcDay } from "../platform/usage-counters";
 export const USAGE_RETENTION_DAYS = 400;
 /** The range when none is asked for: the last 30 days, today included. */
 export const DEFAULT_RANGE_DAYS = 30;
-
-const DAY_MS = 86_400_000;
 
 export interface DayRange {
   from: string;

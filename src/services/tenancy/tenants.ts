@@ -19,7 +19,7 @@ import {
 } from "../../db/schema";
 import { type Pending, WriteBatch } from "../../db/write-batch";
 import { type EnqueuedJob, type JobOutbox, jobInsert } from "../../jobs/producer";
-import { clock } from "../../lib/clock";
+import { clock, DAY_MS } from "../../lib/clock";
 import { keyset, type PageQuery, toPage } from "../../lib/pagination";
 import { hashPassword } from "../../lib/passwords";
 import { Problem, type ProblemCode } from "../../lib/problem";
@@ -35,10 +35,14 @@ import type { CheckedChange } from "./ip-allowlist";
 import { effectiveFeatures } from "./plans";
 import { parseTenantKey, refreshTenant } from "./tenant-directory";
 
-const DAY_MS = 86_400_000;
 export const DEFAULT_TENANT_SLUG = "default";
 
 export type TenantRow = typeof tenants.$inferSelect;
+
+/** When a tenant deleted at `deletedAt` is purged. */
+function purgeAfter(deletedAt: Date, retentionDays: number): Date {
+  return new Date(deletedAt.getTime() + retentionDays * DAY_MS);
+}
 
 export function presentTenant(row: TenantRow, retentionDays: number) {
   return {
@@ -56,9 +60,7 @@ export function presentTenant(row: TenantRow, retentionDays: number) {
     suspended_at: row.suspendedAt?.toISOString() ?? null,
     suspend_reason: row.suspendReason,
     deleted_at: row.deletedAt?.toISOString() ?? null,
-    purge_after: row.deletedAt
-      ? new Date(row.deletedAt.getTime() + retentionDays * DAY_MS).toISOString()
-      : null,
+    purge_after: row.deletedAt ? purgeAfter(row.deletedAt, retentionDays).toISOString() : null,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   };
@@ -365,8 +367,7 @@ export function deleteTenant(ctx: LifecycleContext, idOrSlug: string, retentionD
     );
     const now = new Date(clock.now());
     c.update({ status: "deleted", deletedAt: now, updatedAt: now });
-    const purgeAfter = new Date(now.getTime() + retentionDays * 86_400_000).toISOString();
-    c.notifyAdmins("deletion_scheduled", { purge_after: purgeAfter });
+    c.notifyAdmins("deletion_scheduled", { purge_after: purgeAfter(now, retentionDays).toISOString() });
     c.audit("tenant.deleted", {});
   });
 }

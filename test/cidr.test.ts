@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PrefixList, parseCidr } from "../src/lib/cidr";
+import { meteredBlock, PrefixList, parseCidr } from "../src/lib/cidr";
 
 /**
  * Parsing edge cases of `src/lib/cidr.ts`, in the Worker's runtime; the random comparison
@@ -95,5 +95,23 @@ describe("PrefixList", () => {
     for (const ip of ["", "203.0.113.9/32", "203.0.113.9:443", "10.1.2.3", "garbage"])
       expect(list.admits(ip), ip).toBe(false);
     expect(new PrefixList([]).admits("203.0.113.9")).toBe(false);
+  });
+});
+
+describe("meteredBlock", () => {
+  it.each([
+    ["203.0.113.9", "203.0.113.9/32"],
+    ["::ffff:203.0.113.9", "203.0.113.9/32"],
+    ["2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"],
+    ["2001:DB8:1:2::ffff", "2001:db8:1:2::/64"],
+    ["::1", "::/64"],
+    ["fe80::1", "fe80::/64"],
+  ])("meters %s as %s", (address, block) => {
+    expect(meteredBlock(address)).toBe(block);
+  });
+
+  it("answers text that is not an address as it came, so it is still metered as itself", () => {
+    expect(meteredBlock("unknown")).toBe("unknown");
+    expect(meteredBlock("")).toBe("");
   });
 });

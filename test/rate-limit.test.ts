@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { hashPassword } from "../src/lib/passwords";
 import { pools } from "./support/db";
@@ -192,7 +192,11 @@ describe("per-tenant rate limiting", () => {
 describe("login limits: failures only, and never the owner's clean address", () => {
   const db = pools();
   afterAll(() => db.end());
-  const run = Math.floor(Math.random() * 200) + 20;
+  afterEach(() => vi.useRealTimers());
+  // Addresses 10.<run>.<host>: this file's own, so a Redis shared with an earlier run (REDIS_URL)
+  // within the hour cannot hold their counters. `host` = group * 25 + index keeps groups apart.
+  const run = crypto.getRandomValues(new Uint8Array(2)).join(".");
+  const address = (group: number, index = 1) => `10.${run}.${group * 25 + index}`;
   const login = (email: string, ip: string, password = "wrong-password") =>
     api("/api/v1/auth/login", jsonInit("POST", { email, password }, { "cf-connecting-ip": ip }));
 
@@ -200,43 +204,48 @@ describe("login limits: failures only, and never the owner's clean address", () 
     return createUser(db.admin, { passwordHash: await hashPassword(password) });
   }
 
-  /**
-   * The login limits are fixed windows that follow the wall clock (a minute, an hour). A test
-   * whose requests must fall in one window first waits, if it has to, until the window has
-   * `needSeconds` left: otherwise it would pass or fail by when it happened to run.
-   */
-  async function insideOneWindow(windowSeconds: number, needSeconds: number) {
-    const windowMs = windowSeconds * 1000;
-    const left = windowMs - (Date.now() % windowMs);
-    if (left < needSeconds * 1000) await new Promise((resolve) => setTimeout(resolve, left + 100));
-  }
-
   it("10 failures a minute per address, then 429 before any verification", async () => {
-    const ip = `10.${run}.1.1`;
-    await insideOneWindow(60, 15);
+    const ip = address(1);
+    // The limits are fixed windows of the wall clock: a frozen clock keeps every request in one.
+    freezeClock();
     for (let i = 0; i < 10; i++) expect((await login(`user${i}@example.test`, ip)).status).toBe(401);
     const blocked = await login("another@example.test", ip);
     await expectProblem(blocked, 429, "rate_limited");
     expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 
+  it("an IPv6 client is metered by its /64: rotating the interface bits does not buy guesses", async () => {
+    const runHex = run
+      .split(".")
+      .map((byte) => Number(byte).toString(16).padStart(2, "0"))
+      .join("");
+    const block = `fd00:${runHex}:6:1`;
+    freezeClock();
+    for (let i = 0; i < 10; i++) {
+      expect((await login(`user${i}@example.test`, `${block}:${i.toString(16)}::1`)).status).toBe(401);
+    }
+    await expectProblem(await login("another@example.test", `${block}:ffff::99`), 429, "rate_limited");
+    // The neighbouring /64 is another subscriber's.
+    expect((await login("another@example.test", `fd00:${runHex}:6:2::1`)).status).toBe(401);
+  });
+
   it("successes are not counted: 15 right passwords in a row from one address all sign in", async () => {
     const password = "a right password for this";
     const user = await userWithPassword(password);
-    for (let i = 0; i < 15; i++)
-      expect((await login(user.email, `10.${run}.2.1`, password)).status).toBe(200);
+    freezeClock();
+    for (let i = 0; i < 15; i++) expect((await login(user.email, address(3), password)).status).toBe(200);
   });
 
   it("100 failures an hour per email refuse the addresses that failed, not a clean one; success forgives its own address", async () => {
     const password = "the owner's own password";
     const owner = await userWithPassword(password);
-    const returning = `10.${run}.3.1`;
-    await insideOneWindow(3600, 30);
+    const returning = address(4);
+    freezeClock();
     // The owner mistypes once, then signs in: that address's failure is forgiven.
     expect((await login(owner.email, returning)).status).toBe(401);
     expect((await login(owner.email, returning, password)).status).toBe(200);
     // A spray of 100 failures from 20 other addresses spends the email's hourly budget.
-    const sprayers = Array.from({ length: 20 }, (_, i) => `10.${run}.4.${i + 1}`);
+    const sprayers = Array.from({ length: 20 }, (_, i) => address(5, i + 1));
     for (let round = 0; round < 5; round++) {
       const answers = await Promise.all(sprayers.map((ip) => login(owner.email, ip)));
       for (const res of answers) expect(res.status).toBe(401);
@@ -244,14 +253,15 @@ describe("login limits: failures only, and never the owner's clean address", () 
     // A sprayer is now refused even with the right password; the owner's addresses are not.
     await expectProblem(await login(owner.email, sprayers[0] as string, password), 429, "rate_limited");
     expect((await login(owner.email, returning, password)).status).toBe(200);
-    expect((await login(owner.email, `10.${run}.5.1`, password)).status).toBe(200);
+    expect((await login(owner.email, address(6), password)).status).toBe(200);
   });
 
   it("an address that failed stays refused for the rest of the email's hour, not only its minute", async () => {
-    await insideOneWindow(3600, 150);
     const password = "the owner's own password";
     const owner = await userWithPassword(password);
-    const sprayers = Array.from({ length: 20 }, (_, i) => `10.${run}.6.${i + 1}`);
+    const sprayers = Array.from({ length: 20 }, (_, i) => address(7, i + 1));
+    // At the start of an hour, so that a minute later is still inside it.
+    const hourStart = freezeClock(3600);
     for (let round = 0; round < 5; round++) {
       for (const res of await Promise.all(sprayers.map((ip) => login(owner.email, ip)))) {
         expect(res.status).toBe(401);
@@ -259,14 +269,9 @@ describe("login limits: failures only, and never the owner's clean address", () 
     }
     await expectProblem(await login(owner.email, sprayers[1] as string), 429, "rate_limited");
     // A minute later each sprayer's own per-minute window is fresh; the email's hour is not.
-    vi.useFakeTimers({ toFake: ["Date"] });
-    try {
-      vi.setSystemTime(Date.now() + 61_000);
-      await expectProblem(await login(owner.email, sprayers[1] as string, password), 429, "rate_limited");
-      expect((await login(owner.email, `10.${run}.7.1`, password)).status).toBe(200);
-    } finally {
-      vi.useRealTimers();
-    }
+    vi.setSystemTime(hourStart + 61_000);
+    await expectProblem(await login(owner.email, sprayers[1] as string, password), 429, "rate_limited");
+    expect((await login(owner.email, address(8), password)).status).toBe(200);
   });
 });
 
@@ -277,10 +282,11 @@ describe("invitation accepts: 10 a minute per client address", () => {
       jsonInit("POST", { token: "not-a-real-invitation-token" }, ip ? { "cf-connecting-ip": ip } : {}),
     );
 
+  afterEach(() => vi.useRealTimers());
+
   it("counts every attempt from an address, right token or not, then 429; another address is untouched", async () => {
     const ip = "10.250.1.1";
-    const now = Date.now() % 60_000;
-    if (now > 45_000) await new Promise((resolve) => setTimeout(resolve, 60_100 - now));
+    freezeClock();
     for (let i = 0; i < 10; i++) expect((await accept(ip)).status).toBe(410);
     await expectProblem(await accept(ip), 429, "rate_limited");
     expect((await accept("10.250.1.2")).status).toBe(410);
@@ -290,3 +296,17 @@ describe("invitation accepts: 10 a minute per client address", () => {
     for (let i = 0; i < 12; i++) expect((await accept()).status).toBe(410);
   });
 });
+
+/**
+ * Freezes `Date` (only `Date`: timers and I/O run as usual), so requests that must share a
+ * fixed window of the wall clock do, whenever the test runs. With `alignSeconds` the clock
+ * stops one second into the next window of that length (a future one, so no earlier request
+ * has counted in it). Answers the frozen time.
+ */
+function freezeClock(alignSeconds?: number): number {
+  const now = Date.now();
+  const at = alignSeconds ? (Math.floor(now / (alignSeconds * 1000)) + 1) * alignSeconds * 1000 + 1000 : now;
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(at);
+  return at;
+}

@@ -37,6 +37,22 @@ export function isIpAddress(text: string): boolean {
 }
 
 /**
+ * The block a limit meters a client address by: an IPv4 address alone (`203.0.113.9/32`), an
+ * IPv6 address by its /64, the smallest block a subscriber is routinely given (one host can
+ * rotate through its /64 at will, so metering single IPv6 addresses meters nothing). An
+ * IPv4-mapped IPv6 address counts as the IPv4 address it is. Text that is not an address is
+ * answered as it came, so it is still metered (as itself).
+ */
+export function meteredBlock(address: string): string {
+  const family = readAddress(address, 0, address.length);
+  if (family === 0) return address;
+  const mapped = groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0;
+  if (family === 4 || (mapped && groups[4] === 0 && groups[5] === 0xffff)) return formatPrefix(128);
+  groups.fill(0, 4, 8);
+  return formatPrefix(64);
+}
+
+/**
  * A list of prefixes compiled once (per tenant record) for matching: four 32-bit words of
  * network and four of mask per prefix. An entry that does not parse matches nothing, so a
  * corrupted stored list admits fewer addresses, never more.

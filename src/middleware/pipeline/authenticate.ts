@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { clientIpOf } from "../../lib/client-ip";
+import { meteredClientOf } from "../../lib/client-ip";
 import { constantTimeEqual, utf8 } from "../../lib/encoding";
 import { Problem } from "../../lib/problem";
 import type { AppBindings } from "../../request-env";
@@ -37,7 +37,7 @@ export const authenticate = (options: { passwordChangeExempt: boolean }) =>
 
 /** Failed credentials are metered per client address (without one there is nothing to meter). */
 async function verifyMetered<E extends AppBindings>(c: Context<E>): Promise<Principal | undefined> {
-  const ip = clientIpOf(c);
+  const ip = meteredClientOf(c);
   if (ip) refuseBlockedAddress(ip);
   try {
     return await verifyCredential(c.var.http, c.var.config, {

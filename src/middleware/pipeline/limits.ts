@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import { clientIpOf } from "../../lib/client-ip";
+import { meteredClientOf } from "../../lib/client-ip";
 import type { AppBindings } from "../../request-env";
 import {
   apiKeyPolicy,
@@ -62,7 +62,7 @@ export const limitPasswordGuesses = () =>
     c.set("passwords", {
       http: c.var.http,
       config: c.var.config,
-      ip: clientIpOf(c),
+      ip: meteredClientOf(c),
       background: c.var.background,
     });
     await next();
@@ -75,7 +75,7 @@ export const limitPasswordGuesses = () =>
  */
 export const limitInvitationAccepts = () =>
   createMiddleware<AppBindings>(async (c, next) => {
-    const ip = clientIpOf(c);
+    const ip = meteredClientOf(c);
     if (ip !== null) {
       const decision = await checkLimit(c.var.config, PUBLIC_POLICIES.acceptIp, ip);
       c.var.record.rateLimits.push(decision);

@@ -15,8 +15,9 @@ export interface LoginAttempt {
   /** Hashed, so Redis never holds the address book. */
   emailKey: string;
   /**
-   * Cloudflare's `CF-Connecting-IP`; null only off Cloudflare (tests, `wrangler dev`), where
-   * there is no address to meter and only the per-email budget applies.
+   * The block Cloudflare's `CF-Connecting-IP` falls in (the IPv4 address, or the IPv6 /64);
+   * null only off Cloudflare (tests, `wrangler dev`), where there is no address to meter and
+   * only the per-email budget applies.
    */
   ip: string | null;
 }

@@ -74,6 +74,7 @@ async function findAccount(http: HttpDatabase, by: { email: string } | { id: str
 export interface PasswordCheckContext {
   http: HttpDatabase;
   config: Config;
+  /** The block the limits meter the client by (its IPv4 address or IPv6 /64), null off Cloudflare. */
   ip: string | null;
   /** Runs work after the response (`waitUntil`): counter resets and rehashing. */
   background: (work: () => Promise<unknown>) => void;

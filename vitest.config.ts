@@ -45,6 +45,9 @@ export default defineConfig({
                 SMTP_HOST: "127.0.0.1",
                 SMTP_PORT: inject("mailSmtpPort"),
                 TEST_MAIL_API_URL: inject("mailApiUrl"),
+                TEST_WEBHOOK_RECEIVER_URL: inject("webhookReceiverUrl"),
+                // Tests point webhooks at the run's receiver on 127.0.0.1, a private address.
+                WEBHOOK_ALLOW_PRIVATE: "true",
               },
             },
           })),

@@ -1,10 +1,10 @@
 /**
  * `npm run dev`: the whole product on one machine with no cloud account. Starts Postgres
- * (+ Neon WebSocket proxy), Redis (+ Upstash REST adapter) and the provisioner (dry-run
- * unless KUBECONFIG is set), migrates and seeds, writes `.dev.vars`, then runs `wrangler dev`
- * on a loopback port behind the client-address front on :8787 (which sets `CF-Connecting-IP`
- * from the TCP peer, as Cloudflare's edge does) and waits until /health is ok. Ctrl-C stops
- * every child it started.
+ * (+ Neon WebSocket proxy), Redis (+ Upstash REST adapter), the mail catcher, a webhook
+ * receiver and the provisioner (dry-run unless KUBECONFIG is set), migrates and seeds, writes
+ * `.dev.vars`, then runs `wrangler dev` on a loopback port behind the client-address front on
+ * :8787 (which sets `CF-Connecting-IP` from the TCP peer, as Cloudflare's edge does) and waits
+ * until /health is ok. Ctrl-C stops every child it started.
  * Data lives in `.dev/` between runs; `npm run dev -- --fresh` wipes it first.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -25,6 +25,7 @@ import { freePort } from "./free-port";
 import { startDevProvisioner } from "./provisioner";
 import { type MailCatcher, startMailCatcher } from "./servers/mail-catcher";
 import { takeOverSignals } from "./servers/postgres";
+import { startWebhookReceiver, type WebhookReceiver } from "./servers/webhook-receiver";
 import { parseSimRtt, SIM_RTT_ENV } from "./sim-rtt";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -32,6 +33,7 @@ const STATE = join(ROOT, ".dev");
 const PORT = Number(process.env.PORT ?? 8787);
 const MAIL_SMTP_PORT = Number(process.env.MAIL_SMTP_PORT ?? 1025);
 const MAIL_WEB_PORT = Number(process.env.MAIL_WEB_PORT ?? 1080);
+const WEBHOOK_RECEIVER_PORT = Number(process.env.WEBHOOK_RECEIVER_PORT ?? 1090);
 const ADMIN_EMAIL = process.env.TENANTRY_ADMIN_EMAIL ?? "admin@tenantry.local";
 const ADMIN_PASSWORD = process.env.TENANTRY_ADMIN_PASSWORD ?? "tenantry-dev-password";
 const READY_TIMEOUT_MS = 90_000;
@@ -43,6 +45,7 @@ const COLORS: Record<string, string> = {
   redis: "\x1b[31m",
   upstash: "\x1b[35m",
   mail: "\x1b[94m",
+  webhooks: "\x1b[96m",
   provisioner: "\x1b[33m",
   wrangler: "\x1b[32m",
 };
@@ -169,6 +172,7 @@ async function main(): Promise<void> {
   let backends: Backends | undefined;
   let provisioner: { url: string; stop(): Promise<void> } | undefined;
   let mail: MailCatcher | undefined;
+  let webhooks: WebhookReceiver | undefined;
   let wrangler: ChildProcess | undefined;
   let front: ClientAddressFront | undefined;
   let stopping = false;
@@ -180,6 +184,7 @@ async function main(): Promise<void> {
     if (wrangler) await stopGroup(wrangler);
     await provisioner?.stop().catch(() => {});
     await mail?.stop().catch(() => {});
+    await webhooks?.stop().catch(() => {});
     await backends?.stop();
     say("stack", "stopped");
     process.exit(code);
@@ -207,6 +212,8 @@ async function main(): Promise<void> {
       log: (line) => say("mail", line),
     });
     say("mail", `SMTP on 127.0.0.1:${mail.smtpPort}, web UI and API on ${mail.webUrl}`);
+    webhooks = await startWebhookReceiver({ port: WEBHOOK_RECEIVER_PORT });
+    say("webhooks", `receiver on ${webhooks.url}`);
     provisioner = await startDevProvisioner({ secret: secrets.PROVISIONER_SECRET, log: say });
     await writeDevVars({
       DATABASE_URL: backends.databaseUrl,
@@ -250,6 +257,7 @@ async function main(): Promise<void> {
       `health        http://localhost:${PORT}/health`,
       `API reference http://localhost:${PORT}/docs`,
       `mail catcher  http://localhost:${mail.webPort}  (every email the API sends; JSON at /api/email; SMTP :${mail.smtpPort})`,
+      `webhooks      ${webhooks.url}/hooks/<name>  (register as a webhook URL; what arrived: GET /__received/<name>)`,
       `admin login   ${ADMIN_EMAIL} / ${ADMIN_PASSWORD}`,
       `database      ${safeUrl(backends.databaseUrl)} (runtime role), ${safeUrl(backends.adminDatabaseUrl)} (owner)`,
       "              both in .dev.vars, read by npm run db:migrate and npm run admin:create -- --email <email>",

@@ -13,6 +13,7 @@ const ROOT = resolve(import.meta.dirname, "..");
 export const COMPATIBILITY_DATE = "2026-03-01";
 const QUEUE = "tenantry-provisioning";
 const NOTIFY_QUEUE = "tenantry-notifications";
+const WEBHOOK_QUEUE = "tenantry-webhooks";
 
 export interface WorkerServer {
   url: string;
@@ -90,10 +91,12 @@ export async function startWorkerServer(opts: {
         queueProducers: {
           PROVISION_QUEUE: { queueName: QUEUE },
           NOTIFY_QUEUE: { queueName: NOTIFY_QUEUE },
+          WEBHOOK_QUEUE: { queueName: WEBHOOK_QUEUE },
         },
         queueConsumers: {
           [QUEUE]: { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 5 },
           [NOTIFY_QUEUE]: { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 5 },
+          [WEBHOOK_QUEUE]: { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 10 },
         },
       },
     ],

@@ -7,6 +7,7 @@ import { notFound, onError } from "./middleware/errors";
 import { jsonBody } from "./middleware/json-body";
 import { pathSelection } from "./middleware/path-selection";
 import { requestId } from "./middleware/request-id";
+import { webhookSweep } from "./middleware/webhook-sweep";
 import { apiKeysRouter } from "./routes/api-keys/api-keys.index";
 import { auditEventsRouter } from "./routes/audit-events/audit-events.index";
 import { authRouter } from "./routes/auth/auth.index";
@@ -22,11 +23,20 @@ import { pluginsRouter } from "./routes/plugins/plugins.index";
 import { provisioningRouter } from "./routes/provisioning/provisioning.index";
 import { systemRouter } from "./routes/system/system.index";
 import { tenantsRouter } from "./routes/tenants/tenants.index";
+import { webhooksRouter } from "./routes/webhooks/webhooks.index";
 
 /** The Hono app: cross-cutting middleware in request order, then every resource router. */
 export function createApp() {
   const app = createRouter();
-  app.use(backgroundWork(), requestId(), accessLog(), requestContext(), jsonBody(), pathSelection());
+  app.use(
+    backgroundWork(),
+    requestId(),
+    accessLog(),
+    requestContext(),
+    webhookSweep(),
+    jsonBody(),
+    pathSelection(),
+  );
   for (const router of [
     healthRouter,
     authRouter,
@@ -42,6 +52,7 @@ export function createApp() {
     pluginsRouter,
     credentialsRouter,
     provisioningRouter,
+    webhooksRouter,
   ])
     app.route("/", router);
   app.route("/console", createConsole(app.fetch));

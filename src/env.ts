@@ -4,18 +4,22 @@
  * `undefined` deep inside a handler.
  */
 import { z } from "zod";
-import type { NotifyQueue, ProvisionQueue } from "./jobs/queue";
+import type { NotifyQueue, ProvisionQueue, WebhookQueue } from "./jobs/queue";
 import { LOG_LEVELS } from "./lib/log";
 
 export interface Bindings {
   PROVISION_QUEUE: ProvisionQueue;
-  /** The notifications outbox's queue (invitation emails; webhook deliveries later). */
+  /** The notifications outbox's queue (emails). */
   NOTIFY_QUEUE: NotifyQueue;
+  /** Webhook deliveries: a queue of their own, for their day-long retry schedule. */
+  WEBHOOK_QUEUE: WebhookQueue;
   /** Workers Static Assets (`public/`): the API reference's script and styles. */
   ASSETS?: { fetch(input: Request | string): Promise<Response> };
   ENVIRONMENT?: string;
   /** `response`: invitation tokens are returned by the API (development and tests only). */
   INVITATION_DELIVERY?: string;
+  /** `true`: webhooks may point at http:// and private or loopback hosts (development and tests only). */
+  WEBHOOK_ALLOW_PRIVATE?: string;
   BASE_DOMAIN: string;
   RETENTION_DAYS: string;
   /** Cron batch sizes (optional vars): tenants per purge run, jobs per reconcile run. */
@@ -85,6 +89,10 @@ const configSchema = z
   .object({
     ENVIRONMENT: z.enum(["development", "staging", "production"]).default("development"),
     INVITATION_DELIVERY: z.enum(["response"]).optional(),
+    WEBHOOK_ALLOW_PRIVATE: z
+      .enum(["true", "false"], { error: "WEBHOOK_ALLOW_PRIVATE must be true or false" })
+      .default("false")
+      .transform((value) => value === "true"),
     BASE_DOMAIN: nonEmpty("BASE_DOMAIN").transform((d) => d.toLowerCase()),
     RETENTION_DAYS: z.coerce.number().int().positive().default(30),
     PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(25),
@@ -132,6 +140,11 @@ const configSchema = z
     error:
       "INVITATION_DELIVERY=response is for development and tests only: it hands invitation tokens to the inviter",
     path: ["INVITATION_DELIVERY"],
+  })
+  .refine((c) => !c.WEBHOOK_ALLOW_PRIVATE || c.ENVIRONMENT === "development", {
+    error:
+      "WEBHOOK_ALLOW_PRIVATE=true is for development and tests only: it lets tenants point webhooks at private and loopback addresses",
+    path: ["WEBHOOK_ALLOW_PRIVATE"],
   })
   .refine((c) => c.SMTP_SECURITY !== "none" || c.ENVIRONMENT === "development", {
     error:

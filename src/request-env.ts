@@ -10,6 +10,7 @@ import type { Background } from "./lib/after-response";
 import type { NotificationOutbox } from "./notifications/outbox";
 import type { PendingClaim } from "./services/platform/idempotency";
 import type { LimitDecision } from "./services/platform/rate-limit";
+import type { WebhookDispatch } from "./webhooks/dispatch";
 
 export interface Variables {
   requestId: string;
@@ -21,6 +22,8 @@ export interface Variables {
   jobs: JobOutbox;
   /** Where the request's committed notifications (invitation emails) go. */
   notifications: NotificationOutbox;
+  /** Where the webhook deliveries a write wrote for a tenant are sent from, after the response. */
+  webhooks: WebhookDispatch;
   /** The request's Idempotency-Key on a create, for the write batch to claim. */
   idempotency: PendingClaim | undefined;
   /** What the access log and the metrics record, filled in by the pipeline as it learns it. */
@@ -29,6 +32,8 @@ export interface Variables {
 
 export interface RequestRecord {
   tenantId: string | null;
+  /** Whether the resolved tenant has an enabled webhook endpoint (its writes may have events to send). */
+  tenantHasWebhooks: boolean;
   /** `user:<id>` or `api_key:<id>`: ids only. */
   actor: string | null;
   /** The rate-limit decisions of this request, for headers, logs and metrics. */

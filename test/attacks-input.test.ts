@@ -38,7 +38,9 @@ describe("hostile input", () => {
   /** Who calls an operation: nobody (with a fresh client address) on public routes, else a fitting admin. */
   function headersFor(op: Operation): Record<string, string> {
     const { access } = routeOf(op.method, op.path);
-    if (access.kind === "public") return { "cf-connecting-ip": `2001:db8:${run.slice(0, 4)}::${++ips}` };
+    // A /64 of its own per request: per-IP limits meter an IPv6 client by its /64.
+    if (access.kind === "public")
+      return { "cf-connecting-ip": `2001:db8:${run.slice(0, 4)}:${(++ips).toString(16)}::1` };
     if (access.kind === "system") return sys;
     return bearer(home.admin.token);
   }

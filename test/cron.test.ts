@@ -103,6 +103,15 @@ describe("scheduled work", () => {
         "insert into usage_daily (tenant_id, day, api_calls_2xx) values ($1, (now() at time zone 'utc')::date, 1)",
         [t.id],
       );
+      const endpoint = crypto.randomUUID();
+      await q(
+        "insert into webhook_endpoints (id, tenant_id, url, events, secret_ciphertext, secret_iv) values ($1, $2, 'https://hooks.example.com/x', '{tenant.*}', 'c', 'i')",
+        [endpoint, t.id],
+      );
+      await q(
+        "insert into webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, payload) values (gen_random_uuid(), $1, $2, gen_random_uuid(), 'tenant.updated', '{}')",
+        [t.id, endpoint],
+      );
     }
 
     /** Rows per table that has a tenant_id column, found from the catalog so a new table is covered too. */
@@ -341,6 +350,14 @@ describe("scheduled work", () => {
             msg: "cron api-keys-expiring",
             cron: PURGE_CRON,
             reminders: expect.any(Number),
+            duration_ms: expect.any(Number),
+          }),
+          expect.objectContaining({
+            level: "info",
+            msg: "cron webhook-retention",
+            cron: PURGE_CRON,
+            deleted: expect.any(Number),
+            batch_full: false,
             duration_ms: expect.any(Number),
           }),
           expect.objectContaining({

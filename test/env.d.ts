@@ -11,6 +11,8 @@ declare global {
       TEST_PROVISIONER_CONTROL_URL: string;
       /** The run's mail catcher (maildev): its HTTP API lists what the Worker sent. */
       TEST_MAIL_API_URL: string;
+      /** The run's webhook receiver (dev/servers/webhook-receiver.ts): where tests point webhooks. */
+      TEST_WEBHOOK_RECEIVER_URL: string;
     }
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Starts the real backends for the Worker tests on free ports, and stops them afterwards.
  * Each run gets its own Postgres cluster (or its own database on DATABASE_URL's server),
- * its own redis-server (or REDIS_URL) and its own mail catcher.
+ * its own redis-server (or REDIS_URL), its own mail catcher and its own webhook receiver.
  */
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startBackends } from "../dev/backends";
 import { startMailCatcher } from "../dev/servers/mail-catcher";
+import { startWebhookReceiver } from "../dev/servers/webhook-receiver";
 import { startJwksServer } from "./jwks-server";
 import { startProvisionerStack } from "./provisioner-stack";
 
@@ -25,6 +26,7 @@ export default async function setup(project: TestProject) {
     adminPassword: TEST_ADMIN.password,
   });
   const mail = await startMailCatcher({ dir: join(tmpdir(), `tenantry-test-mail-${process.pid}-${runId}`) });
+  const webhooks = await startWebhookReceiver();
   const jwks = await startJwksServer();
   const provisionerSecret = randomBytes(32).toString("base64url");
   const provisioning = await startProvisionerStack(provisionerSecret);
@@ -43,8 +45,10 @@ export default async function setup(project: TestProject) {
   project.provide("adminPassword", TEST_ADMIN.password);
   project.provide("mailSmtpPort", String(mail.smtpPort));
   project.provide("mailApiUrl", mail.webUrl);
+  project.provide("webhookReceiverUrl", webhooks.url);
   return async () => {
     await mail.stop();
+    await webhooks.stop();
     await jwks.stop();
     await provisioning.stop();
     await backends.stop();
@@ -68,5 +72,6 @@ declare module "vitest" {
     provisionerControlUrl: string;
     mailSmtpPort: string;
     mailApiUrl: string;
+    webhookReceiverUrl: string;
   }
 }

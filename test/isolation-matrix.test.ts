@@ -5,6 +5,7 @@ import { pools, uniqueSlug } from "./support/db";
 import { api, bearer } from "./support/fixtures";
 import {
   leaked,
+  objectIds,
   type PopulatedTenant,
   populateTenant,
   snapshot,
@@ -43,16 +44,7 @@ interface Case {
 
 /** Which of the victim's objects a `{param}` after `/<collection>/` names. */
 function victimObject(victim: PopulatedTenant, collection: string): string {
-  const ids: Record<string, string> = {
-    tenants: victim.tenant.id,
-    members: victim.member.id,
-    "api-keys": victim.viewerKey.id,
-    invitations: victim.invitationId,
-    clusters: victim.clusterId,
-    plugins: victim.pluginId,
-    credentials: victim.credentialId,
-  };
-  const id = ids[collection];
+  const id = objectIds(victim)[collection];
   if (!id) throw new Error(`isolation matrix: no victim object for /${collection}/{…}; add one`);
   return id;
 }
@@ -74,6 +66,8 @@ function bodyFor(entry: RouteEntry, victim: PopulatedTenant): unknown {
     "POST /api/v1/plugins": { name, version: "1.0.0" },
     "PATCH /api/v1/plugins/{id}": { name },
     "POST /api/v1/credentials": { name, kind: "token", value: "intruder-value" },
+    "POST /api/v1/webhooks": { url: `https://hooks.example.com/${name}`, events: ["cluster.*"] },
+    "PATCH /api/v1/webhooks/{id}": { description: name },
   };
   return bodies[`${entry.method} ${entry.path}`];
 }

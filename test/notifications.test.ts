@@ -196,6 +196,7 @@ describe("mail configuration (env.ts)", () => {
   const deployed = {
     ENVIRONMENT: "production",
     INVITATION_DELIVERY: "",
+    WEBHOOK_ALLOW_PRIVATE: "",
     SMTP_HOST: "smtp.example.com",
     SMTP_PORT: "465",
     SMTP_SECURITY: "tls",

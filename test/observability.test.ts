@@ -26,6 +26,7 @@ describe("feature flags", () => {
       clusters: true,
       plugins: true,
       credentials: true,
+      webhooks: true,
       data_export: false,
       sso: false,
     });

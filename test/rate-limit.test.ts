@@ -132,6 +132,7 @@ describe("per-tenant rate limiting", () => {
         "memory_gb",
         "plugins",
         "storage_gb",
+        "webhook_endpoints",
       ].sort(),
     );
   });

@@ -205,6 +205,65 @@ describe("GET /api/v1/system/status", () => {
     });
   });
 
+  describe("email and webhook backlogs", () => {
+    it("count pending, failed and dead webhook deliveries of every tenant, and the oldest open one's age", async () => {
+      const tenant = await createTenant(db.admin);
+      const endpoint = crypto.randomUUID();
+      await db.admin.query(
+        `insert into webhook_endpoints (id, tenant_id, url, events, secret_ciphertext, secret_iv)
+         values ($1, $2, 'https://hooks.example.com/x', '{tenant.*}', 'c', 'i')`,
+        [endpoint, tenant.id],
+      );
+      const inserted = { pending: 2, failed: 3, dead: 1 };
+      const insertAll = async () => {
+        for (const [status, n] of Object.entries(inserted)) {
+          for (let i = 0; i < n; i++) {
+            await db.admin.query(
+              `insert into webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, payload, status, queued_at, created_at)
+               values (gen_random_uuid(), $1, $2, gen_random_uuid(), 'tenant.updated', '{}', $3, now(), now() - interval '1 hour')`,
+              [tenant.id, endpoint, status],
+            );
+          }
+        }
+        // Delivered: never counted.
+        await db.admin.query(
+          `insert into webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, payload, status, queued_at)
+           values (gen_random_uuid(), $1, $2, gen_random_uuid(), 'tenant.updated', '{}', 'delivered', now())`,
+          [tenant.id, endpoint],
+        );
+      };
+      const backlog = async () => (await statusOf(await api(PATH, { headers: sys }))).webhooks;
+      try {
+        // Other test files deliver webhooks at the same time: a window they touched is measured again.
+        let delta: Record<string, number> = {};
+        let after: Awaited<ReturnType<typeof backlog>> = null;
+        for (let attempt = 0; attempt < 5; attempt++) {
+          const before = await backlog();
+          await insertAll();
+          after = await backlog();
+          if (!before || !after) throw new Error("the backlog was not counted");
+          delta = {
+            pending: after.pending - before.pending,
+            failed: after.failed - before.failed,
+            dead: after.dead - before.dead,
+          };
+          if (JSON.stringify(delta) === JSON.stringify(inserted)) break;
+          await db.admin.query("delete from webhook_deliveries where endpoint_id = $1", [endpoint]);
+        }
+        expect(delta).toEqual(inserted);
+        expect(after?.oldest_age_s).toBeGreaterThanOrEqual(3_600 - 5);
+        const status = await statusOf(await api(PATH, { headers: sys }));
+        expect(status.notifications).toMatchObject({
+          pending: expect.any(Number),
+          failed: expect.any(Number),
+          dead: expect.any(Number),
+        });
+      } finally {
+        await db.admin.query("delete from tenants where id = $1", [tenant.id]);
+      }
+    });
+  });
+
   describe("dead dependencies are reported, never a 500 or a hang", () => {
     it("Redis down: redis is error, the rest ok, still 200", async () => {
       const res = await call(
@@ -230,6 +289,8 @@ describe("GET /api/v1/system/status", () => {
         db: "error",
         redis: "ok",
         queue: null,
+        notifications: null,
+        webhooks: null,
         provisioner: { reachable: true },
       });
     });

@@ -21,3 +21,7 @@ export type AuditEvent = Schemas["AuditEvent"];
 export type ProvisioningJob = Schemas["ProvisioningJob"];
 export type Session = Schemas["Session"];
 export type SystemStatus = Schemas["SystemStatus"];
+export type WebhookEndpoint = Schemas["WebhookEndpoint"];
+/** A created endpoint or a rotated one: the only answers that carry the signing secret. */
+export type WebhookEndpointWithSecret = Schemas["NewWebhookEndpoint"] | Schemas["RotatedWebhookEndpoint"];
+export type WebhookDelivery = Schemas["WebhookDelivery"];

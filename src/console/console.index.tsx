@@ -25,6 +25,7 @@ import * as password from "./password.handlers";
 import { notFoundPage } from "./respond";
 import { loadSession } from "./session";
 import * as tenants from "./tenants.handlers";
+import * as webhooks from "./webhooks.handlers";
 
 const MAX_FORM_BYTES = 64 * 1024;
 const ONE_YEAR_S = 31_536_000;
@@ -109,6 +110,17 @@ export function createConsole(apiFetch: ApiFetch) {
   router.post("/tenants/:slug/api-keys", apiKeys.create);
   router.get("/tenants/:slug/api-keys/:keyId/revoke", apiKeys.confirmRevoke);
   router.post("/tenants/:slug/api-keys/:keyId/revoke", apiKeys.revoke);
+
+  router.get("/tenants/:slug/webhooks", (c) => webhooks.list(c));
+  router.post("/tenants/:slug/webhooks", webhooks.create);
+  router.get("/tenants/:slug/webhooks/:id", (c) => webhooks.getOne(c));
+  router.post("/tenants/:slug/webhooks/:id/enable", webhooks.enable);
+  router.post("/tenants/:slug/webhooks/:id/disable", webhooks.disable);
+  router.post("/tenants/:slug/webhooks/:id/test", webhooks.sendTest);
+  router.post("/tenants/:slug/webhooks/:id/rotate-secret", webhooks.rotateSecret);
+  router.get("/tenants/:slug/webhooks/:id/delete", webhooks.confirmRemove);
+  router.post("/tenants/:slug/webhooks/:id/delete", webhooks.remove);
+  router.post("/tenants/:slug/webhooks/:id/deliveries/:deliveryId/replay", webhooks.replay);
 
   router.all("*", notFoundPage);
 

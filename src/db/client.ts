@@ -136,6 +136,15 @@ export function batchAsLookedUpTenant<Q extends Queries>(
   return readWith(http, [systemSetting, tenantSetting(tenantId)], queries);
 }
 
+/** Several reads pinned to one tenant, in ONE round trip; their results in order. */
+export function readAsTenant<Q extends Queries>(
+  http: HttpDatabase,
+  tenantId: string,
+  queries: (db: HttpDatabase) => Q,
+): Promise<BatchResponse<Q>> {
+  return readWith(http, [tenantSetting(tenantId)], queries);
+}
+
 /** Several reads in system scope, in ONE round trip; their results in order. */
 export function readAsSystem<Q extends Queries>(
   http: HttpDatabase,

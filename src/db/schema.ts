@@ -459,6 +459,95 @@ export const notifications = pgTable(
   ],
 );
 
+/** How far a webhook delivery has got; `failed` rows wait for their next attempt. */
+export const WEBHOOK_DELIVERY_STATUSES = ["pending", "delivered", "failed", "dead"] as const;
+export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];
+
+/**
+ * A tenant's webhook endpoints (src/webhooks/). The signing secret is stored sealed under the
+ * tenant's data key, like a credential, and never answered after create or rotate; during a
+ * rotation the previous secret also signs until `previous_secret_expires_at`. `failing_since`
+ * is the first failed delivery after the last success: an endpoint failing for 3 days is
+ * disabled (`disabled_reason`) and its tenant's admins are emailed.
+ */
+export const webhookEndpoints = pgTable(
+  "webhook_endpoints",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    description: text("description"),
+    /** Event names and `prefix.*` patterns (src/webhooks/events.ts). */
+    events: text("events").array().notNull(),
+    enabled: boolean("enabled").notNull().default(true),
+    secretCiphertext: text("secret_ciphertext").notNull(),
+    secretIv: text("secret_iv").notNull(),
+    previousSecretCiphertext: text("previous_secret_ciphertext"),
+    previousSecretIv: text("previous_secret_iv"),
+    previousSecretExpiresAt: timestamp("previous_secret_expires_at", {
+      withTimezone: true,
+      mode: "date",
+      precision: 3,
+    }),
+    failingSince: timestamp("failing_since", { withTimezone: true, mode: "date", precision: 3 }),
+    disabledReason: text("disabled_reason"),
+    ...timestamps,
+  },
+  (t) => [
+    index("webhook_endpoints_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
+    ...tenantPolicies("webhook_endpoints", t.tenantId, { system: true }),
+  ],
+);
+
+/**
+ * The webhook outbox and delivery log: one row per (event, endpoint), written in the
+ * transaction of the change by `tenantry_emit_webhook_event` (migration 0012), sent by the
+ * webhooks queue's consumer. `id` is the Standard Webhooks `webhook-id` (the same on every
+ * attempt and on a replay); `payload` is the body sent, `{id, type, created_at, tenant_id, data}`.
+ * `locked_until` is a sender's lease, so a delivery is never sent by two consumers at once and
+ * no transaction stays open while the endpoint answers.
+ */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    endpointId: uuid("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    eventId: uuid("event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
+    status: text("status", { enum: WEBHOOK_DELIVERY_STATUSES }).notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    responseStatus: integer("response_status"),
+    durationMs: integer("duration_ms"),
+    lastError: text("last_error"),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true, mode: "date", precision: 3 })
+      .notNull()
+      .defaultNow(),
+    /** When the row was last handed to the queue; null until then (the dispatcher's work list). */
+    queuedAt: timestamp("queued_at", { withTimezone: true, mode: "date", precision: 3 }),
+    lockedUntil: timestamp("locked_until", { withTimezone: true, mode: "date", precision: 3 }),
+    createdAt: timestamps.createdAt,
+    deliveredAt: timestamp("delivered_at", { withTimezone: true, mode: "date", precision: 3 }),
+  },
+  (t) => [
+    index("webhook_deliveries_endpoint_created_idx").on(t.endpointId, t.createdAt, t.id),
+    index("webhook_deliveries_unqueued_idx")
+      .on(t.tenantId, t.createdAt)
+      .where(sql`${t.queuedAt} is null and ${t.status} = 'pending'`),
+    index("webhook_deliveries_due_idx").on(t.nextAttemptAt).where(sql`${t.status} in ('pending', 'failed')`),
+    index("webhook_deliveries_tenant_type_idx").on(t.tenantId, t.eventType, t.createdAt),
+    check("webhook_deliveries_status_check", oneOf(t.status, WEBHOOK_DELIVERY_STATUSES)),
+    ...tenantPolicies("webhook_deliveries", t.tenantId, { system: true }),
+  ],
+);
+
 /**
  * Stored first responses of POST creates. `tenant_id` is null for system-level creates
  * (POST /tenants), which are only ever made in system scope.

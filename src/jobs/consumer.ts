@@ -17,10 +17,11 @@
  * and never needs more than two pooled connections.
  */
 import { z } from "zod";
-import { type Database, withSystem } from "../db/client";
+import { type Database, openHttp, withSystem } from "../db/client";
 import type { Bindings, Config } from "../env";
 import { log } from "../lib/log";
 import { effectiveQuotas, namespaceQuotas } from "../services/tenancy/plans";
+import { dispatchAllPending } from "../webhooks/deliveries";
 import { consumeBatch, type Disposition, handleMessage } from "./delivery";
 import { planJob } from "./job-plan";
 import {
@@ -48,14 +49,21 @@ export function handleQueue(
   env: Bindings,
   ctx: ExecutionContext,
 ): Promise<void> {
-  return consumeBatch(batch, env, ctx, (db, config, message) =>
-    handleMessage(message, {
+  return consumeBatch(batch, env, ctx, async (db, config, message) => {
+    await handleMessage(message, {
       what: "provisioning job",
       schema: messageSchema,
       fields: ({ jobId }) => ({ job_id: jobId }),
       deliver: ({ jobId }) => deliver(db, config, jobId),
-    }),
-  );
+    });
+    // A recorded outcome is a `provisioning.*` webhook event (migration 0012's trigger): send it
+    // now. If that fails, the reconcile cron sends it.
+    await dispatchAllPending(openHttp(config), env.WEBHOOK_QUEUE).catch((err: unknown) =>
+      log("warn", "webhook dispatch after a job failed; the reconciler will send", {
+        error: err instanceof Error ? err.message : String(err),
+      }),
+    );
+  });
 }
 
 async function deliver(db: Database, config: Config, jobId: string): Promise<Disposition> {

@@ -10,6 +10,7 @@ import { clock } from "../lib/clock";
 import { log, setLogLevel } from "../lib/log";
 import { expiringKeysTask } from "../notifications/expiring-keys";
 import { reconcileNotificationsTask } from "../notifications/reconcile";
+import { reconcileWebhooksTask, webhookRetentionTask } from "../webhooks/reconcile";
 import { PURGE_CRON, RECONCILE_CRON } from "./policy";
 import { sendJobs } from "./producer";
 import { enqueuePurges } from "./purge";
@@ -35,6 +36,8 @@ const TASKS: Record<string, Task[]> = {
       },
     },
     reconcileNotificationsTask,
+    // After the jobs' reconcile: a job it marks dead is a `provisioning.dead` event to queue.
+    reconcileWebhooksTask,
     {
       name: "usage-rollup",
       run: async ({ http }, _env, config) => {
@@ -60,6 +63,7 @@ const TASKS: Record<string, Task[]> = {
       },
     },
     expiringKeysTask,
+    webhookRetentionTask,
     {
       name: "usage-retention",
       run: async ({ http }, _env, config) => {

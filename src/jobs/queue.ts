@@ -4,9 +4,14 @@ export interface ProvisionMessage {
   jobId: string;
 }
 
-/** A row of the notifications outbox to send (an email now, a webhook delivery later). */
+/** A row of the notifications outbox to send (an email). */
 export interface NotificationMessage {
   notificationId: string;
+}
+
+/** A webhook delivery to attempt. */
+export interface WebhookMessage {
+  deliveryId: string;
 }
 
 /**
@@ -22,6 +27,7 @@ export interface QueueProducer<Body> {
 
 export type ProvisionQueue = QueueProducer<ProvisionMessage>;
 export type NotifyQueue = QueueProducer<NotificationMessage>;
+export type WebhookQueue = QueueProducer<WebhookMessage>;
 
 /**
  * The queue names of wrangler.toml, per environment a suffix (`-staging`, `-production`);
@@ -29,6 +35,7 @@ export type NotifyQueue = QueueProducer<NotificationMessage>;
  */
 export const PROVISION_QUEUE_NAME = "tenantry-provisioning";
 export const NOTIFY_QUEUE_NAME = "tenantry-notifications";
+export const WEBHOOK_QUEUE_NAME = "tenantry-webhooks";
 
 /** Whether `queue` is the queue `base` names in some environment (`base` or `base-<env>`). */
 export function isQueue(queue: string, base: string): boolean {

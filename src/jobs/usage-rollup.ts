@@ -30,7 +30,12 @@ import {
   utcDay,
 } from "../services/platform/usage-counters";
 import { USAGE_RETENTION_DAYS } from "../services/tenancy/daily-usage";
-import { COUNT_QUOTAS, effectiveQuotas, NAMESPACE_QUOTAS, type PlanSubject } from "../services/tenancy/plans";
+import {
+  type CountQuota,
+  effectiveQuotas,
+  NAMESPACE_QUOTAS,
+  type PlanSubject,
+} from "../services/tenancy/plans";
 import { usageCountsQuery } from "../services/tenancy/quotas";
 
 /** Purge statements per run: with the default batch, 20,000 rows a run, and a day has one row per tenant. */
@@ -156,14 +161,26 @@ async function snapshotToday(http: HttpDatabase, opts: { now: number; batchSize:
   return candidates.length;
 }
 
-/** The rows the count quotas count and the namespace quotas in force, as columns of that name. */
-const SNAPSHOT_COLUMNS = [...COUNT_QUOTAS, ...NAMESPACE_QUOTAS] as const;
+/**
+ * The resource kinds a day's row counts (usage_daily has a column for each; a webhook endpoint
+ * costs nothing to keep, so it is not among them), as the count quotas count them.
+ */
+const SNAPSHOT_COUNTS = [
+  "members",
+  "api_keys",
+  "clusters",
+  "plugins",
+  "credentials",
+] as const satisfies readonly CountQuota[];
+
+/** Those rows and the namespace quotas in force, as columns of that name. */
+const SNAPSHOT_COLUMNS = [...SNAPSHOT_COUNTS, ...NAMESPACE_QUOTAS] as const;
 
 function snapshotUpsert(db: HttpDatabase, tenant: { id: string } & PlanSubject, day: string, at: Date): SQL {
   const quotas = effectiveQuotas(tenant);
   const columns = SNAPSHOT_COLUMNS.map((c) => sql.identifier(c));
   const values = [
-    ...COUNT_QUOTAS.map((q) => sql`c.${sql.identifier(q)}`),
+    ...SNAPSHOT_COUNTS.map((q) => sql`c.${sql.identifier(q)}`),
     ...NAMESPACE_QUOTAS.map((q) => sql`${quotas[q]}::float8`),
   ];
   const stamp = sql`${at.toISOString()}::timestamptz`;

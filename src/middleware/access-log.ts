@@ -17,7 +17,7 @@ const UNMATCHED = "unmatched";
 export const accessLog = () =>
   createMiddleware<AppBindings>(async (c, next) => {
     const started = performance.now();
-    const record: RequestRecord = { tenantId: null, actor: null, rateLimits: [] };
+    const record: RequestRecord = { tenantId: null, tenantHasWebhooks: false, actor: null, rateLimits: [] };
     c.set("record", record);
     await next();
     const durationMs = Math.round((performance.now() - started) * 100) / 100;

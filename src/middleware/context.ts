@@ -6,6 +6,7 @@ import { afterResponse, type Background } from "../lib/after-response";
 import { setLogLevel } from "../lib/log";
 import { notificationOutbox } from "../notifications/outbox";
 import type { AppBindings } from "../request-env";
+import { webhookDispatch } from "../webhooks/dispatch";
 
 /**
  * Parses the configuration (once per isolate) and gives the request its database: the
@@ -21,5 +22,6 @@ export const requestContext = () =>
     c.set("background", background);
     c.set("jobs", jobOutbox(c.env.PROVISION_QUEUE, background));
     c.set("notifications", notificationOutbox(c.env.NOTIFY_QUEUE, background));
+    c.set("webhooks", webhookDispatch(c.var.http, c.env.WEBHOOK_QUEUE, background));
     await next();
   });

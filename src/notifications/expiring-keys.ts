@@ -3,13 +3,15 @@
  * admin, at most once. Each row's id is derived from the key and the admin, so a second run,
  * or two overlapping ones, insert nothing new. The keys come from `tenantry_expiring_api_keys`
  * (migration 0011), which reads each active tenant's keys under that tenant's RLS; revoked
- * keys are left alone. At most `batchSize` reminders a run, soonest expiry first.
+ * keys are left alone. At most `batchSize` reminders a run, soonest expiry first. Each such key
+ * is also an `api_key.expiring` webhook event, once (the reconcile cron queues it).
  */
 import { sql } from "drizzle-orm";
 import { type DatabaseHandle, withSystem } from "../db/client";
-import { notifications, tenantMemberships, tenants, users } from "../db/schema";
+import { notifications, tenants, users, webhookDeliveries } from "../db/schema";
 import type { Bindings, Config } from "../env";
 import { clock, DAY_MS } from "../lib/clock";
+import { adminsOf } from "./admins";
 import { sendNotifications } from "./outbox";
 
 export const EXPIRY_NOTICE_DAYS = 7;
@@ -33,14 +35,24 @@ export async function notifyExpiringKeys(
                    'expires_at', to_char(k.expires_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
                  ${now}::timestamptz, ${now}::timestamptz
           from tenantry_expiring_api_keys(${horizon}::timestamptz) k
-          join ${tenants} on ${tenants.id} = k.tenant_id
-          join ${tenantMemberships} on ${tenantMemberships.tenantId} = k.tenant_id and ${tenantMemberships.role} = 'admin'
-          join ${users} on ${users.id} = ${tenantMemberships.userId}
+          join ${tenants} on ${tenants.id} = k.tenant_id ${adminsOf(sql`k.tenant_id`)}
           where not exists (select 1 from ${notifications} n where n.id = ${reminderId})
           order by k.expires_at, k.id, ${users.id}
           limit ${opts.batchSize}
           on conflict (id) do nothing
           returning id`,
+    );
+    // And one `api_key.expiring` webhook event per key, once: overlapping runs take turns.
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('webhooks:api_key.expiring', 0))`);
+    await tx.execute(
+      sql`select tenantry_emit_webhook_event(k.tenant_id, 'api_key.expiring', jsonb_build_object(
+            'api_key_id', k.id, 'name', k.name, 'prefix', k.prefix,
+            'expires_at', to_char(k.expires_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+          from tenantry_expiring_api_keys(${horizon}::timestamptz) k
+          where not exists (
+            select 1 from ${webhookDeliveries} d
+            where d.tenant_id = k.tenant_id and d.event_type = 'api_key.expiring'
+              and d.payload -> 'data' ->> 'api_key_id' = k.id::text)`,
     );
     return result.rows.map((row) => row.id);
   });

@@ -6,11 +6,13 @@ import type { EmailTemplate } from "./email-template";
 import { invitationEmail } from "./invitation-email";
 import type { OutgoingEmail } from "./smtp";
 import { tenantLifecycleEmail } from "./tenant-lifecycle-email";
+import { webhookDisabledEmail } from "./webhook-disabled-email";
 
 const TEMPLATES = {
   invitation: invitationEmail,
   tenant_lifecycle: tenantLifecycleEmail,
   api_key_expiring: apiKeyExpiringEmail,
+  webhook_disabled: webhookDisabledEmail,
 } as const satisfies Record<string, EmailTemplate>;
 
 export type TemplateName = keyof typeof TEMPLATES;

@@ -29,6 +29,8 @@ const EXPECTED_TABLES = [
   "tenants",
   "usage_daily",
   "users",
+  "webhook_deliveries",
+  "webhook_endpoints",
 ];
 
 describe("migrations", () => {

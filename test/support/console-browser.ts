@@ -11,11 +11,14 @@ export class ConsoleBrowser {
   cookie = "";
   csrf = "";
   /**
-   * Each browser gets its own address (64 random bits in the documentation prefix), so
-   * per-IP limits never leak between browsers, tests or test files.
+   * Each browser gets its own address in the documentation prefix, with 32 random bits in its
+   * /64 (per-IP limits meter an IPv6 client by its /64), so per-IP limits never leak between
+   * browsers, tests or test files.
    */
-  readonly ip =
-    `2001:db8:0:0:${(crypto.randomUUID().replace(/-/g, "").match(/.{4}/g) ?? []).slice(0, 4).join(":")}`;
+  readonly ip = (() => {
+    const [a, b, c, d] = crypto.randomUUID().replace(/-/g, "").match(/.{4}/g) ?? [];
+    return `2001:db8:${a}:${b}::${c}:${d}`;
+  })();
 
   constructor(readonly host = "localhost") {}
 

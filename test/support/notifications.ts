@@ -71,17 +71,29 @@ export async function notificationRow(pool: Pool, id: string): Promise<Notificat
 let messageCounter = 0;
 
 /** One delivery of `{notificationId}` to the Worker's `queue()`, as the n-th attempt of its message. */
-export async function deliverNotification(
+export function deliverNotification(
   notificationId: string,
   opts: { attempts?: number; env?: Record<string, unknown> } = {},
 ) {
+  return deliverMessage(NOTIFY_QUEUE_NAME, { notificationId }, opts);
+}
+
+/**
+ * One message to the Worker's `queue()` as a batch of `queue`, as the n-th attempt of that
+ * message: whether it was acknowledged or retried, and the retry's delay.
+ */
+export async function deliverMessage(
+  queue: string,
+  body: unknown,
+  opts: { attempts?: number; env?: Record<string, unknown> } = {},
+) {
   messageCounter += 1;
-  const batch = createMessageBatch(NOTIFY_QUEUE_NAME, [
+  const batch = createMessageBatch(queue, [
     {
-      id: `notify-${messageCounter}`,
+      id: `message-${messageCounter}`,
       timestamp: new Date(),
       attempts: opts.attempts ?? 1,
-      body: { notificationId },
+      body,
     },
   ]);
   // The harness records that a message was retried but not its options: spy on them.

@@ -6,6 +6,7 @@
 import { expect } from "vitest";
 import { uniqueSlug } from "./db";
 import { api } from "./fixtures";
+import { receiverUrl, uniqueHookName } from "./webhook-receiver";
 
 export interface JsonSchema {
   type?: string;
@@ -20,6 +21,9 @@ export interface JsonSchema {
   maximum?: number;
   minLength?: number;
   maxLength?: number;
+  items?: JsonSchema;
+  minItems?: number;
+  example?: unknown;
 }
 
 export interface Parameter {
@@ -98,6 +102,10 @@ export function exampleOf(api: Api, schema: JsonSchema, field = "value"): unknow
       return s.minimum ?? 1;
     case "boolean":
       return true;
+    case "array":
+      // The documented example when there is one (webhook events), else enough generated items.
+      if (Array.isArray(s.example)) return s.example;
+      return Array.from({ length: Math.max(1, s.minItems ?? 0) }, () => exampleOf(api, s.items ?? {}, field));
     case "object": {
       const out: Record<string, unknown> = {};
       for (const name of s.required ?? []) out[name] = exampleOf(api, s.properties?.[name] ?? {}, name);
@@ -138,5 +146,7 @@ function exampleString(s: JsonSchema, field: string): string {
     return candidate;
   }
   if (field === "password") return `pw-${crypto.randomUUID()}`;
+  // A webhook URL: the run's own receiver, so no test ever posts to the Internet.
+  if (field === "url") return receiverUrl(uniqueHookName());
   return `${field}-${uniqueSlug()}`.slice(0, s.maxLength ?? 100);
 }

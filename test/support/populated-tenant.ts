@@ -1,14 +1,15 @@
 /**
  * A tenant filled through the API itself, the way a customer would fill it: created by a
  * system admin (first admin, admin API key, provisioning job), then a second API key, a
- * member who accepted an invitation, a pending invitation, a cluster, a plugin and a
- * credential. `markers` lists every id and name of it that must never show up anywhere
+ * member who accepted an invitation, a pending invitation, a cluster, a plugin, a
+ * credential, and a webhook endpoint (on the run's receiver) with one delivery. `markers` lists every id and name of it that must never show up anywhere
  * another tenant can see, and `snapshot` reads all its rows for before/after comparisons.
  */
 import type { Pool } from "@neondatabase/serverless";
 import { expect } from "vitest";
 import { uniqueSlug } from "./db";
 import { api, bearer, createUser, jsonInit, type TestTenant, type TestUser, tokenFor } from "./fixtures";
+import { receiverUrl } from "./webhook-receiver";
 
 export interface PopulatedTenant {
   tenant: TestTenant & { name: string };
@@ -21,6 +22,9 @@ export interface PopulatedTenant {
   clusterId: string;
   pluginId: string;
   credentialId: string;
+  webhookId: string;
+  /** A delivery of the webhook (its test event). */
+  deliveryId: string;
   jobId: string;
   /** Every id, name, email, prefix and secret of the tenant: none may leak to another tenant. */
   markers: string[];
@@ -128,6 +132,25 @@ export async function populateTenant(
     ),
   ]);
 
+  // Two endpoints (a list with a second page), subscribed to nothing the rest of a test does
+  // by itself; the first one's test event is a delivery.
+  const webhooks = [];
+  for (const n of [1, 2]) {
+    webhooks.push(
+      await created<{ id: string; secret: string }>(
+        asAdmin("/api/v1/webhooks", { url: receiverUrl(`${slug}-${n}`), events: ["plugin.deleted"] }),
+      ),
+    );
+  }
+  const [webhook, secondWebhook] = webhooks as [
+    { id: string; secret: string },
+    { id: string; secret: string },
+  ];
+  const delivery = await created<{ id: string }>(
+    asAdmin(`/api/v1/webhooks/${webhook.id}/test`, undefined),
+    202,
+  );
+
   return {
     tenant,
     admin,
@@ -138,6 +161,8 @@ export async function populateTenant(
     clusterId: cluster.id,
     pluginId: plugin.id,
     credentialId: credential.id,
+    webhookId: webhook.id,
+    deliveryId: delivery.id,
     jobId: made.provisioning_job.id,
     markers: [
       tenant.id,
@@ -160,6 +185,12 @@ export async function populateTenant(
       plugin.id,
       credential.id,
       secretValue,
+      webhook.id,
+      webhook.secret,
+      secondWebhook.id,
+      secondWebhook.secret,
+      receiverUrl(`${slug}-1`),
+      delivery.id,
       made.provisioning_job.id,
       ...seconds.map((row) => ("invitation" in row ? row.invitation.id : row.id)),
       `${slug}-pending-2@example.test`,
@@ -178,6 +209,8 @@ export function objectIds(t: PopulatedTenant): Record<string, string> {
     clusters: t.clusterId,
     plugins: t.pluginId,
     credentials: t.credentialId,
+    webhooks: t.webhookId,
+    deliveries: t.deliveryId,
   };
 }
 
@@ -200,6 +233,18 @@ const VOLATILE: Record<string, string[]> = {
   credentials: [],
   tenant_keys: [],
   provisioning_jobs: ["status", "attempts", "last_error", "result", "sent_at", "completed_at", "updated_at"],
+  webhook_endpoints: ["failing_since"],
+  webhook_deliveries: [
+    "status",
+    "attempts",
+    "response_status",
+    "duration_ms",
+    "last_error",
+    "next_attempt_at",
+    "queued_at",
+    "locked_until",
+    "delivered_at",
+  ],
 };
 
 /** Every row the tenant owns (read as the owner, past RLS), minus the volatile columns. */

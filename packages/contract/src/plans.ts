@@ -7,7 +7,14 @@ export const PLANS = ["free", "basic", "pro", "enterprise"] as const;
 export type Plan = (typeof PLANS)[number];
 
 /** Rows a tenant may own, enforced by the Worker when it writes one. */
-export const COUNT_QUOTAS = ["members", "api_keys", "clusters", "plugins", "credentials"] as const;
+export const COUNT_QUOTAS = [
+  "members",
+  "api_keys",
+  "clusters",
+  "plugins",
+  "credentials",
+  "webhook_endpoints",
+] as const;
 /** What the tenant's namespace may consume: the only quotas a job carries. */
 export const NAMESPACE_QUOTAS = ["cpu_cores", "memory_gb", "storage_gb", "gpus"] as const;
 export const QUOTAS = [...COUNT_QUOTAS, "api_calls_per_hour", ...NAMESPACE_QUOTAS] as const;
@@ -28,6 +35,7 @@ export const PLAN_QUOTAS: Record<Plan, Quotas> = {
     clusters: 1,
     plugins: 5,
     credentials: 10,
+    webhook_endpoints: 2,
     api_calls_per_hour: 1_000,
     cpu_cores: 4,
     memory_gb: 8,
@@ -40,6 +48,7 @@ export const PLAN_QUOTAS: Record<Plan, Quotas> = {
     clusters: 5,
     plugins: 25,
     credentials: 100,
+    webhook_endpoints: 10,
     api_calls_per_hour: 10_000,
     cpu_cores: 16,
     memory_gb: 64,
@@ -52,6 +61,7 @@ export const PLAN_QUOTAS: Record<Plan, Quotas> = {
     clusters: 20,
     plugins: 100,
     credentials: 1_000,
+    webhook_endpoints: 50,
     api_calls_per_hour: 100_000,
     cpu_cores: 64,
     memory_gb: 256,
@@ -64,6 +74,7 @@ export const PLAN_QUOTAS: Record<Plan, Quotas> = {
     clusters: 100,
     plugins: 1_000,
     credentials: 10_000,
+    webhook_endpoints: 500,
     api_calls_per_hour: 1_000_000,
     cpu_cores: 256,
     memory_gb: 1_024,
@@ -85,14 +96,14 @@ export const PLAN_LOAD_BALANCERS: Record<Plan, number> = {
   enterprise: 10,
 };
 
-export const FEATURES = ["clusters", "plugins", "credentials", "data_export", "sso"] as const;
+export const FEATURES = ["clusters", "plugins", "credentials", "webhooks", "data_export", "sso"] as const;
 export type Feature = (typeof FEATURES)[number];
 
 export const PLAN_FEATURES: Record<Plan, readonly Feature[]> = {
-  free: ["clusters", "plugins", "credentials"],
-  basic: ["clusters", "plugins", "credentials", "data_export"],
-  pro: ["clusters", "plugins", "credentials", "data_export", "sso"],
-  enterprise: ["clusters", "plugins", "credentials", "data_export", "sso"],
+  free: ["clusters", "plugins", "credentials", "webhooks"],
+  basic: ["clusters", "plugins", "credentials", "webhooks", "data_export"],
+  pro: ["clusters", "plugins", "credentials", "webhooks", "data_export", "sso"],
+  enterprise: ["clusters", "plugins", "credentials", "webhooks", "data_export", "sso"],
 };
 
 /** Just the namespace quotas of a full set, as a job request carries them. */

@@ -149,6 +149,12 @@ export const TenantDetailPage: FC<TenantDetailProps> = ({
           )}
         </Loaded>
       </Panel>
+      <Panel id="webhooks" title="Webhooks">
+        <p>
+          Signed events about this tenant, sent to its own endpoints, with a delivery log:{" "}
+          <a href={`/console/tenants/${tenant.slug}/webhooks`}>manage webhooks</a>.
+        </p>
+      </Panel>
       <ProvisioningTimeline slug={tenant.slug} jobs={detail.jobs} />
       <Panel id="audit" title="Recent audit events">
         <Loaded section={detail.events}>

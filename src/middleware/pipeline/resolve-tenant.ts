@@ -24,6 +24,7 @@ export const resolveTenant = (access: TenantAccess) =>
     c.set("tenancy", decision);
     c.set("tenant", decision.tenant);
     c.var.record.tenantId = decision.tenant.id;
+    c.var.record.tenantHasWebhooks = decision.tenant.hasWebhooks;
     await next();
   });
 

@@ -6,6 +6,26 @@ import { defineRoute } from "../route-table";
 const Check = z.enum(["ok", "error"]);
 const count = (description: string) => z.number().int().nonnegative().openapi({ description });
 
+/** The backlog of an outbox the notifications or webhooks queue drains. */
+function outboxBacklog(what: string, noun: string) {
+  return z
+    .object({
+      pending: count(`Each ${noun} not attempted yet`),
+      failed: count(`Each ${noun} whose last attempt failed, waiting for its retry`),
+      dead: count(`Each ${noun} that ran out of attempts (or can never be sent)`),
+      oldest_age_s: z
+        .number()
+        .int()
+        .nonnegative()
+        .nullable()
+        .openapi({
+          description: `Age in seconds of the oldest pending or failed ${noun}; null when there is none`,
+        }),
+    })
+    .nullable()
+    .openapi({ description: `${what}; null when the database could not count them` });
+}
+
 export const SystemStatusSchema = z
   .object({
     db: Check.openapi({ description: "Postgres answers `select 1` within 2 s" }),
@@ -36,6 +56,8 @@ export const SystemStatusSchema = z
       .openapi({
         description: "Provisioning jobs of every tenant; null when the database could not count them",
       }),
+    notifications: outboxBacklog("Emails (invitations, lifecycle notices, key reminders)", "email"),
+    webhooks: outboxBacklog("Webhook deliveries of every tenant", "delivery"),
     warnings: z.array(
       z.object({
         code: z.enum(CONFIG_WARNING_CODES),
@@ -53,7 +75,8 @@ export const status = defineRoute({
   method: "get",
   path: "/api/v1/system/status",
   operationId: "getSystemStatus",
-  summary: "Operator status: database, Redis, provisioner, provisioning backlog and configuration warnings",
+  summary:
+    "Operator status: database, Redis, provisioner, the provisioning, email and webhook backlogs, and configuration warnings",
   description:
     "Every check runs concurrently and is bounded (about 2 s each), so a dead or hanging dependency shows as " +
     '`"error"` (the provisioner as `reachable: false`, the backlog as `null`) in a **200** answer: once the ' +

@@ -18,6 +18,7 @@ function lifecycle<E extends Authenticated>(c: Context<E>): tenants.LifecycleCon
     audit: auditContextOf(c),
     jobs: c.var.jobs,
     notifications: c.var.notifications,
+    webhooks: c.var.webhooks,
   };
 }
 

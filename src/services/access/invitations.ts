@@ -259,18 +259,24 @@ export async function acceptInvitation(
       .values({ tenantId: tenant.id, userId: user.id, role: invitation.role }),
   );
   batch.do(batch.db.update(invitations).set({ acceptedAt: now }).where(eq(invitations.id, invitation.id)));
+  const acceptor = { principal: invitedUser(user), requestId: input.requestId, ip: input.ip };
   batch.do(
-    auditInsert(
-      batch.db,
-      { principal: invitedUser(user), requestId: input.requestId, ip: input.ip },
-      {
-        tenantId: tenant.id,
-        action: "invitation.accepted",
-        targetType: "invitation",
-        targetId: invitation.id,
-        meta: { proof },
-      },
-    ),
+    auditInsert(batch.db, acceptor, {
+      tenantId: tenant.id,
+      action: "invitation.accepted",
+      targetType: "invitation",
+      targetId: invitation.id,
+      meta: { proof },
+    }),
+  );
+  batch.do(
+    auditInsert(batch.db, acceptor, {
+      tenantId: tenant.id,
+      action: "member.added",
+      targetType: "user",
+      targetId: user.id,
+      meta: { role: invitation.role, invitation_id: invitation.id },
+    }),
   );
   // The guards name what they find; a unique index only fails a request that raced them.
   await uniqueName(batch.run(), "A concurrent request joined this account or created it; try again.");

@@ -67,7 +67,7 @@ async function createCredential(write: WriteContext, input: CredentialInput): Pr
   const tenantId = write.tenant.id;
   // The id is chosen here because it is part of the ciphertext's authenticated data.
   const id = crypto.randomUUID();
-  const dataKey = await tenantDataKey(write, { create: true });
+  const dataKey = await tenantDataKey(write, tenantId, { create: true });
   const sealed = await encryptValue(dataKey, input.value, { tenantId, credentialId: id });
   const batch = tenantWrite(write);
   guardCountQuota(batch, write.tenant, "credentials");
@@ -123,9 +123,18 @@ export async function revealCredential(write: WriteContext, id: string) {
  */
 const dataKeys = new TtlCache<Promise<WebCryptoKey>>(3600_000, 1_000);
 
-/** The tenant's data key; on its first credential, created race-free (see the file comment). */
-async function tenantDataKey(write: WriteContext, opts: { create: boolean }): Promise<WebCryptoKey> {
-  const tenantId = write.tenant.id;
+/** Where a tenant's data key is read from (and, the first time, written to). */
+export type KeyAccess = Pick<WriteContext, "http" | "config">;
+
+/**
+ * The tenant's data key; on its first secret (a credential, a webhook signing secret),
+ * created race-free (see the file comment).
+ */
+export async function tenantDataKey(
+  write: KeyAccess,
+  tenantId: string,
+  opts: { create: boolean },
+): Promise<WebCryptoKey> {
   const cached = dataKeys.get(tenantId);
   if (cached) return cached;
   let [wrapped] = await batchAsTenant(write.http, tenantId, (db) => wrappedKeyQuery(db, tenantId));
@@ -146,11 +155,11 @@ async function tenantDataKey(write: WriteContext, opts: { create: boolean }): Pr
 }
 
 function unwrapCached(
-  write: WriteContext,
+  write: KeyAccess,
   tenantId: string,
   wrapped: { wrappedKey: string; wrapIv: string; masterKeyId: string } | undefined,
 ): Promise<WebCryptoKey> {
-  if (!wrapped) throw new Error(`tenant ${tenantId} has credentials but no data key`);
+  if (!wrapped) throw new Error(`tenant ${tenantId} has sealed secrets but no data key`);
   const cached = dataKeys.get(tenantId);
   if (cached) return cached;
   const key = masterKeyOf(write.config).then((master) => unwrapDataKey(master, wrapped, tenantId));

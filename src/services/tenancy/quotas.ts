@@ -7,7 +7,15 @@
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { AnyPgTable } from "drizzle-orm/pg-core";
 import type { Queryable } from "../../db/client";
-import { apiKeys, clusters, credentials, invitations, plugins, tenantMemberships } from "../../db/schema";
+import {
+  apiKeys,
+  clusters,
+  credentials,
+  invitations,
+  plugins,
+  tenantMemberships,
+  webhookEndpoints,
+} from "../../db/schema";
 import type { WriteBatch } from "../../db/write-batch";
 import { pendingFor } from "../access/pending-invitations";
 import { COUNT_QUOTAS, type CountQuota, effectiveQuotas, type PlanSubject } from "./plans";
@@ -35,6 +43,8 @@ function usageSql(tenantId: string, quota: CountQuota): SQL {
       return counted(plugins, eq(plugins.tenantId, tenantId));
     case "credentials":
       return counted(credentials, eq(credentials.tenantId, tenantId));
+    case "webhook_endpoints":
+      return counted(webhookEndpoints, eq(webhookEndpoints.tenantId, tenantId));
   }
 }
 

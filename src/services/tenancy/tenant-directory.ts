@@ -2,7 +2,7 @@
  * Finds tenants by slug or id, with a 30-second per-isolate cache so that a cache hit costs
  * no database trip. The TTL bounds how long a suspension or deletion can go unnoticed.
  */
-import { eq, type SQL } from "drizzle-orm";
+import { eq, type SQL, sql } from "drizzle-orm";
 import { batchAsSystem, type HttpDatabase, type Queryable } from "../../db/client";
 import {
   type IpAllowlistScope,
@@ -10,6 +10,7 @@ import {
   RESERVED_SLUG_NAMES,
   type TenantStatus,
   tenants,
+  webhookEndpoints,
 } from "../../db/schema";
 import { AUTH_CACHE_TTL_MS, TtlCache } from "../../lib/ttl-cache";
 
@@ -24,6 +25,11 @@ export interface ResolvedTenant {
   /** Normalised prefixes; empty when every address may call (`services/tenancy/ip-allowlist.ts`). */
   ipAllowlist: string[];
   ipAllowlistAppliesTo: IpAllowlistScope;
+  /**
+   * Whether it has an enabled webhook endpoint: only then can a write have written deliveries
+   * for the request to send after its response (src/middleware/webhook-sweep.ts).
+   */
+  hasWebhooks: boolean;
 }
 
 export type TenantKey = { id: string } | { slug: string };
@@ -70,6 +76,9 @@ export function tenantQuery(db: Queryable, key: TenantKey) {
       features: tenants.features,
       ipAllowlist: tenants.ipAllowlist,
       ipAllowlistAppliesTo: tenants.ipAllowlistAppliesTo,
+      // Qualified by hand: in a one-table select drizzle writes `tenants.id` as a bare "id",
+      // which inside the subquery would be the endpoint's own id.
+      hasWebhooks: sql<boolean>`exists (select 1 from ${webhookEndpoints} e where e.tenant_id = ${tenants}.id and e.enabled)`,
     })
     .from(tenants)
     .where(tenantWhere(key))
@@ -105,7 +114,9 @@ export function forgetTenant(tenant: { id: string; slug: string }): void {
  * After a change this isolate committed itself: the row it wrote back is the tenant as it
  * now is, so the next request here needs no trip to learn it.
  */
-export function refreshTenant(row: ResolvedTenant): void {
+export function refreshTenant(row: Omit<ResolvedTenant, "hasWebhooks">): void {
+  // The row written back does not say; what this isolate knew does (unknown: assume so).
+  const hasWebhooks = cache.get(`id:${row.id}`)?.hasWebhooks ?? true;
   const fresh: ResolvedTenant = {
     id: row.id,
     slug: row.slug,
@@ -116,6 +127,7 @@ export function refreshTenant(row: ResolvedTenant): void {
     features: row.features,
     ipAllowlist: row.ipAllowlist,
     ipAllowlistAppliesTo: row.ipAllowlistAppliesTo,
+    hasWebhooks,
   };
   cache.set(`id:${row.id}`, fresh);
   cache.set(`slug:${row.slug}`, fresh);

@@ -24,8 +24,10 @@ import { keyset, type PageQuery, toPage } from "../../lib/pagination";
 import { hashPassword } from "../../lib/passwords";
 import { Problem, type ProblemCode } from "../../lib/problem";
 import { newTemporaryPassword, TEMPORARY_PASSWORD_TTL_MS } from "../../lib/temporary-passwords";
+import { adminsOf } from "../../notifications/admins";
 import type { NotificationOutbox } from "../../notifications/outbox";
 import type { TenantLifecycleEvent } from "../../notifications/tenant-lifecycle-email";
+import type { WebhookDispatch } from "../../webhooks/dispatch";
 import { addApiKey } from "../access/api-keys";
 import { claimInBatch, type PendingClaim } from "../platform/idempotency";
 import { requireRow } from "../resources/tenant-resources";
@@ -231,6 +233,8 @@ export interface LifecycleContext {
   jobs: JobOutbox;
   /** Where the emails to the tenant's admins go after commit. */
   notifications: NotificationOutbox;
+  /** Where the webhook deliveries the change wrote (its audit record's events) go after commit. */
+  webhooks: Pick<WebhookDispatch, "tenantChanged">;
 }
 
 export interface TenantPatch {
@@ -444,7 +448,7 @@ interface ChangeBuilder {
 }
 
 async function change(
-  { http, audit, jobs: outbox, notifications: emails }: LifecycleContext,
+  { http, audit, jobs: outbox, notifications: emails, webhooks }: LifecycleContext,
   idOrSlug: string,
   build: (c: ChangeBuilder) => void,
 ): Promise<Transition> {
@@ -482,9 +486,7 @@ async function change(
                      jsonb_build_object('tenant_name', ${tenants.name}, 'tenant_slug', ${tenants.slug})
                        || ${JSON.stringify({ ...fields, event })}::jsonb,
                      ${now}::timestamptz, ${now}::timestamptz
-              from ${tenants}
-              join ${tenantMemberships} on ${tenantMemberships.tenantId} = ${tenants.id} and ${tenantMemberships.role} = 'admin'
-              join ${users} on ${users.id} = ${tenantMemberships.userId}
+              from ${tenants} ${adminsOf(sql`${tenants.id}`)}
               where ${where} and ${when}
               returning ${notifications.id}`,
         ),
@@ -525,5 +527,6 @@ async function change(
   const written = jobs.flatMap((job) => job.value.rows);
   outbox.sendAfterCommit(written);
   emails.sendAfterCommit(notices.flatMap((notice) => notice.value.rows));
+  webhooks.tenantChanged(row.id);
   return { row, jobs: written };
 }

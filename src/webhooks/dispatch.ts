@@ -1,0 +1,46 @@
+/**
+ * The request's side of webhook delivery. A write may have written deliveries for its tenant
+ * (the audit trigger does, whatever the write was), so after a successful write the request
+ * sweeps that tenant's unqueued deliveries into the queue, once, after its response
+ * (`tenantChanged`). A create refused for its quota emits `quota.exceeded` first (at most
+ * once per quota an hour, decided by the database).
+ */
+import { sql } from "drizzle-orm";
+import { batchAsTenant, type HttpDatabase } from "../db/client";
+import type { WebhookQueue } from "../jobs/queue";
+import type { Background } from "../lib/after-response";
+import { dispatchPending } from "./deliveries";
+
+export interface WebhookDispatch {
+  /** Sends the tenant's new deliveries to the queue after the response. */
+  tenantChanged(tenantId: string): void;
+  /** Emits `quota.exceeded` (unless one went out within the hour), then sends it. */
+  quotaExceeded(tenantId: string, facts: Record<string, unknown>): void;
+}
+
+export function webhookDispatch(
+  http: HttpDatabase,
+  queue: WebhookQueue,
+  background: Background,
+): WebhookDispatch {
+  const swept = new Set<string>();
+  return {
+    tenantChanged(tenantId) {
+      if (swept.has(tenantId)) return;
+      swept.add(tenantId);
+      background(() => dispatchPending(http, queue, tenantId));
+    },
+    quotaExceeded(tenantId, facts) {
+      swept.add(tenantId);
+      background(async () => {
+        const quota = typeof facts.quota === "string" ? facts.quota : "unknown";
+        await batchAsTenant(http, tenantId, (db) =>
+          db.execute(
+            sql`select tenantry_emit_quota_exceeded(${tenantId}::uuid, ${quota}, ${JSON.stringify(facts)}::jsonb)`,
+          ),
+        );
+        await dispatchPending(http, queue, tenantId);
+      });
+    },
+  };
+}

@@ -1,0 +1,279 @@
+/**
+ * `queue()` for WEBHOOK_QUEUE: attempts one delivery per message, the batch's messages side by
+ * side (one slow endpoint does not hold up the others). Per delivery:
+ *
+ * 1. claim it with a lease (`locked_until`), in one statement that refuses a delivery that is
+ *    settled, not yet due, or leased by another consumer: a second message for the same
+ *    delivery sends nothing, and no transaction stays open while the endpoint answers;
+ * 2. POST the stored body with the Standard Webhooks headers, signed by the endpoint's secret
+ *    (and, during a rotation, by the previous one as well), with a 10 s timeout and no
+ *    redirects followed; the URL is checked against the SSRF rules again, as configured now;
+ * 3. record the outcome with the attempt: `delivered`; `failed` and the next attempt after the
+ *    schedule's delay (deliveries.ts), as a retry of this message; `dead` after the last
+ *    attempt. The endpoint's failure streak moves with it, and an endpoint failing for
+ *    FAILING_DISABLES_AFTER_MS is disabled and its tenant's admins are emailed, in the same
+ *    statement.
+ *
+ * Sending is at-least-once: a consumer that dies after the endpoint answered and before the
+ * outcome is recorded sends again (the same `webhook-id`) once its lease has run out.
+ */
+import { and, eq, sql } from "drizzle-orm";
+import { z } from "zod";
+import { type HttpDatabase, openHttp, readAsSystem } from "../db/client";
+import { notifications, tenants, users, webhookDeliveries, webhookEndpoints } from "../db/schema";
+import { type Bindings, type Config, loadConfig } from "../env";
+import { type Disposition, handleMessage } from "../jobs/delivery";
+import { clock, DAY_MS } from "../lib/clock";
+import { setLogLevel } from "../lib/log";
+import { adminsOf } from "../notifications/admins";
+import { sendNotifications } from "../notifications/outbox";
+import { DecryptionError, decryptValue } from "../services/platform/crypto";
+import { tenantDataKey } from "../services/resources/credentials";
+import { deliveryRetrySeconds, MAX_DELIVERY_ATTEMPTS } from "./deliveries";
+import { secretOwner } from "./endpoints";
+import { webhookHeaders } from "./signature";
+import { checkWebhookUrl } from "./url-policy";
+
+const messageSchema = z.object({ deliveryId: z.uuid() });
+
+export const SEND_TIMEOUT_MS = 10_000;
+/** Longer than a send can take, so a live sender never loses its lease. */
+const LEASE_SECONDS = 30;
+/** A message may come a little before the delivery's time (queue delays are not exact). */
+const EARLY_SECONDS = 60;
+/** An endpoint that has failed every delivery for this long is disabled. */
+export const FAILING_DISABLES_AFTER_MS = 3 * DAY_MS;
+const MAX_ERROR_LENGTH = 500;
+const USER_AGENT = "Tenantry-Webhooks/1";
+
+type DeliveryRow = typeof webhookDeliveries.$inferSelect;
+type EndpointRow = typeof webhookEndpoints.$inferSelect;
+
+export async function handleWebhookDeliveries(
+  batch: MessageBatch<unknown>,
+  env: Bindings,
+  _ctx: ExecutionContext,
+): Promise<void> {
+  const config = loadConfig(env);
+  setLogLevel(config.LOG_LEVEL);
+  const http = openHttp(config);
+  await Promise.all(
+    batch.messages.map((message) =>
+      handleMessage(message, {
+        what: "webhook delivery",
+        schema: messageSchema,
+        fields: ({ deliveryId }) => ({ delivery_id: deliveryId }),
+        deliver: ({ deliveryId }) => deliver(http, env, config, deliveryId),
+      }),
+    ),
+  );
+}
+
+async function deliver(http: HttpDatabase, env: Bindings, config: Config, id: string): Promise<Disposition> {
+  const claimed = await claim(http, id);
+  if (!claimed) return { settle: "ack", outcome: "not_due_or_settled" };
+  const { delivery, endpoint } = claimed;
+  const attempt = delivery.attempts + 1;
+
+  const refused = !endpoint.enabled ? "the endpoint is disabled" : refusedUrl(config, endpoint.url);
+  if (refused) {
+    await record(http, env, delivery, {
+      attempt,
+      status: "dead",
+      error: refused,
+      responseStatus: null,
+      durationMs: null,
+    });
+    return { settle: "ack", outcome: "dead" };
+  }
+
+  const sent = await post(http, config, delivery, endpoint);
+  if (sent.ok) {
+    await record(http, env, delivery, { attempt, status: "delivered", ...sent });
+    return { settle: "ack", outcome: "delivered" };
+  }
+  if (attempt >= MAX_DELIVERY_ATTEMPTS) {
+    await record(http, env, delivery, { attempt, status: "dead", ...sent });
+    return { settle: "ack", outcome: "dead" };
+  }
+  const delaySeconds = deliveryRetrySeconds(attempt);
+  await record(http, env, delivery, { attempt, status: "failed", ...sent, delaySeconds });
+  return { settle: "retry", outcome: "failed", delaySeconds };
+}
+
+/** The delivery, leased to this consumer, and its endpoint; undefined when there is nothing to send now. */
+async function claim(http: HttpDatabase, id: string) {
+  const [leased, endpoint] = await readAsSystem(http, (db) => [
+    db
+      .update(webhookDeliveries)
+      .set({ lockedUntil: sql`now() + make_interval(secs => ${LEASE_SECONDS})` })
+      .where(
+        and(
+          eq(webhookDeliveries.id, id),
+          sql`${webhookDeliveries.status} in ('pending', 'failed')`,
+          sql`${webhookDeliveries.nextAttemptAt} <= now() + make_interval(secs => ${EARLY_SECONDS})`,
+          sql`(${webhookDeliveries.lockedUntil} is null or ${webhookDeliveries.lockedUntil} < now())`,
+        ),
+      )
+      .returning(),
+    db
+      .select()
+      .from(webhookEndpoints)
+      .where(sql`${webhookEndpoints.id} = (select endpoint_id from ${webhookDeliveries} where id = ${id})`),
+  ]);
+  const [delivery] = leased;
+  const [row] = endpoint;
+  return delivery && row ? { delivery, endpoint: row } : undefined;
+}
+
+function refusedUrl(config: Config, url: string): string | undefined {
+  const checked = checkWebhookUrl(url, { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE });
+  return checked.ok ? undefined : `the URL is no longer allowed: ${checked.message}`;
+}
+
+interface Sent {
+  ok: boolean;
+  responseStatus: number | null;
+  durationMs: number | null;
+  error: string | null;
+}
+
+async function post(
+  http: HttpDatabase,
+  config: Config,
+  delivery: DeliveryRow,
+  endpoint: EndpointRow,
+): Promise<Sent> {
+  let secrets: string[];
+  try {
+    secrets = await signingSecrets(http, config, endpoint);
+  } catch (err) {
+    if (!(err instanceof DecryptionError)) throw err;
+    return {
+      ok: false,
+      responseStatus: null,
+      durationMs: null,
+      error: "the signing secret could not be decrypted",
+    };
+  }
+  const body = JSON.stringify(delivery.payload);
+  const timestamp = Math.floor(clock.now() / 1000);
+  const headers = await webhookHeaders(secrets, delivery.id, timestamp, body);
+  const started = Date.now();
+  try {
+    const res = await fetch(endpoint.url, {
+      method: "POST",
+      headers: { ...headers, "user-agent": USER_AGENT },
+      body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
+    });
+    const durationMs = Date.now() - started;
+    // Only the status matters; the body is not read (nor kept).
+    await res.body?.cancel();
+    if (res.status >= 200 && res.status < 300)
+      return { ok: true, responseStatus: res.status, durationMs, error: null };
+    const error =
+      res.status >= 300 && res.status < 400
+        ? `the endpoint answered a redirect (${res.status}); redirects are not followed`
+        : `the endpoint answered ${res.status}`;
+    return { ok: false, responseStatus: res.status, durationMs, error };
+  } catch (err) {
+    const durationMs = Date.now() - started;
+    const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+    const error = timedOut
+      ? `no answer within ${SEND_TIMEOUT_MS / 1000} s`
+      : `the request failed: ${err instanceof Error ? err.message : String(err)}`;
+    return { ok: false, responseStatus: null, durationMs, error };
+  }
+}
+
+/** The current secret, and the previous one while its rotation grace lasts. */
+async function signingSecrets(http: HttpDatabase, config: Config, endpoint: EndpointRow): Promise<string[]> {
+  const key = await tenantDataKey({ http, config }, endpoint.tenantId, { create: false });
+  const owner = secretOwner(endpoint.tenantId, endpoint.id);
+  const secrets = [
+    await decryptValue(key, { ciphertext: endpoint.secretCiphertext, iv: endpoint.secretIv }, owner),
+  ];
+  const previousValid =
+    endpoint.previousSecretCiphertext !== null &&
+    endpoint.previousSecretIv !== null &&
+    endpoint.previousSecretExpiresAt !== null &&
+    endpoint.previousSecretExpiresAt.getTime() > clock.now();
+  if (previousValid && endpoint.previousSecretCiphertext && endpoint.previousSecretIv) {
+    secrets.push(
+      await decryptValue(
+        key,
+        { ciphertext: endpoint.previousSecretCiphertext, iv: endpoint.previousSecretIv },
+        owner,
+      ),
+    );
+  }
+  return secrets;
+}
+
+interface Outcome extends Omit<Sent, "ok"> {
+  attempt: number;
+  status: "delivered" | "failed" | "dead";
+  delaySeconds?: number;
+}
+
+/**
+ * The outcome, the endpoint's failure streak and (when the streak has reached its limit) the
+ * endpoint disabled with one email per tenant admin: one batch, one transaction.
+ */
+async function record(
+  http: HttpDatabase,
+  env: Bindings,
+  delivery: DeliveryRow,
+  outcome: Outcome,
+): Promise<void> {
+  const now = new Date(clock.now());
+  const nextAttemptAt =
+    outcome.delaySeconds === undefined ? now : new Date(now.getTime() + outcome.delaySeconds * 1000);
+  const failingBefore = new Date(now.getTime() - FAILING_DISABLES_AFTER_MS).toISOString();
+  const [, , disabled] = await readAsSystem(http, (db) => [
+    db
+      .update(webhookDeliveries)
+      .set({
+        status: outcome.status,
+        attempts: outcome.attempt,
+        responseStatus: outcome.responseStatus,
+        durationMs: outcome.durationMs,
+        lastError: outcome.error?.slice(0, MAX_ERROR_LENGTH) ?? null,
+        nextAttemptAt,
+        lockedUntil: null,
+        deliveredAt: outcome.status === "delivered" ? now : null,
+      })
+      .where(eq(webhookDeliveries.id, delivery.id)),
+    db
+      .update(webhookEndpoints)
+      .set({
+        failingSince:
+          outcome.status === "delivered"
+            ? null
+            : sql`coalesce(${webhookEndpoints.failingSince}, ${now.toISOString()}::timestamptz)`,
+      })
+      .where(eq(webhookEndpoints.id, delivery.endpointId)),
+    db.execute<{ id: string }>(
+      sql`with disabled as (
+            update ${webhookEndpoints}
+            set enabled = false, disabled_reason = 'failing', updated_at = ${now.toISOString()}::timestamptz
+            where ${webhookEndpoints.id} = ${delivery.endpointId} and ${webhookEndpoints.enabled}
+              and ${webhookEndpoints.failingSince} < ${failingBefore}::timestamptz
+            returning id, tenant_id, url, failing_since)
+          insert into ${notifications} (id, tenant_id, channel, recipient, template, payload, next_attempt_at, created_at)
+          select gen_random_uuid(), d.tenant_id, 'email', ${users.email}, 'webhook_disabled',
+                 jsonb_build_object('tenant_name', ${tenants.name}, 'tenant_slug', ${tenants.slug},
+                   'endpoint_id', d.id, 'url', d.url,
+                   'failing_since', to_char(d.failing_since at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
+                 ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
+          from disabled d join ${tenants} on ${tenants.id} = d.tenant_id ${adminsOf(sql`d.tenant_id`)}
+          returning ${notifications.id}`,
+    ),
+  ]);
+  await sendNotifications(
+    env.NOTIFY_QUEUE,
+    disabled.rows.map((row) => row.id),
+  );
+}

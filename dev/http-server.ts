@@ -17,7 +17,8 @@ export class HttpError extends Error {
   }
 }
 
-export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<unknown> {
+/** The request's body as UTF-8 text; 413 past `limit` bytes (declared or streamed). */
+export async function readTextBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
   const tooLarge = new HttpError(413, `request body exceeds ${limit} bytes`);
   if (Number(req.headers["content-length"]) > limit) throw tooLarge;
   const chunks: Buffer[] = [];
@@ -27,8 +28,13 @@ export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES)
     if (size > limit) throw tooLarge;
     chunks.push(chunk);
   }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<unknown> {
+  const text = await readTextBody(req, limit);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    return JSON.parse(text);
   } catch {
     throw new HttpError(400, "request body is not valid JSON");
   }

@@ -12,7 +12,7 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { closeServer, HttpError, MAX_BODY_BYTES, readJsonBody, sendJson } from "../http-server";
+import { closeServer, HttpError, readJsonBody, readTextBody, sendJson } from "../http-server";
 
 export interface WebhookReceiver {
   /** The base URL: hooks are at `${url}/hooks/<name>`. */
@@ -70,7 +70,7 @@ export async function startWebhookReceiver(
   const stopping = new AbortController();
 
   const receive = async (req: IncomingMessage, res: ServerResponse, name: string) => {
-    const body = await readRawBody(req);
+    const body = await readTextBody(req);
     const state = hook(name);
     state.records.push({ received_at: new Date().toISOString(), headers: lowerCasedHeaders(req), body });
     if (state.records.length > MAX_RECORDS_PER_NAME) state.records.shift();
@@ -164,17 +164,4 @@ function lowerCasedHeaders(req: IncomingMessage): Record<string, string> {
     headers.set(name, earlier === undefined ? value : `${earlier}, ${value}`);
   }
   return Object.fromEntries(headers);
-}
-
-async function readRawBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
-  const tooLarge = new HttpError(413, `request body exceeds ${limit} bytes`);
-  if (Number(req.headers["content-length"]) > limit) throw tooLarge;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }

@@ -15,6 +15,7 @@ import { formOf } from "./csrf";
 import { Badge, CsrfField, Field, Layout, Notice, ProblemAlert, renderPage, Time } from "./layout";
 import { type FriendlyProblem, friendly } from "./messages";
 import { ConfirmPage } from "./pages/confirm";
+import { Table } from "./pages/table";
 import { failurePage, identityOr, sessionRedirect } from "./respond";
 import { Secret } from "./secret";
 import type { ConsoleSession } from "./session";
@@ -280,29 +281,11 @@ const WebhooksPage: FC<PageProps & { endpoints: WebhookEndpoint[]; values: Creat
     {problem && <ProblemAlert problem={problem} />}
     <section class="panel" id="endpoints" aria-labelledby="endpoints-title">
       <h2 id="endpoints-title">Endpoints</h2>
-      {endpoints.length === 0 ? (
-        <p class="muted">No webhook endpoints.</p>
-      ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                {["URL", "Events", "State", "Failing since", "Created"].map((h) => (
-                  <th scope="col">{h}</th>
-                ))}
-                <th scope="col">
-                  <span class="vh">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {endpoints.map((e) => (
-                <EndpointRow session={session} slug={slug} endpoint={e} />
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <Table head={["URL", "Events", "State", "Failing since", "Created", ""]} empty="No webhook endpoints.">
+        {endpoints.map((e) => (
+          <EndpointRow session={session} slug={slug} endpoint={e} />
+        ))}
+      </Table>
     </section>
     <section class="panel" id="new-webhook" aria-labelledby="new-webhook-title">
       <h2 id="new-webhook-title">Add an endpoint</h2>
@@ -428,66 +411,52 @@ const EndpointPage: FC<
       </section>
       <section class="panel" id="deliveries" aria-labelledby="deliveries-title">
         <h2 id="deliveries-title">Deliveries, newest first</h2>
-        {deliveries.length === 0 ? (
-          <p class="muted">{firstPage ? "No deliveries yet." : "No older deliveries."}</p>
-        ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  {[
-                    "Event",
-                    "Status",
-                    "Attempts",
-                    "Response",
-                    "Duration",
-                    "Next attempt",
-                    "Created",
-                    "Last error",
-                  ].map((h) => (
-                    <th scope="col">{h}</th>
-                  ))}
-                  <th scope="col">
-                    <span class="vh">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {deliveries.map((d) => (
-                  <tr data-delivery={d.id}>
-                    <td>
-                      <code>{d.event_type}</code>
-                    </td>
-                    <td>
-                      <Badge value={d.status} />
-                    </td>
-                    <td>{d.attempts}</td>
-                    <td>{d.response_status ?? <span class="muted">—</span>}</td>
-                    <td>{d.duration_ms === null ? <span class="muted">—</span> : `${d.duration_ms} ms`}</td>
-                    <td>
-                      <Time iso={d.next_attempt_at} />
-                    </td>
-                    <td>
-                      <Time iso={d.created_at} />
-                    </td>
-                    <td class="hint">{d.last_error ?? <span class="muted">—</span>}</td>
-                    <td>
-                      {/* A pending delivery has not been attempted yet: the API refuses to replay it. */}
-                      {d.status !== "pending" && (
-                        <PostButton
-                          session={session}
-                          action={`${path}/deliveries/${encodeURIComponent(d.id)}/replay`}
-                          label="Replay"
-                          about={`the ${d.event_type} delivery of ${d.created_at}`}
-                        />
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <Table
+          head={[
+            "Event",
+            "Status",
+            "Attempts",
+            "Response",
+            "Duration",
+            "Next attempt",
+            "Created",
+            "Last error",
+            "",
+          ]}
+          empty={firstPage ? "No deliveries yet." : "No older deliveries."}
+        >
+          {deliveries.map((d) => (
+            <tr data-delivery={d.id}>
+              <td>
+                <code>{d.event_type}</code>
+              </td>
+              <td>
+                <Badge value={d.status} />
+              </td>
+              <td>{d.attempts}</td>
+              <td>{d.response_status ?? <span class="muted">—</span>}</td>
+              <td>{d.duration_ms === null ? <span class="muted">—</span> : `${d.duration_ms} ms`}</td>
+              <td>
+                <Time iso={d.next_attempt_at} />
+              </td>
+              <td>
+                <Time iso={d.created_at} />
+              </td>
+              <td class="hint">{d.last_error ?? <span class="muted">—</span>}</td>
+              <td>
+                {/* A pending delivery has not been attempted yet: the API refuses to replay it. */}
+                {d.status !== "pending" && (
+                  <PostButton
+                    session={session}
+                    action={`${path}/deliveries/${encodeURIComponent(d.id)}/replay`}
+                    label="Replay"
+                    about={`the ${d.event_type} delivery of ${d.created_at}`}
+                  />
+                )}
+              </td>
+            </tr>
+          ))}
+        </Table>
         {(nextCursor || !firstPage) && (
           <nav class="pager" aria-label="Pages">
             <div class="actions">

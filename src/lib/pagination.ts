@@ -3,7 +3,7 @@
  * at any depth. The cursor is opaque to clients (base64url JSON of the last row's key).
  */
 import { z } from "@hono/zod-openapi";
-import { and, asc, eq, gt, or, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, lt, or, type SQL } from "drizzle-orm";
 import type { PgColumn } from "drizzle-orm/pg-core";
 import { Problem } from "./problem";
 
@@ -42,17 +42,25 @@ export function decodeCursor(cursor: string): CursorKey {
   }
 }
 
-/** The `where` fragment and ordering for one page; fetch `limit + 1` rows and pass them to `toPage`. */
-export function keyset(columns: { createdAt: PgColumn; id: PgColumn }, query: PageQuery) {
+/**
+ * The `where` fragment and ordering for one page, oldest first (or `newestFirst`, for logs);
+ * fetch `limit + 1` rows and pass them to `toPage`.
+ */
+export function keyset(
+  columns: { createdAt: PgColumn; id: PgColumn },
+  query: PageQuery,
+  opts: { newestFirst?: boolean } = {},
+) {
+  const [beyond, order] = opts.newestFirst ? [lt, desc] : [gt, asc];
   let after: SQL | undefined;
   if (query.cursor) {
     const key = decodeCursor(query.cursor);
     after = or(
-      gt(columns.createdAt, key.createdAt),
-      and(eq(columns.createdAt, key.createdAt), gt(columns.id, key.id)),
+      beyond(columns.createdAt, key.createdAt),
+      and(eq(columns.createdAt, key.createdAt), beyond(columns.id, key.id)),
     );
   }
-  return { after, orderBy: [asc(columns.createdAt), asc(columns.id)], take: query.limit + 1 };
+  return { after, orderBy: [order(columns.createdAt), order(columns.id)], take: query.limit + 1 };
 }
 
 export function toPage<R extends CursorKey, O>(rows: R[], limit: number, present: (row: R) => O) {

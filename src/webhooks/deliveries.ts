@@ -9,13 +9,13 @@
  * index) and sends them, off the response path; the reconciler is the safety net for a sweep
  * or a send that never happened.
  */
-import { and, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import { batchAsSystem, batchAsTenant, type HttpDatabase, type Queryable, readAsTenant } from "../db/client";
 import { webhookDeliveries, webhookEndpoints } from "../db/schema";
 import { sendMessages } from "../jobs/producer";
 import type { WebhookQueue } from "../jobs/queue";
 import { clock } from "../lib/clock";
-import { decodeCursor, encodeCursor, type PageQuery } from "../lib/pagination";
+import { keyset, type PageQuery, toPage } from "../lib/pagination";
 import { Problem } from "../lib/problem";
 import { requireRow, tenantWrite, type WriteContext } from "../services/resources/tenant-resources";
 
@@ -123,14 +123,7 @@ export async function listDeliveries(
   endpointId: string,
   query: PageQuery,
 ) {
-  let after: SQL | undefined;
-  if (query.cursor) {
-    const key = decodeCursor(query.cursor);
-    after = or(
-      lt(webhookDeliveries.createdAt, key.createdAt),
-      and(eq(webhookDeliveries.createdAt, key.createdAt), lt(webhookDeliveries.id, key.id)),
-    );
-  }
+  const page = keyset(webhookDeliveries, query, { newestFirst: true });
   const [endpoint, rows] = await readAsTenant(http, tenantId, (db) => [
     db
       .select({ id: webhookEndpoints.id })
@@ -140,18 +133,17 @@ export async function listDeliveries(
       .select()
       .from(webhookDeliveries)
       .where(
-        and(eq(webhookDeliveries.tenantId, tenantId), eq(webhookDeliveries.endpointId, endpointId), after),
+        and(
+          eq(webhookDeliveries.tenantId, tenantId),
+          eq(webhookDeliveries.endpointId, endpointId),
+          page.after,
+        ),
       )
-      .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
-      .limit(query.limit + 1),
+      .orderBy(...page.orderBy)
+      .limit(page.take),
   ]);
   if (endpoint.length === 0) throw noEndpoint();
-  const page = rows.slice(0, query.limit);
-  const last = page.at(-1);
-  return {
-    data: page.map(presentDelivery),
-    next_cursor: rows.length > query.limit && last ? encodeCursor(last) : null,
-  };
+  return toPage(rows, query.limit, presentDelivery);
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Section, TenantDetail } from "../tenant-data";
 import { UsageMeter } from "../usage-meter";
 import { apiCallsPerDay, UsageSparkline } from "../usage-sparkline";
 import { ProvisioningTimeline } from "./provisioning-timeline";
+import { Table } from "./table";
 
 interface TenantDetailProps {
   session: ConsoleSession;
@@ -283,22 +284,3 @@ const Panel: FC<{ id: string; title: string; children?: Child }> = ({ id, title,
 function Loaded<T>({ section, children }: { section: Section<T>; children: (data: T) => Child }) {
   return section.ok ? children(section.data) : <ProblemAlert problem={section.problem} />;
 }
-
-const Table: FC<{ head: string[]; empty: string; children?: Child }> = ({ head, empty, children }) => {
-  const rows = Array.isArray(children) ? children : children ? [children] : [];
-  if (rows.length === 0) return <p class="muted">{empty}</p>;
-  return (
-    <div class="table-wrap">
-      <table>
-        <thead>
-          <tr>
-            {head.map((h) => (
-              <th scope="col">{h || <span class="vh">Actions</span>}</th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>{rows}</tbody>
-      </table>
-    </div>
-  );
-};

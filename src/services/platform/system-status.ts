@@ -3,7 +3,7 @@
  * the emails and the webhook deliveries, and the configuration warnings, gathered concurrently with every check bounded, so a dead or
  * hanging dependency shows up as a value in the answer, never as an error or a hang.
  */
-import { inArray, sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { batchAsSystem, type HttpDatabase } from "../../db/client";
 import { notifications, provisioningJobs, webhookDeliveries } from "../../db/schema";
 import type { Config } from "../../env";
@@ -60,51 +60,56 @@ export async function systemStatus(http: HttpDatabase, config: Config): Promise<
   };
 }
 
-/** Every tenant's jobs (system scope), in one statement over the jobs that are not finished well. */
-async function queueBacklog(http: HttpDatabase): Promise<QueueBacklog> {
-  const count = (status: string) =>
-    sql<number>`count(*) filter (where ${provisioningJobs.status} = ${status})`.mapWith(Number);
-  const [row] = await batchAsSystem(http, (db) =>
-    db
-      .select({
-        pending: count("pending"),
-        sent: count("sent"),
-        failed: count("failed"),
-        dead: count("dead"),
-        oldest_age_s: sql<number | null>`floor(extract(epoch from now() - min(${provisioningJobs.createdAt})
-          filter (where ${provisioningJobs.status} in ('pending', 'sent'))))`,
-      })
-      .from(provisioningJobs)
-      .where(inArray(provisioningJobs.status, ["pending", "sent", "failed", "dead"])),
-  );
-  if (!row) throw new Error("the backlog query returned no row");
-  return { ...row, oldest_age_s: row.oldest_age_s === null ? null : Number(row.oldest_age_s) };
+/** Every tenant's jobs (system scope) that are not finished well. */
+function queueBacklog(http: HttpDatabase): Promise<QueueBacklog> {
+  return backlog(http, provisioningJobs, ["pending", "sent", "failed", "dead"], ["pending", "sent"]);
 }
 
-/**
- * An outbox's rows that are not settled well (system scope), in one statement; both tables
- * keep `pending` and `failed` rows in a partial index on their due time.
- */
-async function outboxBacklog(
+/** An outbox's rows (system scope) that are not settled well: emails or webhook deliveries. */
+function outboxBacklog(
   http: HttpDatabase,
   table: typeof notifications | typeof webhookDeliveries,
 ): Promise<OutboxBacklog> {
-  const count = (status: string) =>
-    sql<number>`count(*) filter (where ${table.status} = ${status})`.mapWith(Number);
+  return backlog(http, table, ["pending", "failed", "dead"], ["pending", "failed"]);
+}
+
+/**
+ * How many rows of `table` are in each of `statuses`, and the age in seconds of the oldest
+ * one still `open`, in one statement over those rows only.
+ */
+async function backlog<S extends string>(
+  http: HttpDatabase,
+  table: typeof provisioningJobs | typeof notifications | typeof webhookDeliveries,
+  statuses: readonly S[],
+  open: readonly S[],
+): Promise<Record<S, number> & { oldest_age_s: number | null }> {
+  const oneOf = (values: readonly S[]) =>
+    sql`${table.status} in (${sql.join(
+      values.map((value) => sql`${value}`),
+      sql`, `,
+    )})`;
+  const counts = Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      sql<number>`count(*) filter (where ${table.status} = ${status})`.mapWith(Number),
+    ]),
+  ) as unknown as Record<S, SQL<number>>;
   const [row] = await batchAsSystem(http, (db) =>
     db
       .select({
-        pending: count("pending"),
-        failed: count("failed"),
-        dead: count("dead"),
+        ...counts,
         oldest_age_s: sql<number | null>`floor(extract(epoch from now() - min(${table.createdAt})
-          filter (where ${table.status} in ('pending', 'failed'))))`,
+          filter (where ${oneOf(open)})))`,
       })
       .from(table)
-      .where(inArray(table.status, ["pending", "failed", "dead"])),
+      .where(oneOf(statuses)),
   );
   if (!row) throw new Error("the backlog query returned no row");
-  return { ...row, oldest_age_s: row.oldest_age_s === null ? null : Number(row.oldest_age_s) };
+  const { oldest_age_s, ...rest } = row as Record<string, unknown>;
+  return {
+    ...(rest as Record<S, number>),
+    oldest_age_s: oldest_age_s === null ? null : Number(oldest_age_s),
+  };
 }
 
 /** The promise's value, or null when it fails or outlasts `ms` (its late outcome is ignored). */

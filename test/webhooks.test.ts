@@ -1,13 +1,18 @@
+import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterAll, describe, expect, it } from "vitest";
+import { openDatabase, withSystem } from "../src/db/client";
+import { type Bindings, loadConfig } from "../src/env";
 import worker from "../src/index";
 import { WEBHOOK_QUEUE_NAME } from "../src/jobs/queue";
+import { EXPIRY_NOTICE_DAYS, emitExpiringKeyEvents } from "../src/notifications/expiring-keys";
 import {
   deliveryRetrySeconds,
   MAX_DELIVERY_ATTEMPTS,
   RETRY_SCHEDULE_SECONDS,
 } from "../src/webhooks/deliveries";
 import { WEBHOOK_EVENT_TYPES } from "../src/webhooks/events";
+import { reconcileWebhooksTask } from "../src/webhooks/reconcile";
 import { pools } from "./support/db";
 import { api, bearer, jsonInit, tenantWithRoles } from "./support/fixtures";
 import { call } from "./support/http";
@@ -546,19 +551,59 @@ describe("webhook deliveries", () => {
     expect(await receivedBy(name)).toHaveLength(1);
   });
 
-  it("a tenant's suspension reaches its endpoint as tenant.suspended", async () => {
+  it("api_key.expiring goes out once per key, from the daily reminder, and names the key but never its secret", async () => {
     const f = await tenantWithRoles(db.admin);
-    const { name, endpoint } = await createEndpoint(f, ["tenant.suspended"]);
+    const { name, endpoint } = await createEndpoint(f, ["api_key.expiring"]);
+    const created = await api(
+      "/api/v1/api-keys",
+      jsonInit(
+        "POST",
+        { name: "deploy", role: "viewer", expires_at: new Date(Date.now() + 3 * 86_400_000).toISOString() },
+        asAdmin(f),
+      ),
+    );
+    const key = (await created.json()) as { id: string; prefix: string; key: string };
+    const config = loadConfig(env);
+    const handle = openDatabase(config);
+    const horizon = new Date(Date.now() + EXPIRY_NOTICE_DAYS * 86_400_000).toISOString();
+    try {
+      // The daily task's webhook half (its email half is test/api-key-expiry-email.test.ts's),
+      // twice at once, as overlapping daily runs would: one event. Then the cron queues it.
+      await Promise.all([1, 2].map(() => withSystem(handle.db, (tx) => emitExpiringKeyEvents(tx, horizon))));
+      await reconcileWebhooksTask.run(handle, env as unknown as Bindings, config);
+    } finally {
+      await handle.close();
+    }
+    const [request] = await waitForRequests(name, 1);
+    if (!request) throw new Error("no request");
+    expect(verify(endpoint.secret, request)).toMatchObject({
+      type: "api_key.expiring",
+      data: { api_key_id: key.id, name: "deploy", prefix: key.prefix },
+    });
+    expect(request.body).not.toContain(key.key);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await receivedBy(name)).toHaveLength(1);
+  });
+
+  it("a tenant's suspension reaches its endpoint as tenant.suspended, and its job's outcome as provisioning.succeeded", async () => {
+    const f = await tenantWithRoles(db.admin);
+    const { name, endpoint } = await createEndpoint(f, ["tenant.suspended", "provisioning.*"]);
     const suspended = await api(
       `/api/v1/tenants/${f.tenant.id}/suspend`,
       jsonInit("POST", { reason: "unpaid invoice" }, await systemAdminHeaders(db.admin)),
     );
     expect(suspended.status).toBe(200);
-    const [request] = await waitForRequests(name, 1);
-    if (!request) throw new Error("no request");
-    expect(verify(endpoint.secret, request)).toMatchObject({
-      type: "tenant.suspended",
+    const received = await waitForRequests(name, 2);
+    const events = received.map(
+      (r) => verify(endpoint.secret, r) as { type: string; data: Record<string, unknown> },
+    );
+    expect(events.find((e) => e.type === "tenant.suspended")).toMatchObject({
       data: { meta: { reason: "unpaid invoice" } },
+    });
+    // The suspend job went queue → consumer → the test's provisioner, and its outcome is an event.
+    expect(events.find((e) => e.type.startsWith("provisioning."))).toMatchObject({
+      type: "provisioning.succeeded",
+      data: { kind: "suspend", status: "succeeded", attempts: 1 },
     });
   });
 });

@@ -7,7 +7,7 @@
  * is also an `api_key.expiring` webhook event, once (the reconcile cron queues it).
  */
 import { sql } from "drizzle-orm";
-import { type DatabaseHandle, withSystem } from "../db/client";
+import { type DatabaseHandle, type Tx, withSystem } from "../db/client";
 import { notifications, tenants, users, webhookDeliveries } from "../db/schema";
 import type { Bindings, Config } from "../env";
 import { clock, DAY_MS } from "../lib/clock";
@@ -42,20 +42,27 @@ export async function notifyExpiringKeys(
           on conflict (id) do nothing
           returning id`,
     );
-    // And one `api_key.expiring` webhook event per key, once: overlapping runs take turns.
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('webhooks:api_key.expiring', 0))`);
-    await tx.execute(
-      sql`select tenantry_emit_webhook_event(k.tenant_id, 'api_key.expiring', jsonb_build_object(
-            'api_key_id', k.id, 'name', k.name, 'prefix', k.prefix,
-            'expires_at', to_char(k.expires_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
-          from tenantry_expiring_api_keys(${horizon}::timestamptz) k
-          where not exists (
-            select 1 from ${webhookDeliveries} d
-            where d.tenant_id = k.tenant_id and d.event_type = 'api_key.expiring'
-              and d.payload -> 'data' ->> 'api_key_id' = k.id::text)`,
-    );
+    await emitExpiringKeyEvents(tx, horizon);
     return result.rows.map((row) => row.id);
   });
+}
+
+/**
+ * One `api_key.expiring` webhook event per key expiring before `horizon`, once (overlapping
+ * runs take turns on a lock), for the tenants whose endpoints subscribe to it.
+ */
+export async function emitExpiringKeyEvents(tx: Tx, horizon: string): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('webhooks:api_key.expiring', 0))`);
+  await tx.execute(
+    sql`select tenantry_emit_webhook_event(k.tenant_id, 'api_key.expiring', jsonb_build_object(
+          'api_key_id', k.id, 'name', k.name, 'prefix', k.prefix,
+          'expires_at', to_char(k.expires_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+        from tenantry_expiring_api_keys(${horizon}::timestamptz) k
+        where not exists (
+          select 1 from ${webhookDeliveries} d
+          where d.tenant_id = k.tenant_id and d.event_type = 'api_key.expiring'
+            and d.payload -> 'data' ->> 'api_key_id' = k.id::text)`,
+  );
 }
 
 /** The daily cron's task: write the reminders, then send them. */

@@ -381,6 +381,14 @@ describe("webhook deliveries", () => {
     const [first, again] = await waitForRequests(name, 2);
     expect(again?.headers["webhook-id"]).toBe(first?.headers["webhook-id"]);
     expect(again?.body).toBe(first?.body);
+    // Not yet attempted: it is on its way, so a replay is a conflict; so is one to a disabled endpoint.
+    const waiting = await unqueuedDelivery(f.tenant.id, endpoint.id);
+    const replayOf = (id: string) =>
+      api(`/api/v1/webhooks/${endpoint.id}/deliveries/${id}/replay`, { method: "POST", headers: asAdmin(f) });
+    await expectProblem(await replayOf(waiting), 409, "conflict");
+    await api(`/api/v1/webhooks/${endpoint.id}`, jsonInit("PATCH", { enabled: false }, asAdmin(f)));
+    await expectProblem(await replayOf(sent.id), 409, "conflict");
+    expect(await receivedBy(name)).toHaveLength(2);
     await expectProblem(
       await api(`/api/v1/webhooks/${endpoint.id}/deliveries/${crypto.randomUUID()}/replay`, {
         method: "POST",

@@ -149,7 +149,7 @@ export async function listDeliveries(
 /**
  * Sends a delivery again with the same `webhook-id` and body (receivers deduplicate on it), a
  * fresh attempt budget, now. A delivery that is still on its way (pending, never attempted)
- * is 409 `conflict`: it will be sent anyway.
+ * is 409 `conflict`: it will be sent anyway; so is one of a disabled endpoint.
  */
 export async function replayDelivery(
   write: WriteContext,
@@ -169,6 +169,10 @@ export async function replayDelivery(
     code: "conflict",
     detail: "This delivery has not been attempted yet; it is on its way.",
   });
+  batch.failWhen(
+    sql`exists (select 1 from ${webhookEndpoints} where ${webhookEndpoints.id} = ${endpointId} and not ${webhookEndpoints.enabled})`,
+    { code: "conflict", detail: "This webhook endpoint is disabled; enable it to send it events." },
+  );
   const now = new Date(clock.now());
   const replayed = batch.add(
     batch.db

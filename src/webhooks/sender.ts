@@ -17,7 +17,7 @@
  * Sending is at-least-once: a consumer that dies after the endpoint answered and before the
  * outcome is recorded sends again (the same `webhook-id`) once its lease has run out.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type HttpDatabase, openHttp, readAsSystem } from "../db/client";
 import { notifications, tenants, users, webhookDeliveries, webhookEndpoints } from "../db/schema";
@@ -246,15 +246,20 @@ async function record(
         deliveredAt: outcome.status === "delivered" ? now : null,
       })
       .where(eq(webhookDeliveries.id, delivery.id)),
+    // The streak starts at the first failure after a success and ends at the next success;
+    // only those changes write to the endpoint's row (a busy endpoint's row is not rewritten
+    // by every delivery).
     db
       .update(webhookEndpoints)
-      .set({
-        failingSince:
+      .set({ failingSince: outcome.status === "delivered" ? null : now })
+      .where(
+        and(
+          eq(webhookEndpoints.id, delivery.endpointId),
           outcome.status === "delivered"
-            ? null
-            : sql`coalesce(${webhookEndpoints.failingSince}, ${now.toISOString()}::timestamptz)`,
-      })
-      .where(eq(webhookEndpoints.id, delivery.endpointId)),
+            ? isNotNull(webhookEndpoints.failingSince)
+            : isNull(webhookEndpoints.failingSince),
+        ),
+      ),
     db.execute<{ id: string }>(
       sql`with disabled as (
             update ${webhookEndpoints}

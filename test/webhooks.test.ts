@@ -539,6 +539,21 @@ describe("webhook deliveries", () => {
     expect(await receivedBy(name)).toEqual([]);
   });
 
+  it("a signing secret that does not decrypt is a failed attempt, retried, and nothing is sent unsigned", async () => {
+    const f = await tenantWithRoles(db.admin);
+    const { name, endpoint } = await createEndpoint(f, ["tenant.updated"]);
+    await db.admin.query(
+      "update webhook_endpoints set secret_ciphertext = translate(secret_ciphertext, 'ABCabc', 'BCAbca') where id = $1",
+      [endpoint.id],
+    );
+    const id = await unqueuedDelivery(f.tenant.id, endpoint.id);
+    expect(await deliverWebhook(id)).toMatchObject({ acked: false, retried: true });
+    const row = await deliveryRow(id);
+    expect(row).toMatchObject({ status: "failed", attempts: 1, response_status: null });
+    expect(row?.last_error).toContain("could not be decrypted");
+    expect(await receivedBy(name)).toEqual([]);
+  });
+
   it("quota.exceeded goes out once per quota an hour, however many creates are refused", async () => {
     const f = await tenantWithRoles(db.admin);
     const { name, endpoint } = await createEndpoint(f, ["quota.exceeded"]);

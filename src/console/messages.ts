@@ -98,6 +98,11 @@ export const NOTICES = {
   password_changed: "Password changed.",
   password_changed_sign_in: "Password changed. Sign in with your new password.",
   invitation_accepted: "Invitation accepted: welcome to the tenant.",
+  webhook_enabled: "Webhook endpoint enabled. Its failure streak starts afresh.",
+  webhook_disabled: "Webhook endpoint disabled. It receives no events until it is enabled again.",
+  webhook_deleted: "Webhook endpoint deleted, with its delivery log.",
+  webhook_test_sent: "Test event sent. Its delivery is listed below.",
+  webhook_replayed: "Delivery sent again, with the same webhook-id and body.",
 } as const;
 
 export type NoticeKey = keyof typeof NOTICES;

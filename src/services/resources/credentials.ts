@@ -162,7 +162,13 @@ function unwrapCached(
   if (!wrapped) throw new Error(`tenant ${tenantId} has sealed secrets but no data key`);
   const cached = dataKeys.get(tenantId);
   if (cached) return cached;
-  const key = masterKeyOf(write.config).then((master) => unwrapDataKey(master, wrapped, tenantId));
+  // `await`, not `.then(() => unwrapDataKey(…))`: a promise handed back from a `.then` callback
+  // is adopted a microtask later, and workerd reports a failed unwrap that was rejected
+  // meanwhile as an unhandled rejection, although it is handled.
+  const key = (async () => {
+    const master = await masterKeyOf(write.config);
+    return await unwrapDataKey(master, wrapped, tenantId);
+  })();
   // A key that fails to unwrap is not remembered: the next request tries again.
   key.catch(() => dataKeys.delete(tenantId));
   dataKeys.set(tenantId, key);

@@ -180,23 +180,15 @@ describe("GET /api/v1/system/status", () => {
       };
       const expected = { ...inserted, pending: inserted.pending + 1 };
       try {
-        // Other test files write jobs at the same time: a window they touched is measured again.
-        let delta: Record<string, number> = {};
-        let after: Awaited<ReturnType<typeof backlog>> = null;
-        for (let attempt = 0; attempt < 5; attempt++) {
-          const before = await backlog();
-          const ids = await insertAll();
-          after = await backlog();
-          if (!before || !after) throw new Error("the backlog was not counted");
-          delta = {
-            pending: after.pending - before.pending,
-            sent: after.sent - before.sent,
-            failed: after.failed - before.failed,
-            dead: after.dead - before.dead,
-          };
-          if (JSON.stringify(delta) === JSON.stringify(expected)) break;
-          await db.admin.query("delete from provisioning_jobs where id = any($1)", [ids]);
-        }
+        let ids: string[] = [];
+        const { delta, after } = await countedDelta(
+          backlog,
+          expected,
+          async () => {
+            ids = await insertAll();
+          },
+          () => db.admin.query("delete from provisioning_jobs where id = any($1)", [ids]),
+        );
         expect(delta).toEqual(expected);
         expect(after?.oldest_age_s).toBeGreaterThanOrEqual(2 * 3_600 - 5);
       } finally {
@@ -234,22 +226,9 @@ describe("GET /api/v1/system/status", () => {
       };
       const backlog = async () => (await statusOf(await api(PATH, { headers: sys }))).webhooks;
       try {
-        // Other test files deliver webhooks at the same time: a window they touched is measured again.
-        let delta: Record<string, number> = {};
-        let after: Awaited<ReturnType<typeof backlog>> = null;
-        for (let attempt = 0; attempt < 5; attempt++) {
-          const before = await backlog();
-          await insertAll();
-          after = await backlog();
-          if (!before || !after) throw new Error("the backlog was not counted");
-          delta = {
-            pending: after.pending - before.pending,
-            failed: after.failed - before.failed,
-            dead: after.dead - before.dead,
-          };
-          if (JSON.stringify(delta) === JSON.stringify(inserted)) break;
-          await db.admin.query("delete from webhook_deliveries where endpoint_id = $1", [endpoint]);
-        }
+        const { delta, after } = await countedDelta(backlog, inserted, insertAll, () =>
+          db.admin.query("delete from webhook_deliveries where endpoint_id = $1", [endpoint]),
+        );
         expect(delta).toEqual(inserted);
         expect(after?.oldest_age_s).toBeGreaterThanOrEqual(3_600 - 5);
         const status = await statusOf(await api(PATH, { headers: sys }));
@@ -334,3 +313,29 @@ describe("GET /api/v1/system/status", () => {
     });
   });
 });
+
+/**
+ * How much `insert` moved the counts `read` answers, in the keys of `expected`. Other test
+ * files write at the same time, so a window they touched is measured again (after `undo`),
+ * up to five times; the last measurement is answered either way.
+ */
+async function countedDelta<K extends string, T extends Record<K, number>>(
+  read: () => Promise<T | null>,
+  expected: Record<K, number>,
+  insert: () => Promise<unknown>,
+  undo: () => Promise<unknown>,
+) {
+  let delta: Record<string, number> = {};
+  let after: T | null = null;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const before = await read();
+    await insert();
+    after = await read();
+    if (!before || !after) throw new Error("the backlog was not counted");
+    const [b, a] = [before, after];
+    delta = Object.fromEntries(Object.keys(expected).map((k) => [k, a[k as K] - b[k as K]]));
+    if (JSON.stringify(delta) === JSON.stringify(expected)) break;
+    await undo();
+  }
+  return { delta, after };
+}

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterAll, describe, expect, it } from "vitest";
-import { openDatabase, withSystem } from "../src/db/client";
+import { openDatabase, openHttp, withSystem } from "../src/db/client";
 import { type Bindings, loadConfig } from "../src/env";
 import worker from "../src/index";
 import { WEBHOOK_QUEUE_NAME } from "../src/jobs/queue";
@@ -12,7 +12,7 @@ import {
   RETRY_SCHEDULE_SECONDS,
 } from "../src/webhooks/deliveries";
 import { WEBHOOK_EVENT_TYPES } from "../src/webhooks/events";
-import { reconcileWebhooksTask } from "../src/webhooks/reconcile";
+import { purgeOldDeliveries, reconcileWebhooks, reconcileWebhooksTask } from "../src/webhooks/reconcile";
 import { pools } from "./support/db";
 import { api, bearer, jsonInit, tenantWithRoles } from "./support/fixtures";
 import { call } from "./support/http";
@@ -628,6 +628,83 @@ describe("webhook deliveries", () => {
       type: "provisioning.succeeded",
       data: { kind: "suspend", status: "succeeded", attempts: 1 },
     });
+  });
+});
+
+describe("the webhook crons", () => {
+  const http = () => openHttp(loadConfig(env));
+  const insertDelivery = async (
+    tenantId: string,
+    endpointId: string,
+    fields: { status: string; createdAgo: string; nextAttemptAgo?: string; lockedAhead?: string },
+  ) => {
+    const { rows } = await db.admin.query<{ id: string }>(
+      `insert into webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, payload, status, queued_at,
+         created_at, next_attempt_at, locked_until)
+       values (gen_random_uuid(), $1, $2, gen_random_uuid(), 'tenant.updated', '{}', $3, now(),
+         now() - $4::interval, now() - coalesce($5, '0 s')::interval, now() + $6::interval)
+       returning id`,
+      [
+        tenantId,
+        endpointId,
+        fields.status,
+        fields.createdAgo,
+        fields.nextAttemptAgo ?? null,
+        fields.lockedAhead ?? null,
+      ],
+    );
+    return (rows[0] as { id: string }).id;
+  };
+
+  it("retention deletes delivered and dead deliveries older than 30 days, at most a batch a run, and nothing else", async () => {
+    const f = await tenantWithRoles(db.admin);
+    const { endpoint } = await createEndpoint(f, ["tenant.updated"]);
+    const old = [
+      await insertDelivery(f.tenant.id, endpoint.id, { status: "delivered", createdAgo: "31 days" }),
+      await insertDelivery(f.tenant.id, endpoint.id, { status: "dead", createdAgo: "32 days" }),
+    ];
+    const kept = [
+      await insertDelivery(f.tenant.id, endpoint.id, { status: "delivered", createdAgo: "29 days" }),
+      await insertDelivery(f.tenant.id, endpoint.id, { status: "failed", createdAgo: "40 days" }),
+    ];
+    // Other files' old deliveries may be purged too; a batch of one takes exactly one row.
+    expect(await purgeOldDeliveries(http(), { now: Date.now(), batchSize: 1 })).toEqual({
+      deleted: 1,
+      batchFull: true,
+    });
+    await purgeOldDeliveries(http(), { now: Date.now(), batchSize: 1000 });
+    const { rows } = await db.admin.query<{ id: string }>(
+      "select id from webhook_deliveries where id = any($1)",
+      [[...old, ...kept]],
+    );
+    expect(rows.map((r) => r.id).sort()).toEqual([...kept].sort());
+  });
+
+  it("reconcile resends a delivery overdue by 2 minutes whose lease ran out, never a leased or a fresh one", async () => {
+    const f = await tenantWithRoles(db.admin);
+    const { endpoint } = await createEndpoint(f, ["tenant.updated"]);
+    const lost = await insertDelivery(f.tenant.id, endpoint.id, {
+      status: "failed",
+      createdAgo: "1 hour",
+      nextAttemptAgo: "3 minutes",
+    });
+    const leased = await insertDelivery(f.tenant.id, endpoint.id, {
+      status: "failed",
+      createdAgo: "1 hour",
+      nextAttemptAgo: "3 minutes",
+      lockedAhead: "20 seconds",
+    });
+    const fresh = await insertDelivery(f.tenant.id, endpoint.id, {
+      status: "failed",
+      createdAgo: "1 hour",
+      nextAttemptAgo: "1 minute",
+    });
+    const { resent } = await reconcileWebhooks(http(), { now: Date.now(), batchSize: 1000 });
+    expect(resent).toContain(lost);
+    expect(resent).not.toContain(leased);
+    expect(resent).not.toContain(fresh);
+    const row = await deliveryRow(lost);
+    expect(Math.abs(new Date(row?.next_attempt_at ?? 0).getTime() - Date.now())).toBeLessThan(10_000);
   });
 });
 

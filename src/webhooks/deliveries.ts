@@ -74,12 +74,26 @@ function claimUnqueued(db: Queryable, where: SQL) {
     .update(webhookDeliveries)
     .set({ queuedAt: sql`now()` })
     .where(
-      sql`${webhookDeliveries.id} in (
-        select d.id from ${webhookDeliveries} d
-        where ${where} and d.queued_at is null and d.status = 'pending'
-        order by d.created_at limit ${DISPATCH_BATCH} for update skip locked)`,
+      pickDeliveries(
+        sql`${where} and d.queued_at is null and d.status = 'pending'`,
+        sql`d.created_at`,
+        DISPATCH_BATCH,
+      ),
     )
     .returning({ id: webhookDeliveries.id });
+}
+
+/**
+ * The condition "one of at most `limit` deliveries `d` matching `where`, first in `order`,
+ * locked (rows another transaction holds are skipped)", for a statement that updates or
+ * deletes them. The ids are picked once, as an array, before the statement runs: a
+ * `where id in (select … limit n)` may be rescanned and take more than n (as the usage purge
+ * says too).
+ */
+export function pickDeliveries(where: SQL, order: SQL, limit: number): SQL {
+  return sql`${webhookDeliveries.id} = any(array(
+    select d.id from ${webhookDeliveries} d where ${where}
+    order by ${order} limit ${limit} for update skip locked))`;
 }
 
 /** Sends committed deliveries to the webhooks queue; a failed send is left to the reconciler. */

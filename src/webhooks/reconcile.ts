@@ -9,13 +9,13 @@
  * - once a day, delivered and dead deliveries older than DELIVERY_RETENTION_DAYS are deleted
  *   (the log keeps a month), at most `batchSize` a run.
  */
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { type DatabaseHandle, type HttpDatabase, readAsSystem } from "../db/client";
 import { webhookDeliveries } from "../db/schema";
 import type { Bindings, Config } from "../env";
 import { STALE_AFTER_MS } from "../jobs/policy";
 import { clock, DAY_MS } from "../lib/clock";
-import { sendDeliveries } from "./deliveries";
+import { pickDeliveries, sendDeliveries } from "./deliveries";
 
 export const DELIVERY_RETENTION_DAYS = 30;
 
@@ -25,10 +25,7 @@ export async function reconcileWebhooks(
 ): Promise<{ queued: string[]; resent: string[] }> {
   const now = new Date(opts.now).toISOString();
   const overdueBefore = new Date(opts.now - STALE_AFTER_MS).toISOString();
-  const pick = (where: ReturnType<typeof sql>) =>
-    sql`${webhookDeliveries.id} in (
-          select d.id from ${webhookDeliveries} d where ${where}
-          order by d.next_attempt_at, d.id limit ${opts.batchSize} for update skip locked)`;
+  const pick = (where: SQL) => pickDeliveries(where, sql`d.next_attempt_at, d.id`, opts.batchSize);
   const [queued, resent] = await readAsSystem(http, (db) => [
     db
       .update(webhookDeliveries)
@@ -68,10 +65,11 @@ export async function purgeOldDeliveries(http: HttpDatabase, opts: { now: number
     db
       .delete(webhookDeliveries)
       .where(
-        sql`${webhookDeliveries.id} in (
-              select d.id from ${webhookDeliveries} d
-              where d.status in ('delivered', 'dead') and d.created_at < ${before}::timestamptz
-              order by d.created_at limit ${opts.batchSize} for update skip locked)`,
+        pickDeliveries(
+          sql`d.status in ('delivered', 'dead') and d.created_at < ${before}::timestamptz`,
+          sql`d.created_at`,
+          opts.batchSize,
+        ),
       )
       .returning({ id: webhookDeliveries.id }),
   ]);

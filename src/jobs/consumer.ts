@@ -21,7 +21,7 @@ import { type Database, openHttp, withSystem } from "../db/client";
 import type { Bindings, Config } from "../env";
 import { log } from "../lib/log";
 import { effectiveQuotas, namespaceQuotas } from "../services/tenancy/plans";
-import { dispatchAllPending } from "../webhooks/deliveries";
+import { dispatchPending } from "../webhooks/deliveries";
 import { consumeBatch, type Disposition, handleMessage } from "./delivery";
 import { planJob } from "./job-plan";
 import {
@@ -58,7 +58,7 @@ export function handleQueue(
     });
     // A recorded outcome is a `provisioning.*` webhook event (migration 0012's trigger): send it
     // now. If that fails, the reconcile cron sends it.
-    await dispatchAllPending(openHttp(config), env.WEBHOOK_QUEUE).catch((err: unknown) =>
+    await dispatchPending(openHttp(config), env.WEBHOOK_QUEUE, null).catch((err: unknown) =>
       log("warn", "webhook dispatch after a job failed; the reconciler will send", {
         error: err instanceof Error ? err.message : String(err),
       }),

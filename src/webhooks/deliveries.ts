@@ -10,8 +10,9 @@
  * or a send that never happened.
  */
 import { and, eq, type SQL, sql } from "drizzle-orm";
-import { batchAsSystem, batchAsTenant, type HttpDatabase, type Queryable, readAsTenant } from "../db/client";
+import { type HttpDatabase, type Queryable, readAsTenant } from "../db/client";
 import { webhookDeliveries, webhookEndpoints } from "../db/schema";
+import { WriteBatch } from "../db/write-batch";
 import { sendMessages } from "../jobs/producer";
 import type { WebhookQueue } from "../jobs/queue";
 import { clock } from "../lib/clock";
@@ -37,39 +38,33 @@ export function deliveryRetrySeconds(attempt: number, random: () => number = Mat
 const DISPATCH_BATCH = 100;
 
 /**
- * Marks up to DISPATCH_BATCH of the tenant's unqueued deliveries as queued and sends them.
- * Rows another sweep holds are skipped (`skip locked`), so overlapping sweeps send each once.
+ * Marks up to DISPATCH_BATCH of the tenant's unqueued deliveries (of every tenant, for `null`:
+ * work with no request, such as a provisioning job's outcome) as queued and sends them. Rows
+ * another sweep holds are skipped (`skip locked`), so overlapping sweeps send each once.
  */
 export async function dispatchPending(
   http: HttpDatabase,
   queue: WebhookQueue,
-  tenantId: string,
+  tenantId: string | null,
+  /** A statement that may write deliveries, run first in the same trip (a quota event). */
+  first?: SQL,
 ): Promise<number> {
-  const claimed = await batchAsTenant(http, tenantId, (db) =>
-    claimUnqueued(db, sql`d.tenant_id = ${tenantId}`),
-  );
-  await sendDeliveries(
-    queue,
-    claimed.map((row) => row.id),
-  );
-  return claimed.length;
+  const batch = new WriteBatch(http, tenantId === null ? { system: true } : { tenantId });
+  if (first) batch.do(first);
+  const where = tenantId === null ? sql`true` : sql`d.tenant_id = ${tenantId}`;
+  const claimed = batch.add(claimUnqueued(batch.db, where, DISPATCH_BATCH));
+  await batch.run();
+  const ids = claimed.value.map((row) => row.id);
+  await sendDeliveries(queue, ids);
+  return ids.length;
 }
 
 /**
- * The same across tenants (system scope), for work that has no request: after a provisioning
- * job's outcome (a `provisioning.*` event), and in the reconcile cron.
+ * The statement that marks at most `limit` unqueued deliveries (`d` matching `where`) queued,
+ * oldest first, answering their ids: the request's sweep, the job consumer's (all tenants,
+ * `dispatchPending(…, null)`) and the reconcile cron's.
  */
-export async function dispatchAllPending(http: HttpDatabase, queue: WebhookQueue): Promise<number> {
-  const claimed = await batchAsSystem(http, (db) => claimUnqueued(db, sql`true`));
-  await sendDeliveries(
-    queue,
-    claimed.map((row) => row.id),
-  );
-  return claimed.length;
-}
-
-/** The statement that marks unqueued deliveries (`d` matching `where`) queued, answering their ids. */
-function claimUnqueued(db: Queryable, where: SQL) {
+export function claimUnqueued(db: Queryable, where: SQL, limit: number) {
   return db
     .update(webhookDeliveries)
     .set({ queuedAt: sql`now()` })
@@ -77,7 +72,7 @@ function claimUnqueued(db: Queryable, where: SQL) {
       pickDeliveries(
         sql`${where} and d.queued_at is null and d.status = 'pending'`,
         sql`d.created_at`,
-        DISPATCH_BATCH,
+        limit,
       ),
     )
     .returning({ id: webhookDeliveries.id });

@@ -6,7 +6,7 @@
  * once per quota an hour, decided by the database).
  */
 import { sql } from "drizzle-orm";
-import { batchAsTenant, type HttpDatabase } from "../db/client";
+import type { HttpDatabase } from "../db/client";
 import type { WebhookQueue } from "../jobs/queue";
 import type { Background } from "../lib/after-response";
 import { dispatchPending } from "./deliveries";
@@ -32,15 +32,9 @@ export function webhookDispatch(
     },
     quotaExceeded(tenantId, facts) {
       swept.add(tenantId);
-      background(async () => {
-        const quota = typeof facts.quota === "string" ? facts.quota : "unknown";
-        await batchAsTenant(http, tenantId, (db) =>
-          db.execute(
-            sql`select tenantry_emit_quota_exceeded(${tenantId}::uuid, ${quota}, ${JSON.stringify(facts)}::jsonb)`,
-          ),
-        );
-        await dispatchPending(http, queue, tenantId);
-      });
+      const quota = typeof facts.quota === "string" ? facts.quota : "unknown";
+      const emit = sql`select tenantry_emit_quota_exceeded(${tenantId}::uuid, ${quota}, ${JSON.stringify(facts)}::jsonb)`;
+      background(() => dispatchPending(http, queue, tenantId, emit));
     },
   };
 }

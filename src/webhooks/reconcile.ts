@@ -9,13 +9,14 @@
  * - once a day, delivered and dead deliveries older than DELIVERY_RETENTION_DAYS are deleted
  *   (the log keeps a month), at most `batchSize` a run.
  */
-import { type SQL, sql } from "drizzle-orm";
-import { type DatabaseHandle, type HttpDatabase, readAsSystem } from "../db/client";
+import { sql } from "drizzle-orm";
+import type { DatabaseHandle, HttpDatabase } from "../db/client";
 import { webhookDeliveries } from "../db/schema";
+import { WriteBatch } from "../db/write-batch";
 import type { Bindings, Config } from "../env";
 import { STALE_AFTER_MS } from "../jobs/policy";
 import { clock, DAY_MS } from "../lib/clock";
-import { pickDeliveries, sendDeliveries } from "./deliveries";
+import { claimUnqueued, pickDeliveries, sendDeliveries } from "./deliveries";
 
 export const DELIVERY_RETENTION_DAYS = 30;
 
@@ -25,26 +26,25 @@ export async function reconcileWebhooks(
 ): Promise<{ queued: string[]; resent: string[] }> {
   const now = new Date(opts.now).toISOString();
   const overdueBefore = new Date(opts.now - STALE_AFTER_MS).toISOString();
-  const pick = (where: SQL) => pickDeliveries(where, sql`d.next_attempt_at, d.id`, opts.batchSize);
-  const [queued, resent] = await readAsSystem(http, (db) => [
-    db
-      .update(webhookDeliveries)
-      .set({ queuedAt: sql`${now}::timestamptz` })
-      .where(pick(sql`d.queued_at is null and d.status = 'pending'`))
-      .returning({ id: webhookDeliveries.id }),
-    db
+  const batch = new WriteBatch(http, { system: true });
+  const queued = batch.add(claimUnqueued(batch.db, sql`true`, opts.batchSize));
+  const resent = batch.add(
+    batch.db
       .update(webhookDeliveries)
       .set({ nextAttemptAt: sql`${now}::timestamptz`, queuedAt: sql`${now}::timestamptz` })
       .where(
-        pick(
+        pickDeliveries(
           sql`d.status in ('pending', 'failed') and d.queued_at is not null
               and d.next_attempt_at < ${overdueBefore}::timestamptz
               and (d.locked_until is null or d.locked_until < ${now}::timestamptz)`,
+          sql`d.next_attempt_at, d.id`,
+          opts.batchSize,
         ),
       )
       .returning({ id: webhookDeliveries.id }),
-  ]);
-  return { queued: queued.map((row) => row.id), resent: resent.map((row) => row.id) };
+  );
+  await batch.run();
+  return { queued: queued.value.map((row) => row.id), resent: resent.value.map((row) => row.id) };
 }
 
 export const reconcileWebhooksTask = {
@@ -61,8 +61,9 @@ export const reconcileWebhooksTask = {
 
 export async function purgeOldDeliveries(http: HttpDatabase, opts: { now: number; batchSize: number }) {
   const before = new Date(opts.now - DELIVERY_RETENTION_DAYS * DAY_MS).toISOString();
-  const [deleted] = await readAsSystem(http, (db) => [
-    db
+  const batch = new WriteBatch(http, { system: true });
+  const deleted = batch.add(
+    batch.db
       .delete(webhookDeliveries)
       .where(
         pickDeliveries(
@@ -72,8 +73,9 @@ export async function purgeOldDeliveries(http: HttpDatabase, opts: { now: number
         ),
       )
       .returning({ id: webhookDeliveries.id }),
-  ]);
-  return { deleted: deleted.length, batchFull: deleted.length === opts.batchSize };
+  );
+  await batch.run();
+  return { deleted: deleted.value.length, batchFull: deleted.value.length === opts.batchSize };
 }
 
 export const webhookRetentionTask = {

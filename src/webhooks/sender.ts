@@ -19,8 +19,9 @@
  */
 import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
-import { type HttpDatabase, openHttp, readAsSystem } from "../db/client";
+import { type HttpDatabase, openHttp } from "../db/client";
 import { notifications, tenants, users, webhookDeliveries, webhookEndpoints } from "../db/schema";
+import { WriteBatch } from "../db/write-batch";
 import { type Bindings, type Config, loadConfig } from "../env";
 import { type Disposition, handleMessage } from "../jobs/delivery";
 import { clock, DAY_MS } from "../lib/clock";
@@ -103,8 +104,9 @@ async function deliver(http: HttpDatabase, env: Bindings, config: Config, id: st
 
 /** The delivery, leased to this consumer, and its endpoint; undefined when there is nothing to send now. */
 async function claim(http: HttpDatabase, id: string) {
-  const [leased, endpoint] = await readAsSystem(http, (db) => [
-    db
+  const batch = new WriteBatch(http, { system: true });
+  const leased = batch.add(
+    batch.db
       .update(webhookDeliveries)
       .set({ lockedUntil: sql`now() + make_interval(secs => ${LEASE_SECONDS})` })
       .where(
@@ -116,13 +118,16 @@ async function claim(http: HttpDatabase, id: string) {
         ),
       )
       .returning(),
-    db
+  );
+  const endpoint = batch.add(
+    batch.db
       .select()
       .from(webhookEndpoints)
       .where(sql`${webhookEndpoints.id} = (select endpoint_id from ${webhookDeliveries} where id = ${id})`),
-  ]);
-  const [delivery] = leased;
-  const [row] = endpoint;
+  );
+  await batch.run();
+  const [delivery] = leased.value;
+  const [row] = endpoint.value;
   return delivery && row ? { delivery, endpoint: row } : undefined;
 }
 
@@ -232,8 +237,9 @@ async function record(
   const nextAttemptAt =
     outcome.delaySeconds === undefined ? now : new Date(now.getTime() + outcome.delaySeconds * 1000);
   const failingBefore = new Date(now.getTime() - FAILING_DISABLES_AFTER_MS).toISOString();
-  const [, , disabled] = await readAsSystem(http, (db) => [
-    db
+  const batch = new WriteBatch(http, { system: true });
+  batch.do(
+    batch.db
       .update(webhookDeliveries)
       .set({
         status: outcome.status,
@@ -246,10 +252,12 @@ async function record(
         deliveredAt: outcome.status === "delivered" ? now : null,
       })
       .where(eq(webhookDeliveries.id, delivery.id)),
-    // The streak starts at the first failure after a success and ends at the next success;
-    // only those changes write to the endpoint's row (a busy endpoint's row is not rewritten
-    // by every delivery).
-    db
+  );
+  // The streak starts at the first failure after a success and ends at the next success;
+  // only those changes write to the endpoint's row (a busy endpoint's row is not rewritten
+  // by every delivery).
+  batch.do(
+    batch.db
       .update(webhookEndpoints)
       .set({ failingSince: outcome.status === "delivered" ? null : now })
       .where(
@@ -260,7 +268,9 @@ async function record(
             : isNull(webhookEndpoints.failingSince),
         ),
       ),
-    db.execute<{ id: string }>(
+  );
+  const disabled = batch.add(
+    batch.db.execute<{ id: string }>(
       sql`with disabled as (
             update ${webhookEndpoints}
             set enabled = false, disabled_reason = 'failing', updated_at = ${now.toISOString()}::timestamptz
@@ -276,9 +286,10 @@ async function record(
           from disabled d join ${tenants} on ${tenants.id} = d.tenant_id ${adminsOf(sql`d.tenant_id`)}
           returning ${notifications.id}`,
     ),
-  ]);
+  );
+  await batch.run();
   await sendNotifications(
     env.NOTIFY_QUEUE,
-    disabled.rows.map((row) => row.id),
+    disabled.value.rows.map((row) => row.id),
   );
 }

@@ -16,7 +16,7 @@ import { purgeOldDeliveries, reconcileWebhooks, reconcileWebhooksTask } from "..
 import { pools } from "./support/db";
 import { api, bearer, jsonInit, tenantWithRoles } from "./support/fixtures";
 import { call } from "./support/http";
-import { emailsTo } from "./support/mail";
+import { emailOfNotification, emailsTo } from "./support/mail";
 import { deliverMessage } from "./support/notifications";
 import { systemAdminHeaders } from "./support/populated-tenant";
 import { expectProblem } from "./support/problems";
@@ -497,15 +497,15 @@ describe("webhook deliveries", () => {
       disabled_reason: string | null;
     };
     expect(disabled).toMatchObject({ enabled: false, disabled_reason: "failing" });
-    const deadline = Date.now() + 10_000;
-    let emails = await emailsTo(f.users.admin.email);
-    while (emails.length === 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      emails = await emailsTo(f.users.admin.email);
-    }
-    expect(emails).toHaveLength(1);
-    expect(emails[0]?.subject).toContain("webhook endpoint");
-    expect(emails[0]?.text).toContain(endpoint.url);
+    const { rows: notices } = await db.admin.query<{ id: string; recipient: string }>(
+      "select id, recipient from notifications where tenant_id = $1 and template = 'webhook_disabled'",
+      [f.tenant.id],
+    );
+    expect(notices.map((n) => n.recipient)).toEqual([f.users.admin.email]);
+    const email = await emailOfNotification((notices[0] as { id: string }).id);
+    expect(email.subject).toContain("webhook endpoint");
+    expect(email.text).toContain(endpoint.url);
+    expect(await emailsTo(f.users.admin.email)).toHaveLength(1);
     expect(await emailsTo(f.users.member.email)).toEqual([]);
     // A delivery to a disabled endpoint is not sent, and a disabled endpoint gets no new ones.
     expect(await deliverWebhook(next)).toMatchObject({ acked: true });

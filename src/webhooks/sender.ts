@@ -200,19 +200,13 @@ async function signingSecrets(http: HttpDatabase, config: Config, endpoint: Endp
   const secrets = [
     await decryptValue(key, { ciphertext: endpoint.secretCiphertext, iv: endpoint.secretIv }, owner),
   ];
-  const previousValid =
-    endpoint.previousSecretCiphertext !== null &&
-    endpoint.previousSecretIv !== null &&
-    endpoint.previousSecretExpiresAt !== null &&
-    endpoint.previousSecretExpiresAt.getTime() > clock.now();
-  if (previousValid && endpoint.previousSecretCiphertext && endpoint.previousSecretIv) {
-    secrets.push(
-      await decryptValue(
-        key,
-        { ciphertext: endpoint.previousSecretCiphertext, iv: endpoint.previousSecretIv },
-        owner,
-      ),
-    );
+  const {
+    previousSecretCiphertext: ciphertext,
+    previousSecretIv: iv,
+    previousSecretExpiresAt: until,
+  } = endpoint;
+  if (ciphertext !== null && iv !== null && until !== null && until.getTime() > clock.now()) {
+    secrets.push(await decryptValue(key, { ciphertext, iv }, owner));
   }
   return secrets;
 }

@@ -5,7 +5,7 @@
  * line break cannot add a mail header.
  */
 import type { Child, FC, PropsWithChildren } from "hono/jsx";
-import type { z } from "zod";
+import { z } from "zod";
 
 export interface RenderedEmail {
   subject: string;
@@ -45,6 +45,35 @@ export function subjectLine(text: string): string {
     .replace(/\s+/g, " ")
     .trim();
   return line.length > MAX_SUBJECT ? `${line.slice(0, MAX_SUBJECT - 1)}…` : line;
+}
+
+/** What every email to a tenant's admins names: the tenant (its payload carries both). */
+export const tenantFields = { tenant_name: z.string(), tenant_slug: z.string() };
+
+/** The tenant as those emails name it: `Acme (acme)`. */
+export function tenantLabel(payload: { tenant_name: string; tenant_slug: string }): string {
+  return `${payload.tenant_name} (${payload.tenant_slug})`;
+}
+
+const ADMIN_FOOTER = "You get this email as an admin of the tenant.";
+
+/**
+ * An email to a tenant's admins: the subject made one line, the text paragraphs and the HTML
+ * body, each closed by why the reader gets it.
+ */
+export async function adminEmail(subject: string, text: string[], html: Child): Promise<RenderedEmail> {
+  const line = subjectLine(subject);
+  return {
+    subject: line,
+    text: [...text, "", ADMIN_FOOTER].join("\n"),
+    html: await renderHtml(
+      line,
+      <>
+        {html}
+        <p>{ADMIN_FOOTER}</p>
+      </>,
+    ),
+  };
 }
 
 /** The HTML part: a minimal document whose every value went through JSX escaping. */

@@ -4,15 +4,14 @@
  * change's own batch (`services/tenancy/tenants.ts`), one per admin.
  */
 import { z } from "zod";
-import { emailTemplate, renderHtml, subjectLine, utcMinute } from "./email-template";
+import { adminEmail, emailTemplate, tenantFields, tenantLabel, utcMinute } from "./email-template";
 
 export const TENANT_LIFECYCLE_EVENTS = ["suspended", "reactivated", "deletion_scheduled"] as const;
 export type TenantLifecycleEvent = (typeof TENANT_LIFECYCLE_EVENTS)[number];
 
 export const tenantLifecyclePayload = z.object({
   event: z.enum(TENANT_LIFECYCLE_EVENTS),
-  tenant_name: z.string(),
-  tenant_slug: z.string(),
+  ...tenantFields,
   /** Why it was suspended, if the operator said. */
   reason: z.string().nullable().optional(),
   /** When a deleted tenant's data is purged. */
@@ -20,20 +19,12 @@ export const tenantLifecyclePayload = z.object({
 });
 
 export const tenantLifecycleEmail = emailTemplate(tenantLifecyclePayload, async (payload) => {
-  const tenant = `${payload.tenant_name} (${payload.tenant_slug})`;
-  const { subject, lines } = describe(payload, tenant);
-  const line = subjectLine(subject);
-  const text = [...lines, "", "You get this email as an admin of the tenant."].join("\n");
-  const html = await renderHtml(
-    line,
-    <>
-      {lines.map((paragraph) => (
-        <p>{paragraph}</p>
-      ))}
-      <p>You get this email as an admin of the tenant.</p>
-    </>,
+  const { subject, lines } = describe(payload, tenantLabel(payload));
+  return adminEmail(
+    subject,
+    lines,
+    lines.map((paragraph) => <p>{paragraph}</p>),
   );
-  return { subject: line, text, html };
 });
 
 function describe(

@@ -42,6 +42,13 @@ export const ACTOR_TYPES = ["user", "api_key", "system"] as const;
 export const IP_ALLOWLIST_SCOPES = ["api_keys", "all"] as const;
 /** The most prefixes one tenant's IP allowlist may hold. */
 export const MAX_IP_ALLOWLIST = 100;
+/** Where a tenant's own rows live: the control database's shared tables, or a database of its own. */
+export const ISOLATION_TIERS = ["shared", "dedicated"] as const;
+/** `retired`: no tenant points at it any more and it waits to be dropped; `dropped`: gone. */
+export const TENANT_DATABASE_STATUSES = ["ready", "retired", "dropped"] as const;
+export const DATABASE_PROVIDERS = ["local", "neon"] as const;
+/** `copying`: the tenant is read-only and its rows travel; the rest as for provisioning jobs. */
+export const MOVE_STATUSES = ["pending", "copying", "succeeded", "failed", "dead"] as const;
 
 /** How a notification travels: an email now; webhook deliveries will ride the same outbox and queue. */
 export const NOTIFICATION_CHANNELS = ["email", "webhook"] as const;
@@ -54,6 +61,10 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 export type IpAllowlistScope = (typeof IP_ALLOWLIST_SCOPES)[number];
 export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
 export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
+export type IsolationTier = (typeof ISOLATION_TIERS)[number];
+export type TenantDatabaseStatus = (typeof TENANT_DATABASE_STATUSES)[number];
+export type DatabaseProviderKind = (typeof DATABASE_PROVIDERS)[number];
+export type MoveStatus = (typeof MOVE_STATUSES)[number];
 
 /** Names that are never a tenant slug nor a tenant subdomain (docs/architecture.md, "Tenancy rules"). */
 export const RESERVED_SLUG_NAMES = [
@@ -142,6 +153,13 @@ export const tenants = pgTable(
       .default("api_keys"),
     suspendedAt: timestamp("suspended_at", { withTimezone: true, mode: "date", precision: 3 }),
     suspendReason: text("suspend_reason"),
+    isolation: text("isolation", { enum: ISOLATION_TIERS }).notNull().default("shared"),
+    /** One of the deployment's REGIONS; a shared tenant's is the control database's. */
+    region: text("region").notNull().default("us-east"),
+    /** The database its own rows live in (`tenant_databases`); null: the control database. */
+    databaseId: uuid("database_id"),
+    /** The move under way (`tenant_moves`): while set, the tenant is read-only. */
+    moveId: uuid("move_id"),
     deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date", precision: 3 }),
     ...timestamps,
   },
@@ -156,6 +174,9 @@ export const tenants = pgTable(
       sql`jsonb_typeof(${t.ipAllowlist}) = 'array' and jsonb_array_length(${t.ipAllowlist}) <= ${sql.raw(String(MAX_IP_ALLOWLIST))}`,
     ),
     check("tenants_ip_allowlist_applies_to_check", oneOf(t.ipAllowlistAppliesTo, IP_ALLOWLIST_SCOPES)),
+    check("tenants_isolation_check", oneOf(t.isolation, ISOLATION_TIERS)),
+    check("tenants_region_check", sql`${t.region} ~ '^[a-z0-9][a-z0-9-]{0,30}$'`),
+    check("tenants_dedicated_database_check", sql`(${t.isolation} = 'dedicated') = (${t.databaseId} is not null)`),
     check("tenants_slug_check", sql`${t.slug} ~ '^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$'`),
     // Added NOT VALID (drizzle/0004): rows from before the rule are reported, not rejected.
     check(
@@ -365,6 +386,73 @@ export const tenantKeys = pgTable(
     rotatedAt: timestamp("rotated_at", { withTimezone: true, mode: "date", precision: 3 }),
   },
   (t) => [...tenantPolicies("tenant_keys", t.tenantId, { system: true })],
+);
+
+/**
+ * The dedicated databases, in the control database only: where each lives (`provider`, `ref`:
+ * a Neon project id or a local database name) and the runtime role's connection string,
+ * sealed under MASTER_KEY and bound to this row and its tenant (services/tenancy/placement.ts).
+ * A row outlives the tenant's use of it (`retired`) until the database is dropped.
+ */
+export const tenantDatabases = pgTable(
+  "tenant_databases",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    provider: text("provider", { enum: DATABASE_PROVIDERS }).notNull(),
+    ref: text("ref").notNull(),
+    region: text("region").notNull(),
+    connectionSealed: text("connection_sealed").notNull(),
+    status: text("status", { enum: TENANT_DATABASE_STATUSES }).notNull().default("ready"),
+    createdAt: timestamps.createdAt,
+    retiredAt: timestamp("retired_at", { withTimezone: true, mode: "date", precision: 3 }),
+    droppedAt: timestamp("dropped_at", { withTimezone: true, mode: "date", precision: 3 }),
+  },
+  (t) => [
+    index("tenant_databases_tenant_idx").on(t.tenantId, t.createdAt),
+    uniqueIndex("tenant_databases_ref_key").on(t.provider, t.ref).where(sql`${t.status} <> 'dropped'`),
+    check("tenant_databases_status_check", oneOf(t.status, TENANT_DATABASE_STATUSES)),
+    check("tenant_databases_provider_check", oneOf(t.provider, DATABASE_PROVIDERS)),
+    ...tenantPolicies("tenant_databases", t.tenantId, { system: true }),
+  ],
+);
+
+/**
+ * Moves between isolation tiers: a job the queue consumer runs off the request path. The
+ * tenant's `move_id` names the one under way; `report` holds the row counts and content
+ * hashes checked before the switch.
+ */
+export const tenantMoves = pgTable(
+  "tenant_moves",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    fromIsolation: text("from_isolation", { enum: ISOLATION_TIERS }).notNull(),
+    fromDatabaseId: uuid("from_database_id"),
+    toIsolation: text("to_isolation", { enum: ISOLATION_TIERS }).notNull(),
+    toRegion: text("to_region").notNull(),
+    toDatabaseId: uuid("to_database_id"),
+    status: text("status", { enum: MOVE_STATUSES }).notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    report: jsonb("report").$type<Record<string, unknown>>(),
+    /** The earliest the copy may start: every isolate has seen the tenant read-only by then. */
+    copyAfter: timestamp("copy_after", { withTimezone: true, mode: "date", precision: 3 }).notNull(),
+    completedAt: timestamp("completed_at", { withTimezone: true, mode: "date", precision: 3 }),
+    ...timestamps,
+  },
+  (t) => [
+    index("tenant_moves_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
+    index("tenant_moves_open_idx").on(t.updatedAt).where(sql`${t.status} in ('pending', 'copying', 'failed')`),
+    check("tenant_moves_status_check", oneOf(t.status, MOVE_STATUSES)),
+    check("tenant_moves_from_isolation_check", oneOf(t.fromIsolation, ISOLATION_TIERS)),
+    check("tenant_moves_to_isolation_check", oneOf(t.toIsolation, ISOLATION_TIERS)),
+    ...tenantPolicies("tenant_moves", t.tenantId, { system: true }),
+  ],
 );
 
 /**

@@ -31,10 +31,11 @@ CREATE TABLE "tenant_moves" (
 	"last_error" text,
 	"report" jsonb,
 	"copy_after" timestamp (3) with time zone NOT NULL,
+	"switched_at" timestamp (3) with time zone,
 	"completed_at" timestamp (3) with time zone,
 	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
-	CONSTRAINT "tenant_moves_status_check" CHECK ("tenant_moves"."status" in ('pending', 'copying', 'succeeded', 'failed', 'dead')),
+	CONSTRAINT "tenant_moves_status_check" CHECK ("tenant_moves"."status" in ('pending', 'copying', 'switched', 'succeeded', 'failed', 'dead')),
 	CONSTRAINT "tenant_moves_from_isolation_check" CHECK ("tenant_moves"."from_isolation" in ('shared', 'dedicated')),
 	CONSTRAINT "tenant_moves_to_isolation_check" CHECK ("tenant_moves"."to_isolation" in ('shared', 'dedicated'))
 );
@@ -49,7 +50,7 @@ ALTER TABLE "tenant_moves" ADD CONSTRAINT "tenant_moves_tenant_id_tenants_id_fk"
 CREATE INDEX "tenant_databases_tenant_idx" ON "tenant_databases" USING btree ("tenant_id","created_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "tenant_databases_ref_key" ON "tenant_databases" USING btree ("provider","ref") WHERE "tenant_databases"."status" <> 'dropped';--> statement-breakpoint
 CREATE INDEX "tenant_moves_tenant_created_idx" ON "tenant_moves" USING btree ("tenant_id","created_at","id");--> statement-breakpoint
-CREATE INDEX "tenant_moves_open_idx" ON "tenant_moves" USING btree ("updated_at") WHERE "tenant_moves"."status" in ('pending', 'copying', 'failed');--> statement-breakpoint
+CREATE INDEX "tenant_moves_open_idx" ON "tenant_moves" USING btree ("updated_at") WHERE "tenant_moves"."status" in ('pending', 'copying', 'switched', 'failed');--> statement-breakpoint
 ALTER TABLE "tenants" ADD CONSTRAINT "tenants_isolation_check" CHECK ("tenants"."isolation" in ('shared', 'dedicated'));--> statement-breakpoint
 ALTER TABLE "tenants" ADD CONSTRAINT "tenants_region_check" CHECK ("tenants"."region" ~ '^[a-z0-9][a-z0-9-]{0,30}$');--> statement-breakpoint
 ALTER TABLE "tenants" ADD CONSTRAINT "tenants_dedicated_database_check" CHECK (("tenants"."isolation" = 'dedicated') = ("tenants"."database_id" is not null));--> statement-breakpoint
@@ -94,34 +95,36 @@ BEGIN
   RETURN result;
 END
 $$;--> statement-breakpoint
--- Deletes a tenant's own rows from this database, for a move only: the tenant row here must
--- name the move (`move_id`, set in both databases while the rows travel). Audit records are
--- append-only for the runtime role, so this runs as the owner; it deletes nothing of any
--- other tenant and nothing outside the tables above. Children first.
-CREATE OR REPLACE FUNCTION tenantry_clear_moved_rows(tenant uuid, move uuid)
+-- After a move to a dedicated database has switched, deletes the rows it copied out of the
+-- control database (`ids` of one of the tables above). Audit records are append-only for the
+-- runtime role, so this runs as the owner, and only where the tenant's own rows now live
+-- elsewhere: in the control database (the only one with `tenant_databases` rows) of a tenant
+-- that points at a dedicated database. It deletes nothing of any other tenant.
+CREATE OR REPLACE FUNCTION tenantry_clear_moved_rows(tenant uuid, tbl text, ids uuid[])
 RETURNS bigint
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $$
 DECLARE
-  tables text[] := tenantry_tenant_tables();
   n bigint;
-  total bigint := 0;
 BEGIN
-  IF move IS NULL OR NOT EXISTS (SELECT 1 FROM tenants WHERE id = tenant AND move_id = move) THEN
-    PERFORM tenantry_fail('tenant_moving', 'No move of this tenant is under way in this database.', '{}'::jsonb);
+  IF NOT (tbl = ANY (tenantry_tenant_tables())) THEN
+    PERFORM tenantry_fail('validation_failed', format('%s is not a table a tenant move carries.', tbl), '{}'::jsonb);
   END IF;
-  FOR i IN REVERSE array_length(tables, 1)..1 LOOP
-    EXECUTE format('DELETE FROM %I WHERE tenant_id = $1', tables[i]) USING tenant;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    total := total + n;
-  END LOOP;
-  RETURN total;
+  IF NOT EXISTS (
+    SELECT 1 FROM tenants t JOIN tenant_databases d ON d.id = t.database_id AND d.tenant_id = t.id
+    WHERE t.id = tenant AND t.isolation = 'dedicated'
+  ) THEN
+    PERFORM tenantry_fail('conflict', 'This tenant''s rows live in this database.', '{}'::jsonb);
+  END IF;
+  EXECUTE format('DELETE FROM %I WHERE tenant_id = $1 AND id = ANY ($2)', tbl) USING tenant, ids;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
 END
 $$;--> statement-breakpoint
-REVOKE ALL ON FUNCTION tenantry_clear_moved_rows(uuid, uuid) FROM PUBLIC;--> statement-breakpoint
-GRANT EXECUTE ON FUNCTION tenantry_clear_moved_rows(uuid, uuid) TO tenantry_app;--> statement-breakpoint
+REVOKE ALL ON FUNCTION tenantry_clear_moved_rows(uuid, text, uuid[]) FROM PUBLIC;--> statement-breakpoint
+GRANT EXECUTE ON FUNCTION tenantry_clear_moved_rows(uuid, text, uuid[]) TO tenantry_app;--> statement-breakpoint
 -- Rows a move or a restore writes were events when they first happened: the audit trigger
 -- emits no webhook events while `app.copying` is on for the transaction.
 CREATE OR REPLACE FUNCTION tenantry_audit_webhook_events()

@@ -22,6 +22,9 @@ export interface Bindings {
   WEBHOOK_ALLOW_PRIVATE?: string;
   BASE_DOMAIN: string;
   RETENTION_DAYS: string;
+  /** The regions a tenant may be placed in (comma-separated), and the control database's own. */
+  REGIONS?: string;
+  CONTROL_REGION?: string;
   /** Cron batch sizes (optional vars): tenants per purge run, jobs per reconcile run. */
   PURGE_BATCH_SIZE?: string;
   RECONCILE_BATCH_SIZE?: string;
@@ -55,6 +58,10 @@ export interface Bindings {
   NEON_LOCAL_HTTP?: string;
   LOG_LEVEL?: string;
 }
+
+export const DEFAULT_REGIONS = "us-east,eu-central,ap-southeast";
+/** The shape of a region name (also a CHECK on `tenants.region`). */
+export const REGION_NAME = /^[a-z0-9][a-z0-9-]{0,30}$/;
 
 const nonEmpty = (name: string) =>
   z.string({ error: `${name} is not set` }).min(1, { error: `${name} is not set` });
@@ -95,6 +102,16 @@ const configSchema = z
       .transform((value) => value === "true"),
     BASE_DOMAIN: nonEmpty("BASE_DOMAIN").transform((d) => d.toLowerCase()),
     RETENTION_DAYS: z.coerce.number().int().positive().default(30),
+    REGIONS: z
+      .string()
+      .default(DEFAULT_REGIONS)
+      .transform((list) => [...new Set(list.split(",").map((name) => name.trim()).filter(Boolean))])
+      .pipe(
+        z
+          .array(z.string().regex(REGION_NAME, { error: "REGIONS holds lower-case names such as eu-central" }))
+          .min(1, { error: "REGIONS names at least one region" }),
+      ),
+    CONTROL_REGION: z.string().optional(),
     PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(25),
     RECONCILE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
     USAGE_ROLLUP_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(200),
@@ -135,6 +152,11 @@ const configSchema = z
     NEON_LOCAL_PROXY: z.string().optional(),
     NEON_LOCAL_HTTP: z.url().optional(),
     LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  })
+  .transform((c) => ({ ...c, CONTROL_REGION: c.CONTROL_REGION ?? (c.REGIONS[0] as string) }))
+  .refine((c) => c.REGIONS.includes(c.CONTROL_REGION), {
+    error: "CONTROL_REGION must be one of REGIONS: shared tenants live in the control database's region",
+    path: ["CONTROL_REGION"],
   })
   .refine((c) => c.INVITATION_DELIVERY !== "response" || c.ENVIRONMENT === "development", {
     error:

@@ -34,6 +34,8 @@ export interface RequestRecord {
   tenantId: string | null;
   /** Whether the resolved tenant has an enabled webhook endpoint (its writes may have events to send). */
   tenantHasWebhooks: boolean;
+  /** The database of the resolved tenant's own rows, where its webhook deliveries are. */
+  tenantData?: HttpDatabase;
   /** `user:<id>` or `api_key:<id>`: ids only. */
   actor: string | null;
   /** The rate-limit decisions of this request, for headers, logs and metrics. */

@@ -46,6 +46,10 @@ const WORDING: Record<ProblemCode, Wording> = {
   last_admin: fixed("Last admin", "A tenant must always keep at least one admin."),
   default_tenant_protected: fixed("Protected tenant", "The default tenant cannot be deleted."),
   ip_allowlist_excludes_caller: (p) => ({ title: "This would lock you out", message: p.detail }),
+  tenant_moving: fixed(
+    "Tenant moving",
+    "This tenant is moving between databases and is read-only until the move has finished; try again shortly.",
+  ),
   invitation_expired: fixed("Invitation expired", "This invitation has expired or was already used."),
   payload_too_large: fixed("Too much data", "The form is too large to send."),
   unsupported_media_type: fixed(

@@ -47,8 +47,12 @@ export const ISOLATION_TIERS = ["shared", "dedicated"] as const;
 /** `retired`: no tenant points at it any more and it waits to be dropped; `dropped`: gone. */
 export const TENANT_DATABASE_STATUSES = ["ready", "retired", "dropped"] as const;
 export const DATABASE_PROVIDERS = ["local", "neon"] as const;
-/** `copying`: the tenant is read-only and its rows travel; the rest as for provisioning jobs. */
-export const MOVE_STATUSES = ["pending", "copying", "succeeded", "failed", "dead"] as const;
+/**
+ * `copying`: the tenant is read-only and its rows travel; `switched`: the tenant points at its
+ * new home, and what it left behind is cleared once every isolate has seen the switch;
+ * `failed`: an attempt failed and the next one is due; `dead`: given up, the tenant stays where it was.
+ */
+export const MOVE_STATUSES = ["pending", "copying", "switched", "succeeded", "failed", "dead"] as const;
 
 /** How a notification travels: an email now; webhook deliveries will ride the same outbox and queue. */
 export const NOTIFICATION_CHANNELS = ["email", "webhook"] as const;
@@ -442,12 +446,13 @@ export const tenantMoves = pgTable(
     report: jsonb("report").$type<Record<string, unknown>>(),
     /** The earliest the copy may start: every isolate has seen the tenant read-only by then. */
     copyAfter: timestamp("copy_after", { withTimezone: true, mode: "date", precision: 3 }).notNull(),
+    switchedAt: timestamp("switched_at", { withTimezone: true, mode: "date", precision: 3 }),
     completedAt: timestamp("completed_at", { withTimezone: true, mode: "date", precision: 3 }),
     ...timestamps,
   },
   (t) => [
     index("tenant_moves_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
-    index("tenant_moves_open_idx").on(t.updatedAt).where(sql`${t.status} in ('pending', 'copying', 'failed')`),
+    index("tenant_moves_open_idx").on(t.updatedAt).where(sql`${t.status} in ('pending', 'copying', 'switched', 'failed')`),
     check("tenant_moves_status_check", oneOf(t.status, MOVE_STATUSES)),
     check("tenant_moves_from_isolation_check", oneOf(t.fromIsolation, ISOLATION_TIERS)),
     check("tenant_moves_to_isolation_check", oneOf(t.toIsolation, ISOLATION_TIERS)),

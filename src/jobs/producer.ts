@@ -79,7 +79,10 @@ export interface Outbox {
   sendAfterCommit(rows: ReadonlyArray<{ id: string }>): void;
 }
 
-export type JobOutbox = Outbox;
+export interface JobOutbox extends Outbox {
+  /** A committed tenant move goes to the same queue, to run once its `copy_after` has passed. */
+  sendMoveAfterCommit(move: { id: string; copyAfter: Date }): void;
+}
 
 /** Committed rows are sent off the response path, by `send`. */
 export function outboxOf(send: (ids: string[]) => Promise<void>, background: Background): Outbox {
@@ -92,5 +95,21 @@ export function outboxOf(send: (ids: string[]) => Promise<void>, background: Bac
 
 /** Committed jobs go to the provisioning queue. */
 export function jobOutbox(queue: ProvisionQueue, background: Background): JobOutbox {
-  return outboxOf((ids) => sendJobs(queue, ids), background);
+  return {
+    ...outboxOf((ids) => sendJobs(queue, ids), background),
+    sendMoveAfterCommit: (move) => background(() => sendMove(queue, move)),
+  };
+}
+
+/** Sends a committed move, delayed until it may copy; a lost send is left to the reconciler. */
+export async function sendMove(queue: ProvisionQueue, move: { id: string; copyAfter: Date }): Promise<void> {
+  const delaySeconds = Math.max(0, Math.ceil((move.copyAfter.getTime() - clock.now()) / 1000));
+  try {
+    await queue.send({ moveId: move.id }, { contentType: "json", ...(delaySeconds > 0 ? { delaySeconds } : {}) });
+  } catch (err) {
+    log("warn", "queue send failed; the reconciler will retry", {
+      move_id: move.id,
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
 }

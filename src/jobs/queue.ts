@@ -1,8 +1,7 @@
 /** The Worker's queues: their messages, the producer side of their bindings, and their names. */
 
-export interface ProvisionMessage {
-  jobId: string;
-}
+/** A provisioning job to deliver, or a tenant move to run (src/moves/). */
+export type ProvisionMessage = { jobId: string } | { moveId: string };
 
 /** A row of the notifications outbox to send (an email). */
 export interface NotificationMessage {

@@ -23,6 +23,7 @@ export const PROBLEM_CODES = {
   last_admin: { status: 409, title: "Last admin" },
   default_tenant_protected: { status: 409, title: "Default tenant protected" },
   ip_allowlist_excludes_caller: { status: 409, title: "IP allowlist excludes the caller" },
+  tenant_moving: { status: 409, title: "Tenant moving" },
   invitation_expired: { status: 410, title: "Invitation expired" },
   payload_too_large: { status: 413, title: "Payload too large" },
   unsupported_media_type: { status: 415, title: "Unsupported media type" },

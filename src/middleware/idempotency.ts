@@ -34,7 +34,7 @@ export const idempotent = <E extends Authenticated>(tenantOf: (c: Context<E>) =>
     await next();
     if (c.error instanceof IdempotencyClaimTaken) {
       c.error = undefined;
-      const stored = await idempotency.storedAnswer(c.var.http, claim);
+      const stored = await idempotency.storedAnswer(claim.db ?? c.var.http, claim);
       if (stored.kind === "in_progress") {
         throw new Problem(
           "conflict",

@@ -15,9 +15,9 @@ import { READ_METHODS } from "./pipeline/resolve-tenant";
 export const webhookSweep = () =>
   createMiddleware<AppBindings>(async (c, next) => {
     await next();
-    const { tenantId, tenantHasWebhooks } = c.var.record;
+    const { tenantId, tenantHasWebhooks, tenantData } = c.var.record;
     if (tenantId === null || !tenantHasWebhooks || READ_METHODS.has(c.req.method)) return;
     const problem = c.error instanceof Problem ? c.error : undefined;
-    if (problem?.code === "quota_exceeded") c.var.webhooks.quotaExceeded(tenantId, problem.extensions);
-    else if (c.res.status < 400) c.var.webhooks.tenantChanged(tenantId);
+    if (problem?.code === "quota_exceeded") c.var.webhooks.quotaExceeded(tenantId, problem.extensions, tenantData);
+    else if (c.res.status < 400) c.var.webhooks.tenantChanged(tenantId, tenantData);
   });

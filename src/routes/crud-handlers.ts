@@ -52,9 +52,9 @@ export function crudHandlers<Item, Create extends object, Update extends object 
 ): CrudHandlers<Create, Update> {
   const { update } = service;
   return {
-    list: async (c) => c.json(await service.list(c.var.http, c.var.tenant.id, c.req.valid("query")), 200),
+    list: async (c) => c.json(await service.list(c.var.data, c.var.tenant.id, c.req.valid("query")), 200),
     create: async (c) => c.json(await service.create(writeContextOf(c), c.req.valid("json")), 201),
-    getOne: async (c) => c.json(await service.get(c.var.http, c.var.tenant.id, c.req.valid("param").id), 200),
+    getOne: async (c) => c.json(await service.get(c.var.data, c.var.tenant.id, c.req.valid("param").id), 200),
     remove: async (c) => {
       await service.remove(writeContextOf(c), c.req.valid("param").id);
       return c.body(null, 204);

@@ -18,6 +18,7 @@ export function writeContextOf<E extends TenantScoped>(c: Context<E>): WriteCont
     userId: userIdOf(c),
     config: c.var.config,
     http: c.var.http,
+    data: c.var.data,
     ...(idempotency ? { idempotency } : {}),
   };
 }

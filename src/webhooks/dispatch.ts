@@ -12,10 +12,13 @@ import type { Background } from "../lib/after-response";
 import { dispatchPending } from "./deliveries";
 
 export interface WebhookDispatch {
-  /** Sends the tenant's new deliveries to the queue after the response. */
-  tenantChanged(tenantId: string): void;
+  /**
+   * Sends the tenant's new deliveries to the queue after the response. `db` is the database
+   * of the tenant's own rows (a dedicated tenant's), the control database when not given.
+   */
+  tenantChanged(tenantId: string, db?: HttpDatabase): void;
   /** Emits `quota.exceeded` (unless one went out within the hour), then sends it. */
-  quotaExceeded(tenantId: string, facts: Record<string, unknown>): void;
+  quotaExceeded(tenantId: string, facts: Record<string, unknown>, db?: HttpDatabase): void;
 }
 
 export function webhookDispatch(
@@ -25,16 +28,16 @@ export function webhookDispatch(
 ): WebhookDispatch {
   const swept = new Set<string>();
   return {
-    tenantChanged(tenantId) {
+    tenantChanged(tenantId, db = http) {
       if (swept.has(tenantId)) return;
       swept.add(tenantId);
-      background(() => dispatchPending(http, queue, tenantId));
+      background(() => dispatchPending(db, queue, tenantId));
     },
-    quotaExceeded(tenantId, facts) {
+    quotaExceeded(tenantId, facts, db = http) {
       swept.add(tenantId);
       const quota = typeof facts.quota === "string" ? facts.quota : "unknown";
       const emit = sql`select tenantry_emit_quota_exceeded(${tenantId}::uuid, ${quota}, ${JSON.stringify(facts)}::jsonb)`;
-      background(() => dispatchPending(http, queue, tenantId, emit));
+      background(() => dispatchPending(db, queue, tenantId, emit));
     },
   };
 }

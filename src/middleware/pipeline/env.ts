@@ -3,6 +3,7 @@
  * route's middleware list gives its handler the union. A handler reading `c.var.tenant` on a
  * route that does not resolve a tenant does not compile.
  */
+import type { HttpDatabase } from "../../db/client";
 import type { Bindings } from "../../env";
 import type { Variables } from "../../request-env";
 import type { Principal } from "../../services/access/principal";
@@ -30,6 +31,12 @@ export interface TenantScoped {
     principal: Principal;
     tenancy: TenantDecision;
     tenant: TenantDecision["tenant"];
+    /**
+     * The database of the tenant's own rows (clusters, plugins, credentials, audit, webhooks,
+     * idempotency records): the control database's `http` for a shared tenant, its own for a
+     * dedicated one (src/databases/routing.ts). Identity tables are always in `http`.
+     */
+    data: HttpDatabase;
   };
 }
 

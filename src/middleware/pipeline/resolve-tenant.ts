@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import { tenantDatabase } from "../../databases/routing";
 import { Problem } from "../../lib/problem";
 import { pathSelectorOf } from "../../lib/tenant-path";
 import { roleAtLeast } from "../../services/access/principal";
@@ -9,6 +10,8 @@ import type { TenantAccess } from "./access";
 import type { Authenticated, TenantScoped } from "./env";
 
 export const READ_METHODS = new Set(["GET", "HEAD"]);
+/** A small move takes seconds; a client told to wait this long rarely finds it still moving. */
+const MOVE_RETRY_AFTER_S = 30;
 
 /**
  * The tenant of the request by the tenancy rules (`services/tenancy/tenant-resolution.ts`): the
@@ -21,10 +24,20 @@ export const resolveTenant = (access: TenantAccess) =>
       readOnly: READ_METHODS.has(c.req.method) || access.allowSuspended === true,
       systemSeesDeleted: access.systemSeesDeleted,
     });
+    const { tenant } = decision;
+    if (tenant.moveId !== null && !READ_METHODS.has(c.req.method)) {
+      throw new Problem(
+        "tenant_moving",
+        "This tenant is moving between databases and is read-only until the move has finished; try again shortly.",
+        { headers: { "Retry-After": String(MOVE_RETRY_AFTER_S) } },
+      );
+    }
     c.set("tenancy", decision);
-    c.set("tenant", decision.tenant);
-    c.var.record.tenantId = decision.tenant.id;
-    c.var.record.tenantHasWebhooks = decision.tenant.hasWebhooks;
+    c.set("tenant", tenant);
+    c.set("data", await tenantDatabase(c.var.config, c.var.http, tenant));
+    c.var.record.tenantId = tenant.id;
+    c.var.record.tenantHasWebhooks = tenant.hasWebhooks;
+    c.var.record.tenantData = c.var.data;
     await next();
   });
 

@@ -31,7 +31,7 @@ export const create: Handler<typeof routes.create> = async (c) => {
   const body = c.req.valid("json");
   const idempotency = c.var.idempotency;
   const created = await tenants.createTenant(
-    lifecycle(c),
+    { ...lifecycle(c), config: c.var.config },
     {
       name: body.name,
       slug: body.slug,
@@ -39,6 +39,7 @@ export const create: Handler<typeof routes.create> = async (c) => {
       adminEmail: body.admin_email,
       quotaOverrides: stripUndefined(body.quota_overrides),
       features: stripUndefined(body.features),
+      placement: { isolation: body.isolation, region: body.region },
     },
     { retentionDays: c.var.config.RETENTION_DAYS, ...(idempotency ? { idempotency } : {}) },
   );
@@ -130,3 +131,13 @@ function stripUndefined<T extends object>(
     Exclude<T[keyof T], undefined>
   >;
 }
+
+export const move: Handler<typeof routes.move> = async (c) => {
+  const body = c.req.valid("json");
+  const moved = await tenants.moveTenant(
+    { ...lifecycle(c), config: c.var.config },
+    c.req.valid("param").id,
+    { isolation: body.isolation, region: body.region },
+  );
+  return c.json(moved, 202);
+};

@@ -1,5 +1,13 @@
 import { z } from "@hono/zod-openapi";
-import { IP_ALLOWLIST_SCOPES, MAX_IP_ALLOWLIST, PLANS, TENANT_STATUSES } from "../../db/schema";
+import {
+  IP_ALLOWLIST_SCOPES,
+  ISOLATION_TIERS,
+  MAX_IP_ALLOWLIST,
+  MOVE_STATUSES,
+  PLANS,
+  TENANT_STATUSES,
+} from "../../db/schema";
+import { REGION_NAME } from "../../env";
 import { parseCidr } from "../../lib/cidr";
 import { jsonContent, jsonRequest } from "../../lib/openapi";
 import { PageQuery, pageOf } from "../../lib/pagination";
@@ -18,6 +26,9 @@ import { TenantIdParam, tenantSecurity } from "../schemas";
 const PlanSchema = z.enum(PLANS);
 const StatusSchema = z.enum(TENANT_STATUSES);
 const MAX_SETTINGS_BYTES = 16 * 1024;
+
+/** A region's shape; whether it is one of REGIONS is the deployment's to say (400 otherwise). */
+const RegionSchema = z.string().regex(REGION_NAME).openapi({ example: "eu-central" });
 
 const SlugSchema = z
   .string()
@@ -78,6 +89,11 @@ const AppliesToSchema = z.enum(IP_ALLOWLIST_SCOPES).openapi({
     "`api_keys`: the list gates the tenant's API keys; `all`: every tenant-scoped request (never login). System admins are exempt",
 });
 
+const IsolationSchema = z.enum(ISOLATION_TIERS).openapi({
+  description:
+    "`shared`: its rows live in the control database's shared tables, behind row-level security; `dedicated`: in a Postgres database of its own (enterprise plan)",
+});
+
 export const TenantSchema = z
   .object({
     id: z.uuid(),
@@ -93,6 +109,11 @@ export const TenantSchema = z
       .array(z.string())
       .openapi({ description: "Normalised prefixes; empty: every address may call" }),
     ip_allowlist_applies_to: AppliesToSchema,
+    isolation: IsolationSchema,
+    region: z.string().openapi({ description: "Where its own rows live: one of the deployment's REGIONS" }),
+    move_id: z.uuid().nullable().openapi({
+      description: "The move between isolation tiers under way; the tenant is read-only meanwhile (409 `tenant_moving`)",
+    }),
     suspended_at: z.iso.datetime().nullable(),
     suspend_reason: z.string().nullable(),
     deleted_at: z.iso.datetime().nullable(),
@@ -101,6 +122,26 @@ export const TenantSchema = z
     updated_at: z.iso.datetime(),
   })
   .openapi("Tenant");
+
+export const MoveSchema = z
+  .object({
+    id: z.uuid(),
+    tenant_id: z.uuid(),
+    from: z.object({ isolation: IsolationSchema }),
+    to: z.object({ isolation: IsolationSchema, region: z.string() }),
+    status: z.enum(MOVE_STATUSES),
+    attempts: z.number().int(),
+    last_error: z.string().nullable(),
+    report: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .openapi({ description: "Row counts and content hashes per table, checked before the switch" }),
+    copy_after: z.iso.datetime(),
+    switched_at: z.iso.datetime().nullable(),
+    completed_at: z.iso.datetime().nullable(),
+    created_at: z.iso.datetime(),
+  })
+  .openapi("TenantMove");
 
 const JobRefSchema = z.object({ id: z.uuid(), kind: z.string(), status: z.string() }).openapi("JobRef");
 
@@ -112,6 +153,8 @@ const CreateBody = z
     admin_email: z.email().max(254),
     quota_overrides: QuotaOverridesSchema.optional(),
     features: FeatureOverridesSchema.optional(),
+    isolation: IsolationSchema.default("shared"),
+    region: RegionSchema.optional(),
   })
   .strict()
   .openapi("CreateTenant");
@@ -123,6 +166,7 @@ export const CreatedTenantSchema = z
     // The first admin's key is an API key like any other, its secret shown once.
     api_key: NewApiKeySchema,
     provisioning_job: JobRefSchema,
+    move: MoveSchema.optional().openapi({ description: "Created `dedicated`: the move into its own database" }),
   })
   .openapi("CreatedTenant");
 
@@ -152,6 +196,16 @@ const PatchBody = z
     { message: "force applies only to a change of ip_allowlist or ip_allowlist_applies_to", path: ["force"] },
   )
   .openapi("PatchTenant");
+
+const MoveBody = z
+  .object({
+    isolation: IsolationSchema,
+    region: RegionSchema.optional().openapi({
+      description: "Dedicated only; defaults to the tenant's current region",
+    }),
+  })
+  .strict()
+  .openapi("MoveTenant");
 
 const ListQuery = PageQuery.extend({
   status: StatusSchema.optional(),
@@ -284,4 +338,19 @@ export const remove = defineRoute({
       "Deleted; purge scheduled",
     ),
   },
+});
+
+export const move = defineRoute({
+  access: system,
+  method: "post",
+  path: "/api/v1/tenants/{id}/move",
+  operationId: "moveTenant",
+  summary:
+    "Move a tenant between isolation tiers (and regions): 202 with the move; the tenant is read-only until it has switched",
+  tags: ["tenants"],
+  security: adminSecurity,
+  request: { params: TenantIdParam, body: jsonRequest(MoveBody) },
+  // Already there, deleted, or not on the enterprise plan; or a move is already under way.
+  problems: ["tenant_not_found", "conflict", "tenant_moving"],
+  responses: { 202: jsonContent(MoveSchema, "Accepted; the move runs off the request path") },
 });

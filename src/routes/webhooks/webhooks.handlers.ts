@@ -26,10 +26,10 @@ export const create: Handler<typeof routes.create> = async (c) => {
 };
 
 export const list: Handler<typeof routes.list> = async (c) =>
-  c.json(await endpoints.listEndpoints(c.var.http, c.var.tenant.id, c.req.valid("query")), 200);
+  c.json(await endpoints.listEndpoints(c.var.data, c.var.tenant.id, c.req.valid("query")), 200);
 
 export const getOne: Handler<typeof routes.getOne> = async (c) =>
-  c.json(await endpoints.getEndpoint(c.var.http, c.var.tenant.id, c.req.valid("param").id), 200);
+  c.json(await endpoints.getEndpoint(c.var.data, c.var.tenant.id, c.req.valid("param").id), 200);
 
 export const patch: Handler<typeof routes.patch> = async (c) => {
   const updated = await endpoints.updateEndpoint(
@@ -58,7 +58,7 @@ export const sendTest: Handler<typeof routes.sendTest> = async (c) =>
 
 export const deliveries: Handler<typeof routes.deliveries> = async (c) =>
   c.json(
-    await listDeliveries(c.var.http, c.var.tenant.id, c.req.valid("param").id, c.req.valid("query")),
+    await listDeliveries(c.var.data, c.var.tenant.id, c.req.valid("param").id, c.req.valid("query")),
     200,
   );
 

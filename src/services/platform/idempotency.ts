@@ -46,6 +46,8 @@ export interface PendingClaim {
   masterKey: string;
   /** Set when a write batch took the claim: the middleware checks that every create did. */
   consumed: boolean;
+  /** The database whose batch took it (a dedicated tenant's own, for its resources): where a replay reads it. */
+  db?: HttpDatabase;
 }
 
 const matching = (claim: PendingClaim) =>
@@ -66,6 +68,7 @@ const matching = (claim: PendingClaim) =>
 export function claimInBatch(batch: WriteBatch, claim: PendingClaim): void {
   const now = clock.now();
   claim.consumed = true;
+  claim.db = batch.db;
   // Expired records, and claims of a request that died before answering, free the key.
   batch.do(
     batch.db

@@ -8,7 +8,7 @@ import { and, eq, getTableColumns, type SQL, sql } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
 import type { SelectResultFields } from "drizzle-orm/query-builders/select.types";
 import { batchAsTenant, type HttpDatabase } from "../../db/client";
-import type { clusters, credentials, plugins } from "../../db/schema";
+import { type clusters, type credentials, type plugins, tenants } from "../../db/schema";
 import { WriteBatch } from "../../db/write-batch";
 import type { Config } from "../../env";
 import { clock } from "../../lib/clock";
@@ -27,8 +27,13 @@ export interface WriteContext {
   audit: AuditContext;
   userId: string | null;
   config: Config;
-  /** Where writes go: one SQL-over-HTTP batch per write. */
+  /** The control database: identity tables and the tenant's data key. */
   http: HttpDatabase;
+  /**
+   * The database of the tenant's own rows, where its writes go (one SQL-over-HTTP batch per
+   * write): `http` itself for a shared tenant (src/databases/routing.ts).
+   */
+  data: HttpDatabase;
   /** The request's Idempotency-Key, claimed by the write's batch (creates only). */
   idempotency?: PendingClaim;
 }
@@ -38,9 +43,27 @@ export interface WriteContext {
  * Idempotency-Key first when it carries one.
  */
 export function tenantWrite(write: WriteContext): WriteBatch {
-  const batch = new WriteBatch(write.http, { tenantId: write.tenant.id });
+  const batch = new WriteBatch(write.data, { tenantId: write.tenant.id });
+  guardHome(batch, write.tenant);
   if (write.idempotency) claimInBatch(batch, write.idempotency);
   return batch;
+}
+
+/**
+ * Refuses the batch with 409 `tenant_moving` unless this database is still the tenant's home,
+ * as the request believes (`databaseId`), and no move is under way. An isolate whose cached
+ * tenant record predates a move, or its switch, is refused here rather than write where the
+ * rows no longer live. FOR KEY SHARE holds the row until commit, so a move marking the tenant
+ * (which locks it FOR UPDATE) waits for writes under way, and copies what they wrote.
+ */
+export function guardHome(batch: WriteBatch, tenant: { id: string; databaseId: string | null }): void {
+  batch.failWhen(
+    sql`not exists (select 1 from ${tenants} where ${tenants.id} = ${tenant.id} and ${tenants.moveId} is null and ${tenants.databaseId} is not distinct from ${tenant.databaseId}::uuid for key share)`,
+    {
+      code: "tenant_moving",
+      detail: "This tenant is moving between databases, or has just moved; try again shortly.",
+    },
+  );
 }
 
 /**

@@ -6,9 +6,11 @@ import { eq, type SQL, sql } from "drizzle-orm";
 import { batchAsSystem, type HttpDatabase, type Queryable } from "../../db/client";
 import {
   type IpAllowlistScope,
+  type IsolationTier,
   type Plan,
   RESERVED_SLUG_NAMES,
   type TenantStatus,
+  tenantDatabases,
   tenants,
   webhookEndpoints,
 } from "../../db/schema";
@@ -30,6 +32,14 @@ export interface ResolvedTenant {
    * for the request to send after its response (src/middleware/webhook-sweep.ts).
    */
   hasWebhooks: boolean;
+  isolation: IsolationTier;
+  region: string;
+  /** The database its own rows live in (`tenant_databases`); null: the control database. */
+  databaseId: string | null;
+  /** That database's sealed connection string (databases/routing.ts opens it); null when shared. */
+  databaseSealed: string | null;
+  /** The move under way: the tenant is read-only meanwhile (409 `tenant_moving`). */
+  moveId: string | null;
 }
 
 export type TenantKey = { id: string } | { slug: string };
@@ -77,8 +87,16 @@ export function tenantQuery(db: Queryable, key: TenantKey) {
       ipAllowlist: tenants.ipAllowlist,
       ipAllowlistAppliesTo: tenants.ipAllowlistAppliesTo,
       // Qualified by hand: in a one-table select drizzle writes `tenants.id` as a bare "id",
-      // which inside the subquery would be the endpoint's own id.
-      hasWebhooks: sql<boolean>`exists (select 1 from ${webhookEndpoints} e where e.tenant_id = ${tenants}.id and e.enabled)`,
+      // which inside the subquery would be the endpoint's own id. A dedicated tenant's endpoints
+      // live in its own database, which this trip does not reach: assume it has some.
+      hasWebhooks: sql<boolean>`(${tenants}.database_id is not null or exists (select 1 from ${webhookEndpoints} e where e.tenant_id = ${tenants}.id and e.enabled))`,
+      isolation: tenants.isolation,
+      region: tenants.region,
+      databaseId: tenants.databaseId,
+      databaseSealed: sql<
+        string | null
+      >`(select d.connection_sealed from ${tenantDatabases} d where d.id = ${tenants}.database_id)`,
+      moveId: tenants.moveId,
     })
     .from(tenants)
     .where(tenantWhere(key))
@@ -114,9 +132,15 @@ export function forgetTenant(tenant: { id: string; slug: string }): void {
  * After a change this isolate committed itself: the row it wrote back is the tenant as it
  * now is, so the next request here needs no trip to learn it.
  */
-export function refreshTenant(row: Omit<ResolvedTenant, "hasWebhooks">): void {
-  // The row written back does not say; what this isolate knew does (unknown: assume so).
-  const hasWebhooks = cache.get(`id:${row.id}`)?.hasWebhooks ?? true;
+export function refreshTenant(row: Omit<ResolvedTenant, "hasWebhooks" | "databaseSealed">): void {
+  const known = cache.get(`id:${row.id}`);
+  // A write never moves a tenant; should the database differ, the next request reads it all.
+  if (!known || known.databaseId !== row.databaseId) {
+    forgetTenant(row);
+    return;
+  }
+  // The row written back does not say; what this isolate knew does.
+  const { hasWebhooks, databaseSealed } = known;
   const fresh: ResolvedTenant = {
     id: row.id,
     slug: row.slug,
@@ -128,6 +152,11 @@ export function refreshTenant(row: Omit<ResolvedTenant, "hasWebhooks">): void {
     ipAllowlist: row.ipAllowlist,
     ipAllowlistAppliesTo: row.ipAllowlistAppliesTo,
     hasWebhooks,
+    isolation: row.isolation,
+    region: row.region,
+    databaseId: row.databaseId,
+    databaseSealed,
+    moveId: row.moveId,
   };
   cache.set(`id:${row.id}`, fresh);
   cache.set(`slug:${row.slug}`, fresh);

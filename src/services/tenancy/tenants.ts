@@ -7,17 +7,20 @@ import { and, eq, ilike, or, type SQL, sql } from "drizzle-orm";
 import { batchAsSystem, type HttpDatabase, tenantSetting } from "../../db/client";
 import {
   type IpAllowlistScope,
+  type IsolationTier,
   type JobKind,
   normalizedEmail,
   notifications,
   type Plan,
   provisioningJobs,
   type TenantStatus,
+  tenantMoves,
   tenantMemberships,
   tenants,
   users,
 } from "../../db/schema";
 import { type Pending, WriteBatch } from "../../db/write-batch";
+import type { Config } from "../../env";
 import { type EnqueuedJob, type JobOutbox, jobInsert } from "../../jobs/producer";
 import { clock, DAY_MS } from "../../lib/clock";
 import { keyset, type PageQuery, toPage } from "../../lib/pagination";
@@ -34,8 +37,9 @@ import { requireRow } from "../resources/tenant-resources";
 import { uniqueName } from "../resources/unique-names";
 import { type AuditContext, auditInsert } from "./audit";
 import type { CheckedChange } from "./ip-allowlist";
+import { checkPlacement, DEDICATED_PLANS, MOVE_SETTLE_MS, type MoveRow, presentMove, requestMove } from "./placement";
 import { effectiveFeatures } from "./plans";
-import { parseTenantKey, refreshTenant } from "./tenant-directory";
+import { forgetTenant, parseTenantKey, refreshTenant } from "./tenant-directory";
 
 export const DEFAULT_TENANT_SLUG = "default";
 
@@ -59,6 +63,9 @@ export function presentTenant(row: TenantRow, retentionDays: number) {
     settings: row.settings,
     ip_allowlist: row.ipAllowlist,
     ip_allowlist_applies_to: row.ipAllowlistAppliesTo,
+    isolation: row.isolation,
+    region: row.region,
+    move_id: row.moveId,
     suspended_at: row.suspendedAt?.toISOString() ?? null,
     suspend_reason: row.suspendReason,
     deleted_at: row.deletedAt?.toISOString() ?? null,
@@ -75,6 +82,7 @@ export interface CreateTenantInput {
   adminEmail: string;
   quotaOverrides: Record<string, number>;
   features: Record<string, boolean>;
+  placement: { isolation: IsolationTier; region?: string | undefined };
 }
 
 /**
@@ -85,7 +93,7 @@ export interface CreateTenantInput {
  * record), whose answer is decided before it runs.
  */
 export async function createTenant(
-  { http, audit, jobs }: LifecycleContext,
+  { http, audit, jobs, config }: LifecycleContext & { config: Config },
   input: CreateTenantInput,
   opts: { retentionDays: number; idempotency?: PendingClaim },
 ) {
@@ -111,13 +119,25 @@ export async function createTenant(
     ipAllowlistAppliesTo: "api_keys",
     suspendedAt: null,
     suspendReason: null,
+    // A dedicated tenant starts shared and moves at once (its move is in this batch): it
+    // has no rows yet, so there is nothing to wait for before copying.
+    isolation: "shared",
+    region: config.CONTROL_REGION,
+    databaseId: null,
+    moveId: null,
     deletedAt: null,
     createdAt: now,
     updatedAt: now,
   };
+  const placement = checkPlacement(config, input.plan, input.placement);
   const batch = new WriteBatch(http, { system: true });
   if (opts.idempotency) claimInBatch(batch, opts.idempotency);
   batch.do(batch.db.insert(tenants).values(tenant));
+  const move =
+    placement.isolation === "dedicated"
+      ? requestMove(batch, tenant, placement, { now, settleMs: 0 })
+      : undefined;
+  if (move) tenant.moveId = move.id;
   // The tenant's own rows (API key, job) are written under its RLS scope, in this transaction.
   batch.do(tenantSetting(tenant.id));
   let admin: { user_id: string; email: string; temporary_password?: string };
@@ -166,6 +186,8 @@ export async function createTenant(
       meta: {
         slug: tenant.slug,
         plan: tenant.plan,
+        isolation: placement.isolation,
+        region: placement.region,
         admin_email: admin.email,
         new_user: admin.temporary_password !== undefined,
       },
@@ -176,6 +198,7 @@ export async function createTenant(
     admin,
     api_key: apiKey,
     provisioning_job: provision.job,
+    ...(move ? { move: presentMove(move) } : {}),
   };
   await uniqueName(
     batch.run({ status: 201, body: answer }),
@@ -183,6 +206,7 @@ export async function createTenant(
     "slug_taken",
   );
   jobs.sendAfterCommit([provision.job]);
+  if (move) jobs.sendMoveAfterCommit(move);
   return answer;
 }
 
@@ -294,6 +318,13 @@ export function patchTenant(
     if (patch.name !== undefined) values.name = patch.name;
     if (patch.settings !== undefined) values.settings = patch.settings;
     if (patch.plan !== undefined) values.plan = patch.plan;
+    if (patch.plan !== undefined && !DEDICATED_PLANS.has(patch.plan)) {
+      c.failWhen(
+        sql`${tenants.isolation} = 'dedicated'`,
+        "conflict",
+        sql`${`A dedicated tenant needs the enterprise plan: move it to shared before changing its plan to ${patch.plan}.`}::text`,
+      );
+    }
     if (patch.quotaOverrides !== undefined) values.quotaOverrides = patch.quotaOverrides;
     if (patch.features !== undefined) {
       values.features = sql`${tenants.features} || ${JSON.stringify(patch.features)}::jsonb`;
@@ -434,7 +465,7 @@ function statusValues(status: "active" | "suspended", reason: string | null): Pa
 /** What a lifecycle change adds to its batch, in order, about the locked tenant row. */
 interface ChangeBuilder {
   refuseDeleted(): void;
-  failWhen(where: SQL, code: "conflict" | "default_tenant_protected", detail: SQL): void;
+  failWhen(where: SQL, code: "conflict" | "default_tenant_protected" | "tenant_moving", detail: SQL): void;
   /** A job that the change always needs. */
   job(kind: JobKind): void;
   /** A job needed only when `when` holds of the row as it was before the update. */
@@ -492,6 +523,8 @@ async function change(
         ),
       ),
     );
+  // A moving tenant is read-only, lifecycle included: the move's switch must see it as it was.
+  guard(sql`${tenants.moveId} is not null`, "tenant_moving", sql`'This tenant is moving between databases; try again when the move has finished.'`);
   build({
     refuseDeleted: () =>
       guard(sql`${tenants.status} = 'deleted'`, "tenant_not_found", sql`'No such tenant.'`),
@@ -529,4 +562,91 @@ async function change(
   emails.sendAfterCommit(notices.flatMap((notice) => notice.value.rows));
   webhooks.tenantChanged(row.id);
   return { row, jobs: written };
+}
+
+/**
+ * Starts a move between isolation tiers (or dedicated regions): one batch that locks the
+ * tenant, checks the move against the row as it is (not deleted, not moving already, on the
+ * enterprise plan for a dedicated target, not already there), writes the move and marks the
+ * tenant moving. The copy waits MOVE_SETTLE_MS, so every isolate has seen the tenant read-only.
+ */
+export async function moveTenant(
+  { http, audit, jobs, config }: LifecycleContext & { config: Config },
+  idOrSlug: string,
+  wanted: { isolation: IsolationTier; region?: string | undefined },
+) {
+  const key = parseTenantKey(idOrSlug);
+  if (!key) throw new Problem("tenant_not_found", "No such tenant.");
+  const where = "id" in key ? eq(tenants.id, key.id) : eq(tenants.slug, key.slug);
+  // The plan is checked in the batch, against the locked row; REGIONS here.
+  const region =
+    wanted.region === undefined
+      ? wanted.isolation === "shared"
+        ? sql`${config.CONTROL_REGION}::text`
+        : sql`${tenants.region}`
+      : sql`${checkPlacement(config, "enterprise", { isolation: wanted.isolation, region: wanted.region }).region}::text`;
+  const batch = new WriteBatch(http, { system: true });
+  requireRow(batch, tenants, where, new Problem("tenant_not_found", "No such tenant."));
+  const guard = (cond: SQL, code: ProblemCode, detail: string) =>
+    batch.failWhen(sql`${where} and (${cond})`, { code, detail, from: sql`${tenants}` });
+  guard(sql`${tenants.status} = 'deleted'`, "tenant_not_found", "No such tenant.");
+  guard(sql`${tenants.moveId} is not null`, "tenant_moving", "This tenant is already moving; wait for that move to finish.");
+  if (wanted.isolation === "dedicated") {
+    const plans = [...DEDICATED_PLANS].map((plan) => sql`${plan}`);
+    guard(sql`${tenants.plan} not in (${sql.join(plans, sql`, `)})`, "conflict", "A dedicated database needs the enterprise plan.");
+  }
+  guard(
+    sql`${tenants.isolation} = ${wanted.isolation} and ${tenants.region} = ${region}`,
+    "conflict",
+    `The tenant is already ${wanted.isolation} in that region.`,
+  );
+  const now = new Date(clock.now());
+  const moveId = crypto.randomUUID();
+  const inserted = batch.add(
+    batch.db.execute<Record<string, unknown>>(
+      sql`insert into ${tenantMoves} (id, tenant_id, from_isolation, from_database_id, to_isolation, to_region, copy_after, created_at, updated_at)
+          select ${moveId}::uuid, ${tenants.id}, ${tenants.isolation}, ${tenants.databaseId}, ${wanted.isolation}, ${region},
+                 ${new Date(now.getTime() + MOVE_SETTLE_MS).toISOString()}::timestamptz, ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
+          from ${tenants} where ${where}
+          returning id`,
+    ),
+  );
+  const updated = batch.add(
+    batch.db.update(tenants).set({ moveId, updatedAt: now }).where(where).returning(),
+  );
+  const tenantId = sql`(select ${tenants.id} from ${tenants} where ${where})`;
+  batch.do(
+    auditInsert(batch.db, audit, {
+      tenantId,
+      action: "tenant.move_requested",
+      targetType: "tenant",
+      targetId: sql`${tenantId}::text`,
+      meta: sql`jsonb_build_object('move_id', ${moveId}::text, 'from', (select jsonb_build_object('isolation', ${tenants.isolation}, 'region', ${tenants.region}) from ${tenants} where ${where}), 'to', jsonb_build_object('isolation', ${wanted.isolation}::text, 'region', ${region}))`,
+    }),
+  );
+  await batch.run();
+  const row = updated.value[0];
+  if (!row || inserted.value.rows.length === 0) throw new Error("a tenant move wrote no row");
+  forgetTenant(row);
+  // The update left isolation, region and database as they were: the move's "from".
+  const move: MoveRow = {
+    id: moveId,
+    tenantId: row.id,
+    fromIsolation: row.isolation,
+    fromDatabaseId: row.databaseId,
+    toIsolation: wanted.isolation,
+    toRegion: wanted.region ?? (wanted.isolation === "shared" ? config.CONTROL_REGION : row.region),
+    toDatabaseId: null,
+    status: "pending",
+    attempts: 0,
+    lastError: null,
+    report: null,
+    copyAfter: new Date(now.getTime() + MOVE_SETTLE_MS),
+    switchedAt: null,
+    completedAt: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  jobs.sendMoveAfterCommit(move);
+  return presentMove(move);
 }

@@ -105,7 +105,10 @@ export function jobOutbox(queue: ProvisionQueue, background: Background): JobOut
 export async function sendMove(queue: ProvisionQueue, move: { id: string; copyAfter: Date }): Promise<void> {
   const delaySeconds = Math.max(0, Math.ceil((move.copyAfter.getTime() - clock.now()) / 1000));
   try {
-    await queue.send({ moveId: move.id }, { contentType: "json", ...(delaySeconds > 0 ? { delaySeconds } : {}) });
+    await queue.send(
+      { moveId: move.id },
+      { contentType: "json", ...(delaySeconds > 0 ? { delaySeconds } : {}) },
+    );
   } catch (err) {
     log("warn", "queue send failed; the reconciler will retry", {
       move_id: move.id,

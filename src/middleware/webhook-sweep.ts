@@ -18,6 +18,7 @@ export const webhookSweep = () =>
     const { tenantId, tenantHasWebhooks, tenantData } = c.var.record;
     if (tenantId === null || !tenantHasWebhooks || READ_METHODS.has(c.req.method)) return;
     const problem = c.error instanceof Problem ? c.error : undefined;
-    if (problem?.code === "quota_exceeded") c.var.webhooks.quotaExceeded(tenantId, problem.extensions, tenantData);
+    if (problem?.code === "quota_exceeded")
+      c.var.webhooks.quotaExceeded(tenantId, problem.extensions, tenantData);
     else if (c.res.status < 400) c.var.webhooks.tenantChanged(tenantId, tenantData);
   });

@@ -28,6 +28,9 @@ export interface RouteTraits {
 export function impliedProblems(route: RouteTraits): ProblemCode[] {
   const codes: ProblemCode[] = [...accessProblems(route.access)];
   if (route.access.kind === "tenant" && route.feature) codes.push("feature_disabled");
+  // A moving tenant is read-only (src/middleware/pipeline/resolve-tenant.ts).
+  if (route.access.kind === "tenant" && !["get", "head"].includes(route.method.toLowerCase()))
+    codes.push("tenant_moving");
   if (route.limits) codes.push("rate_limited");
   if (route.validatesInput) codes.push("validation_failed");
   if (readsJsonBody(route.method, route.path))

@@ -297,6 +297,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/v1/tenants/{id}/move": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Move a tenant between isolation tiers (and regions): 202 with the move; the tenant is read-only until it has switched */
+    post: operations["moveTenant"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/v1/tenants/{id}/usage": {
     parameters: {
       query?: never;
@@ -773,6 +790,7 @@ export interface components {
         | "last_admin"
         | "default_tenant_protected"
         | "ip_allowlist_excludes_caller"
+        | "tenant_moving"
         | "invitation_expired"
         | "payload_too_large"
         | "unsupported_media_type"
@@ -926,6 +944,7 @@ export interface components {
       };
       api_key: components["schemas"]["NewApiKey"];
       provisioning_job: components["schemas"]["JobRef"];
+      move?: components["schemas"]["TenantMove"];
     };
     Tenant: {
       /** Format: uuid */
@@ -956,6 +975,18 @@ export interface components {
        * @enum {string}
        */
       ip_allowlist_applies_to: "api_keys" | "all";
+      /**
+       * @description `shared`: its rows live in the control database's shared tables, behind row-level security; `dedicated`: in a Postgres database of its own (enterprise plan)
+       * @enum {string}
+       */
+      isolation: "shared" | "dedicated";
+      /** @description Where its own rows live: one of the deployment's REGIONS */
+      region: string;
+      /**
+       * Format: uuid
+       * @description The move between isolation tiers under way; the tenant is read-only meanwhile (409 `tenant_moving`)
+       */
+      move_id: string | null;
       /** Format: date-time */
       suspended_at: string | null;
       suspend_reason: string | null;
@@ -974,6 +1005,44 @@ export interface components {
       kind: string;
       status: string;
     };
+    /** @description Created `dedicated`: the move into its own database */
+    TenantMove: {
+      /** Format: uuid */
+      id: string;
+      /** Format: uuid */
+      tenant_id: string;
+      from: {
+        /**
+         * @description `shared`: its rows live in the control database's shared tables, behind row-level security; `dedicated`: in a Postgres database of its own (enterprise plan)
+         * @enum {string}
+         */
+        isolation: "shared" | "dedicated";
+      };
+      to: {
+        /**
+         * @description `shared`: its rows live in the control database's shared tables, behind row-level security; `dedicated`: in a Postgres database of its own (enterprise plan)
+         * @enum {string}
+         */
+        isolation: "shared" | "dedicated";
+        region: string;
+      };
+      /** @enum {string} */
+      status: "pending" | "copying" | "switched" | "succeeded" | "failed" | "dead";
+      attempts: number;
+      last_error: string | null;
+      /** @description Row counts and content hashes per table, checked before the switch */
+      report: {
+        [key: string]: unknown;
+      } | null;
+      /** Format: date-time */
+      copy_after: string;
+      /** Format: date-time */
+      switched_at: string | null;
+      /** Format: date-time */
+      completed_at: string | null;
+      /** Format: date-time */
+      created_at: string;
+    };
     CreateTenant: {
       name: string;
       slug: string;
@@ -986,6 +1055,14 @@ export interface components {
       admin_email: string;
       quota_overrides?: components["schemas"]["QuotaOverrides"];
       features?: components["schemas"]["FeatureOverrides"];
+      /**
+       * @description `shared`: its rows live in the control database's shared tables, behind row-level security; `dedicated`: in a Postgres database of its own (enterprise plan)
+       * @default shared
+       * @enum {string}
+       */
+      isolation?: "shared" | "dedicated";
+      /** @example eu-central */
+      region?: string;
     };
     QuotaOverrides: {
       members?: number;
@@ -1034,6 +1111,18 @@ export interface components {
     };
     SuspendTenant: {
       reason: string;
+    };
+    MoveTenant: {
+      /**
+       * @description `shared`: its rows live in the control database's shared tables, behind row-level security; `dedicated`: in a Postgres database of its own (enterprise plan)
+       * @enum {string}
+       */
+      isolation: "shared" | "dedicated";
+      /**
+       * @description Dedicated only; defaults to the tenant's current region
+       * @example eu-central
+       */
+      region?: string;
     };
     TenantUsage: {
       /** Format: uuid */
@@ -2249,7 +2338,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `last_admin` */
+      /** @description Problem `tenant_moving` or `last_admin` */
       409: {
         headers: {
           [name: string]: unknown;
@@ -2367,7 +2456,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `last_admin` */
+      /** @description Problem `tenant_moving` or `last_admin` */
       409: {
         headers: {
           [name: string]: unknown;
@@ -2568,7 +2657,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `conflict` */
+      /** @description Problem `tenant_moving` or `conflict` */
       409: {
         headers: {
           [name: string]: unknown;
@@ -2687,6 +2776,15 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Problem `tenant_moving` */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Problem `payload_too_large` */
       413: {
         headers: {
@@ -2793,6 +2891,15 @@ export interface operations {
       };
       /** @description Problem `tenant_not_found` or `not_found` */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `tenant_moving` */
+      409: {
         headers: {
           [name: string]: unknown;
         };
@@ -3194,7 +3301,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `default_tenant_protected` */
+      /** @description Problem `default_tenant_protected` or `tenant_moving` */
       409: {
         headers: {
           [name: string]: unknown;
@@ -3311,7 +3418,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `ip_allowlist_excludes_caller` or `conflict` */
+      /** @description Problem `tenant_moving`, `ip_allowlist_excludes_caller` or `conflict` */
       409: {
         headers: {
           [name: string]: unknown;
@@ -3428,7 +3535,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `conflict` */
+      /** @description Problem `conflict` or `tenant_moving` */
       409: {
         headers: {
           [name: string]: unknown;
@@ -3541,7 +3648,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `conflict` */
+      /** @description Problem `conflict` or `tenant_moving` */
       409: {
         headers: {
           [name: string]: unknown;
@@ -3654,7 +3761,124 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `conflict` */
+      /** @description Problem `conflict` or `tenant_moving` */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `dependency_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  moveTenant: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Tenant uuid or slug */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["MoveTenant"];
+      };
+    };
+    responses: {
+      /** @description Accepted; the move runs off the request path */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["TenantMove"];
+        };
+      };
+      /** @description Problem `validation_failed` or `malformed_json` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `unauthenticated` or `invalid_token` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `password_change_required` or `forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `tenant_not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `conflict` or `tenant_moving` */
       409: {
         headers: {
           [name: string]: unknown;
@@ -4318,7 +4542,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `conflict` */
+      /** @description Problem `tenant_moving` or `conflict` */
       409: {
         headers: {
           [name: string]: unknown;
@@ -4430,6 +4654,15 @@ export interface operations {
       };
       /** @description Problem `tenant_not_found` or `not_found` */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `tenant_moving` */
+      409: {
         headers: {
           [name: string]: unknown;
         };
@@ -4851,7 +5084,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `conflict` */
+      /** @description Problem `tenant_moving` or `conflict` */
       409: {
         headers: {
           [name: string]: unknown;
@@ -5055,6 +5288,15 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Problem `tenant_moving` */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Problem `payload_too_large` */
       413: {
         headers: {
@@ -5162,7 +5404,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `conflict` */
+      /** @description Problem `tenant_moving` or `conflict` */
       409: {
         headers: {
           [name: string]: unknown;
@@ -5363,7 +5605,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `conflict` */
+      /** @description Problem `tenant_moving` or `conflict` */
       409: {
         headers: {
           [name: string]: unknown;
@@ -5567,6 +5809,15 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Problem `tenant_moving` */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Problem `payload_too_large` */
       413: {
         headers: {
@@ -5674,7 +5925,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `conflict` */
+      /** @description Problem `tenant_moving` or `conflict` */
       409: {
         headers: {
           [name: string]: unknown;
@@ -5875,7 +6126,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `conflict` */
+      /** @description Problem `tenant_moving` or `conflict` */
       409: {
         headers: {
           [name: string]: unknown;
@@ -6079,6 +6330,15 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Problem `tenant_moving` */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Problem `payload_too_large` */
       413: {
         headers: {
@@ -6175,6 +6435,15 @@ export interface operations {
       };
       /** @description Problem `tenant_not_found` or `not_found` */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `tenant_moving` */
+      409: {
         headers: {
           [name: string]: unknown;
         };
@@ -6464,7 +6733,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `conflict` */
+      /** @description Problem `tenant_moving` or `conflict` */
       409: {
         headers: {
           [name: string]: unknown;
@@ -6668,6 +6937,15 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Problem `tenant_moving` */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Problem `payload_too_large` */
       413: {
         headers: {
@@ -6768,6 +7046,15 @@ export interface operations {
       };
       /** @description Problem `tenant_not_found` or `not_found` */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `tenant_moving` */
+      409: {
         headers: {
           [name: string]: unknown;
         };
@@ -6878,6 +7165,15 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Problem `tenant_moving` */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Problem `payload_too_large` */
       413: {
         headers: {
@@ -6981,7 +7277,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `conflict` */
+      /** @description Problem `tenant_moving` or `conflict` */
       409: {
         headers: {
           [name: string]: unknown;
@@ -7183,7 +7479,7 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description Problem `conflict` */
+      /** @description Problem `tenant_moving` or `conflict` */
       409: {
         headers: {
           [name: string]: unknown;

@@ -134,10 +134,9 @@ function stripUndefined<T extends object>(
 
 export const move: Handler<typeof routes.move> = async (c) => {
   const body = c.req.valid("json");
-  const moved = await tenants.moveTenant(
-    { ...lifecycle(c), config: c.var.config },
-    c.req.valid("param").id,
-    { isolation: body.isolation, region: body.region },
-  );
+  const moved = await tenants.moveTenant({ ...lifecycle(c), config: c.var.config }, c.req.valid("param").id, {
+    isolation: body.isolation,
+    region: body.region,
+  });
   return c.json(moved, 202);
 };

@@ -112,7 +112,8 @@ export const TenantSchema = z
     isolation: IsolationSchema,
     region: z.string().openapi({ description: "Where its own rows live: one of the deployment's REGIONS" }),
     move_id: z.uuid().nullable().openapi({
-      description: "The move between isolation tiers under way; the tenant is read-only meanwhile (409 `tenant_moving`)",
+      description:
+        "The move between isolation tiers under way; the tenant is read-only meanwhile (409 `tenant_moving`)",
     }),
     suspended_at: z.iso.datetime().nullable(),
     suspend_reason: z.string().nullable(),
@@ -166,7 +167,9 @@ export const CreatedTenantSchema = z
     // The first admin's key is an API key like any other, its secret shown once.
     api_key: NewApiKeySchema,
     provisioning_job: JobRefSchema,
-    move: MoveSchema.optional().openapi({ description: "Created `dedicated`: the move into its own database" }),
+    move: MoveSchema.optional().openapi({
+      description: "Created `dedicated`: the move into its own database",
+    }),
   })
   .openapi("CreatedTenant");
 
@@ -292,7 +295,7 @@ export const suspend = defineRoute({
     ),
   },
   // System routes name their tenant in the path without resolving it as a selector.
-  problems: ["tenant_not_found", "conflict"],
+  problems: ["tenant_not_found", "conflict", "tenant_moving"],
   responses: { 200: jsonContent(TenantSchema, "Suspended") },
 });
 
@@ -307,7 +310,7 @@ const transitionRoute = <N extends string>(name: N, summary: string) =>
     tags: ["tenants"],
     security: adminSecurity,
     request: { params: TenantIdParam },
-    problems: ["tenant_not_found", "conflict"],
+    problems: ["tenant_not_found", "conflict", "tenant_moving"],
     responses: { 200: jsonContent(TenantSchema, "Done") },
   });
 
@@ -326,7 +329,7 @@ export const remove = defineRoute({
   tags: ["tenants"],
   security: adminSecurity,
   request: { params: TenantIdParam },
-  problems: ["tenant_not_found", "default_tenant_protected"],
+  problems: ["tenant_not_found", "default_tenant_protected", "tenant_moving"],
   responses: {
     202: jsonContent(
       z.object({

@@ -214,7 +214,12 @@ async function main(): Promise<void> {
     say("mail", `SMTP on 127.0.0.1:${mail.smtpPort}, web UI and API on ${mail.webUrl}`);
     webhooks = await startWebhookReceiver({ port: WEBHOOK_RECEIVER_PORT });
     say("webhooks", `receiver on ${webhooks.url}`);
-    provisioner = await startDevProvisioner({ secret: secrets.PROVISIONER_SECRET, log: say });
+    provisioner = await startDevProvisioner({
+      secret: secrets.PROVISIONER_SECRET,
+      databaseAdminUrl: backends.serverUrl,
+      databaseRuntimeUrl: backends.databaseUrl,
+      log: say,
+    });
     await writeDevVars({
       DATABASE_URL: backends.databaseUrl,
       // The owner's direct URL, as in production: `npm run db:migrate` and `admin:create` read both.

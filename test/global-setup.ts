@@ -29,7 +29,12 @@ export default async function setup(project: TestProject) {
   const webhooks = await startWebhookReceiver();
   const jwks = await startJwksServer();
   const provisionerSecret = randomBytes(32).toString("base64url");
-  const provisioning = await startProvisionerStack(provisionerSecret);
+  // Dedicated tenant databases are made in the run's own Postgres, as in the dev stack.
+  const provisioning = await startProvisionerStack(provisionerSecret, {
+    provider: "local",
+    adminUrl: backends.serverUrl,
+    runtimeUrl: backends.databaseUrl,
+  });
   project.provide("provisionerSecret", provisionerSecret);
   project.provide("provisionerUrl", provisioning.provisionerUrl);
   project.provide("provisionerControlUrl", provisioning.controlUrl);

@@ -10,6 +10,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { closeServer, HttpError, listen, readJsonBody, sendJson } from "../dev/http-server";
+import type { DatabasesOptions } from "../provisioner/src/databases/configure";
 import { startProvisioner } from "../provisioner/src/server";
 import { startFakeKubeApi } from "../provisioner/test/support/fake-kube-api";
 
@@ -19,7 +20,11 @@ export interface ProvisionerStack {
   stop(): Promise<void>;
 }
 
-export async function startProvisionerStack(secret: string): Promise<ProvisionerStack> {
+/** `databases`: the real provisioner's dedicated databases (DATABASE_PROVIDER=local on the run's Postgres). */
+export async function startProvisionerStack(
+  secret: string,
+  databases?: DatabasesOptions,
+): Promise<ProvisionerStack> {
   const kube = await startFakeKubeApi();
   const jobLog: Record<string, unknown>[] = [];
   const provisioner = await startProvisioner({
@@ -27,6 +32,7 @@ export async function startProvisionerStack(secret: string): Promise<Provisioner
     secret,
     server: kube.url,
     timeoutMs: 2_000,
+    databases,
     log: (line) => jobLog.push(line),
   });
   // Given the fake's URL too, so any Kubernetes request it made would show in the fake's log.

@@ -6,6 +6,8 @@
  *
  * Serves under `<url>` (which ends in `/api/v2`, like the real base URL):
  *   POST   /projects                          {project: {name?, region_id, pg_version?}} → 201
+ *   GET    /projects                          ?search=&limit=&cursor= → {projects, pagination}
+ *   GET    /projects/{id}                     → {project}
  *   DELETE /projects/{id}                     → 200 {project}
  *   GET    /projects/{id}/operations          → {operations, pagination}
  *   GET    /projects/{id}/connection_uri      ?database_name=&role_name=&pooled= → {uri}
@@ -77,6 +79,7 @@ const DEFAULT_ROLE = "neondb_owner";
 const PG_VERSIONS = new Set([14, 15, 16, 17, 18]);
 const PROJECT_FIELDS = new Set(["name", "region_id", "pg_version"]);
 const CONNECTION_URI_PARAMS = new Set(["database_name", "role_name", "pooled", "branch_id", "endpoint_id"]);
+const LIST_PARAMS = new Set(["search", "limit", "cursor"]);
 const ROUTE = /^\/projects(?:\/([^/]+)(?:\/(operations|connection_uri))?)?$/;
 const MAX_RECORDS = 1000;
 
@@ -162,6 +165,13 @@ export async function startFakeNeonApi(options: FakeNeonApiOptions): Promise<Fak
         requireNoQuery(url);
         return sendJson(res, 201, createdAnswer(createProject(body), options.omitConnectionUris ?? false));
       }
+      case "GET projects": {
+        return sendJson(res, 200, listAnswer([...projects.values()], url.searchParams));
+      }
+      case "GET project": {
+        requireNoQuery(url);
+        return sendJson(res, 200, { project: projectAnswer(target()) });
+      }
       case "DELETE project": {
         requireNoQuery(url);
         const found = target();
@@ -245,6 +255,26 @@ function parseCreateBody(
     throw invalid("project.pg_version must be one of 14, 15, 16, 17, 18");
   }
   return { name, region_id, pg_version };
+}
+
+/**
+ * One page of projects in creation order: `search` matches part of the name or the id,
+ * `limit` is 1–400 (default 10), `cursor` is the last id of the previous page.
+ */
+function listAnswer(all: FakeNeonProject[], params: URLSearchParams) {
+  const invalid = (message: string) => new NeonError(400, "INVALID_REQUEST", message);
+  for (const name of params.keys())
+    if (!LIST_PARAMS.has(name)) throw invalid(`unknown query parameter "${name}"`);
+  const limitText = params.get("limit") ?? "10";
+  const limit = Number(limitText);
+  if (!/^\d+$/.test(limitText) || limit < 1 || limit > 400)
+    throw invalid("limit must be an integer from 1 to 400");
+  const search = params.get("search") ?? "";
+  const cursor = params.get("cursor");
+  const matching = all.filter((p) => p.name.includes(search) || p.id.includes(search));
+  const after = cursor ? matching.findIndex((p) => p.id === cursor) + 1 : 0;
+  const page = matching.slice(after, after + limit);
+  return { projects: page.map(projectAnswer), pagination: { cursor: page.at(-1)?.id ?? cursor ?? "" } };
 }
 
 function requireNoQuery(url: URL): void {

@@ -1,23 +1,18 @@
 /**
- * The provisioner's HTTP surface: `POST /v1/jobs` and the signed status ping `GET /v1/status`
- * for the Worker, probes for the kubelet and `/metrics` for Prometheus. Every error leaves as
+ * The provisioner's HTTP surface: `POST /v1/jobs`, the dedicated databases
+ * (`/v1/databases`, databases/routes.ts) and the signed status ping `GET /v1/status` for the
+ * Worker, probes for the kubelet and `/metrics` for Prometheus. Every error leaves as
  * problem+json through `onError`.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { type JobRequest, jobRequestSchema, type ProvisionerMode } from "@tenantry/contract";
+import { jobRequestSchema, type ProvisionerMode } from "@tenantry/contract";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { type RequestIdVariables, requestId } from "hono/request-id";
-import {
-  assertBodyMatches,
-  assertPingToken,
-  assertTokenMatchesJob,
-  bearerToken,
-  CLOCK_TOLERANCE_S,
-  type RequestClaims,
-  TokenError,
-  verifyRequestToken,
-} from "./auth";
+import { admitRequest, consume } from "./admission";
+import { assertPingToken, assertTokenMatchesJob, bearerToken, TokenError, verifyRequestToken } from "./auth";
+import { databaseRoutes } from "./databases/routes";
+import type { TenantDatabases } from "./databases/tenant-databases";
 import { OwnershipError, runJob } from "./jobs";
 import { type KubeClient, KubernetesError, KubernetesTimeoutError, withDeadline } from "./kube";
 import type { Logger } from "./log";
@@ -42,6 +37,8 @@ export interface ProvisionerAppDeps {
   metricsToken?: string;
   /** This provisioner's package version, reported by the status ping. */
   version: string;
+  /** The dedicated databases' provider; undefined with DATABASE_PROVIDER=none. */
+  databases?: TenantDatabases;
 }
 
 export function createProvisionerApp(deps: ProvisionerAppDeps): Hono<{ Variables: RequestIdVariables }> {
@@ -92,47 +89,58 @@ export function createProvisionerApp(deps: ProvisionerAppDeps): Hono<{ Variables
     return c.json({ mode, version: deps.version });
   });
 
-  app.post(
-    "/v1/jobs",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new Problem("payload_too_large", `job requests are at most ${MAX_BODY_BYTES} bytes`);
-      },
-    }),
-    async (c) => {
-      const req = await authenticate(() =>
-        admitJob(c.req.header("authorization"), () => c.req.arrayBuffer(), key, replayCache),
-      );
-
-      const started = performance.now();
-      const fields = {
-        request_id: c.get("requestId"),
-        job_id: req.job.id,
-        kind: req.job.kind,
-        attempt: req.job.attempt,
-        tenant_id: req.tenant.id,
-      };
-      try {
-        const result = await withDeadline(deps.timeoutMs, () => runJob(req, { kube, metrics, log }));
-        metrics.jobs.inc({ kind: req.job.kind, outcome: result.status });
-        log({ level: "info", msg: "job", ...fields, status: result.status, duration_ms: elapsed(started) });
-        return c.json(result);
-      } catch (err) {
-        const problem = toProblem(err);
-        metrics.jobs.inc({ kind: req.job.kind, outcome: problem.code });
-        const error = err instanceof Error ? err.message : String(err);
-        log({
-          level: "error",
-          msg: "job failed",
-          ...fields,
-          code: problem.code,
-          error,
-          duration_ms: elapsed(started),
-        });
-        throw problem;
-      }
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new Problem("payload_too_large", `requests are at most ${MAX_BODY_BYTES} bytes`);
     },
+  });
+
+  app.post("/v1/jobs", limitBody, async (c) => {
+    const req = await authenticate(() =>
+      admitRequest({
+        authorization: c.req.header("authorization"),
+        readBody: () => c.req.arrayBuffer(),
+        key,
+        replayCache,
+        schema: jobRequestSchema,
+        noun: "the job request",
+        matches: assertTokenMatchesJob,
+      }),
+    );
+
+    const started = performance.now();
+    const fields = {
+      request_id: c.get("requestId"),
+      job_id: req.job.id,
+      kind: req.job.kind,
+      attempt: req.job.attempt,
+      tenant_id: req.tenant.id,
+    };
+    try {
+      const result = await withDeadline(deps.timeoutMs, () => runJob(req, { kube, metrics, log }));
+      metrics.jobs.inc({ kind: req.job.kind, outcome: result.status });
+      log({ level: "info", msg: "job", ...fields, status: result.status, duration_ms: elapsed(started) });
+      return c.json(result);
+    } catch (err) {
+      const problem = toProblem(err);
+      metrics.jobs.inc({ kind: req.job.kind, outcome: problem.code });
+      const error = err instanceof Error ? err.message : String(err);
+      log({
+        level: "error",
+        msg: "job failed",
+        ...fields,
+        code: problem.code,
+        error,
+        duration_ms: elapsed(started),
+      });
+      throw problem;
+    }
+  });
+
+  app.route(
+    "/v1/databases",
+    databaseRoutes({ databases: deps.databases, key, replayCache, log, authenticate, limitBody }),
   );
 
   app.notFound((c) => new Problem("not_found", "no such route").toResponse(c.get("requestId")));
@@ -144,49 +152,6 @@ export function createProvisionerApp(deps: ProvisionerAppDeps): Hono<{ Variables
   });
 
   return app;
-}
-
-/**
- * Authenticates first, so callers without a valid token learn nothing about the body rules;
- * the token's `jti` is spent only once the whole request checks out, so a tampered copy sent
- * ahead of the genuine request cannot use it up.
- */
-async function admitJob(
-  authorization: string | undefined,
-  readBody: () => Promise<ArrayBuffer>,
-  key: Uint8Array,
-  replayCache: ReplayCache,
-): Promise<JobRequest> {
-  const claims = await verifyRequestToken(bearerToken(authorization), key);
-  const bytes = new Uint8Array(await readBody());
-  assertBodyMatches(claims, bytes);
-  let body: unknown;
-  try {
-    body = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    throw new Problem("malformed_json", "the request body is not valid JSON");
-  }
-  const parsed = jobRequestSchema.safeParse(body);
-  if (!parsed.success) {
-    const errors = parsed.error.issues.map((issue) => ({
-      path: issue.path.join("."),
-      message: issue.message,
-      code: issue.code,
-    }));
-    throw new Problem("validation_failed", "the job request is invalid", errors);
-  }
-  assertTokenMatchesJob(claims, parsed.data);
-  consume(replayCache, claims);
-  return parsed.data;
-}
-
-/** Accepts each `jti` once, for as long as its token could still verify. */
-function consume(replayCache: ReplayCache, claims: RequestClaims): void {
-  const admission = replayCache.admit(claims.jti, (claims.exp + CLOCK_TOLERANCE_S) * 1000);
-  if (admission === "replayed") throw new TokenError("invalid_token", "the job token was already used");
-  if (admission === "full") {
-    throw new Problem("replay_cache_full", "too many job tokens in flight; try again shortly");
-  }
 }
 
 function digest(text: string): Buffer {

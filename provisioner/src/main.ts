@@ -3,7 +3,7 @@
  * and a graceful stop on SIGTERM so a rolling update never cuts a job in half.
  */
 import { KubeConfig } from "@kubernetes/client-node";
-import { parseEnv } from "./config";
+import { databasesOptions, parseEnv } from "./config";
 import { jsonLogger } from "./log";
 import { startProvisioner } from "./server";
 
@@ -19,6 +19,7 @@ export async function main(env: Record<string, string | undefined> = process.env
     kubeconfig: dryRun ? undefined : (config.KUBECONFIG ?? inClusterConfig()),
     timeoutMs: config.PROVISIONER_TIMEOUT_MS,
     metricsToken: config.METRICS_TOKEN,
+    databases: databasesOptions(config),
     log: jsonLogger,
   });
 

@@ -14,7 +14,12 @@ export const PROBLEM_CODES = {
   payload_too_large: { status: 413, title: "Payload too large" },
   internal: { status: 500, title: "Internal server error" },
   kubernetes_error: { status: 502, title: "Kubernetes API error" },
+  database_provider_error: { status: 502, title: "Database provider error" },
+  database_migration_failed: { status: 502, title: "Database migration failed" },
   replay_cache_full: { status: 503, title: "Service unavailable" },
+  databases_unavailable: { status: 503, title: "Databases unavailable" },
+  database_provider_unavailable: { status: 503, title: "Database provider unavailable" },
+  database_pending: { status: 503, title: "Database not ready yet" },
   kubernetes_timeout: { status: 504, title: "Kubernetes API timeout" },
 } as const;
 

@@ -10,6 +10,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import type { ProvisionerMode } from "@tenantry/contract";
 import { createProvisionerApp } from "./app";
 import { MIN_METRICS_TOKEN_LENGTH, MIN_SECRET_BYTES } from "./config";
+import { createTenantDatabases, type DatabasesOptions } from "./databases/configure";
 import { createKubeClient } from "./kube";
 import { jsonLogger, type Logger } from "./log";
 import { createMetrics } from "./metrics";
@@ -43,6 +44,8 @@ export interface StartProvisionerOptions {
   /** How many used `jti`s may be remembered at once (replay-cache.ts); default 10,000. */
   replayCacheCapacity?: number;
   log?: Logger;
+  /** The dedicated databases' provider (DATABASE_PROVIDER); none when absent. */
+  databases?: DatabasesOptions;
 }
 
 export interface RunningProvisioner {
@@ -76,6 +79,7 @@ export async function startProvisioner(opts: StartProvisionerOptions): Promise<R
     replayCache: new ReplayCache(opts.replayCacheCapacity ?? DEFAULT_REPLAY_CACHE_CAPACITY),
     metricsToken: opts.metricsToken,
     version: VERSION,
+    databases: opts.databases ? createTenantDatabases(opts.databases) : undefined,
   });
 
   const server = createServer(getRequestListener(app.fetch));
@@ -96,6 +100,7 @@ export async function startProvisioner(opts: StartProvisionerOptions): Promise<R
     port,
     mode,
     version: VERSION,
+    databases: opts.databases?.provider ?? "none",
     ...(kc ? { cluster: kc.getCurrentCluster()?.server } : {}),
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseEnv } from "../src/config";
+import { ConfigError, databasesOptions, parseEnv } from "../src/config";
 
 const SECRET = "s".repeat(32);
 
@@ -12,6 +12,7 @@ describe("parseEnv", () => {
       HOST: "0.0.0.0",
       PROVISIONER_MODE: "live",
       PROVISIONER_TIMEOUT_MS: 10_000,
+      DATABASE_PROVIDER: "none",
     });
   });
 
@@ -65,5 +66,75 @@ describe("parseEnv", () => {
     expect(() => parseEnv({ PROVISIONER_SECRET: SECRET, KUBECONFIG: "/k", METRICS_TOKEN: "short" })).toThrow(
       /METRICS_TOKEN must be at least 16 characters/,
     );
+  });
+});
+
+describe("the database provider settings", () => {
+  const base = { PROVISIONER_SECRET: SECRET, PROVISIONER_MODE: "dry-run" };
+  const ADMIN = "postgres://owner:owner-secret@db:5432/postgres";
+  const RUNTIME = "postgres://tenantry_app:runtime-secret@db:5432/tenantry";
+
+  it("has none by default", () => {
+    expect(databasesOptions(parseEnv(base))).toBeUndefined();
+  });
+
+  it("local needs the admin and runtime URLs, the runtime one with its credentials", () => {
+    expect(() => parseEnv({ ...base, DATABASE_PROVIDER: "local" })).toThrow(
+      /DATABASE_PROVIDER=local needs DATABASE_ADMIN_URL, DATABASE_RUNTIME_URL/,
+    );
+    const noPassword = "postgres://tenantry_app@db/tenantry";
+    expect(() =>
+      parseEnv({
+        ...base,
+        DATABASE_PROVIDER: "local",
+        DATABASE_ADMIN_URL: ADMIN,
+        DATABASE_RUNTIME_URL: noPassword,
+      }),
+    ).toThrow(/DATABASE_RUNTIME_URL must be a postgres:\/\/<role>:<password>/);
+    const config = parseEnv({
+      ...base,
+      DATABASE_PROVIDER: "local",
+      DATABASE_ADMIN_URL: ADMIN,
+      DATABASE_RUNTIME_URL: RUNTIME,
+    });
+    expect(databasesOptions(config)).toEqual({ provider: "local", adminUrl: ADMIN, runtimeUrl: RUNTIME });
+  });
+
+  it("never repeats a URL it refuses, which may hold a password", () => {
+    let message = "";
+    try {
+      parseEnv({ ...base, DATABASE_PROVIDER: "local", DATABASE_ADMIN_URL: "mysql://u:leaked-pw@h/d" });
+    } catch (err) {
+      message = String(err);
+    }
+    expect(message).toMatch(/DATABASE_ADMIN_URL must be a postgres:\/\/ URL/);
+    expect(message).not.toContain("leaked-pw");
+  });
+
+  it("neon needs the API key and a password key of 32 bytes, and maps regions", () => {
+    expect(() => parseEnv({ ...base, DATABASE_PROVIDER: "neon" })).toThrow(
+      /needs NEON_API_KEY, DATABASE_PASSWORD_KEY/,
+    );
+    expect(() =>
+      parseEnv({ ...base, DATABASE_PROVIDER: "neon", NEON_API_KEY: "k", DATABASE_PASSWORD_KEY: "short" }),
+    ).toThrow(/DATABASE_PASSWORD_KEY must be at least 32 bytes/);
+    expect(() => parseEnv({ ...base, NEON_REGIONS: "us-east" })).toThrow(/NEON_REGIONS/);
+    const config = parseEnv({
+      ...base,
+      DATABASE_PROVIDER: "neon",
+      NEON_API_KEY: "neon-key",
+      NEON_API_URL: "http://127.0.0.1:9/api/v2",
+      NEON_REGIONS: "us-east=aws-us-east-2,eu-central=aws-eu-central-1",
+      DATABASE_PASSWORD_KEY: "p".repeat(32),
+      DATABASE_MIGRATIONS_DIR: "/app/drizzle",
+    });
+    expect(databasesOptions(config)).toEqual({
+      provider: "neon",
+      apiKey: "neon-key",
+      apiUrl: "http://127.0.0.1:9/api/v2",
+      regions: { "us-east": "aws-us-east-2", "eu-central": "aws-eu-central-1" },
+      passwordKey: "p".repeat(32),
+      migrationsFolder: "/app/drizzle",
+    });
   });
 });

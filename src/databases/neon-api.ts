@@ -18,6 +18,13 @@ export const DEFAULT_NEON_REGIONS: Readonly<Record<string, string>> = Object.fre
   "ap-southeast": "aws-ap-southeast-1",
 });
 
+/**
+ * What a project made without naming them gets (Neon's create-project docs): the database
+ * and its owner role. The provisioner migrates as that owner.
+ */
+export const NEON_DEFAULT_DATABASE = "neondb";
+export const NEON_DEFAULT_OWNER_ROLE = "neondb_owner";
+
 /** Neon supports 14–18; 17 is the version its own create-project example uses. */
 const DEFAULT_PG_VERSION = 17;
 const MAX_ATTEMPTS = 3;
@@ -67,6 +74,15 @@ export interface ConnectionUriOptions {
   database: string;
   role: string;
   pooled: boolean;
+}
+
+/** The largest page the list-projects endpoint serves. */
+const PROJECTS_PAGE_LIMIT = 400;
+
+export interface NeonProject {
+  id: string;
+  name: string;
+  region_id: string;
 }
 
 interface Operation {
@@ -180,6 +196,41 @@ export class NeonApi {
       { query: { database_name: opts.database, role_name: opts.role, pooled: String(opts.pooled) } },
     );
     return uri;
+  }
+
+  /** The project, or undefined when the API does not know it (404). */
+  async getProject(projectId: string): Promise<NeonProject | undefined> {
+    try {
+      const { project } = await this.#request<{ project: NeonProject }>(
+        "GET",
+        `/projects/${encodeURIComponent(projectId)}`,
+      );
+      return project;
+    } catch (err) {
+      if (err instanceof NeonApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * The project named exactly `name`, if any. The API's `search` matches names partially, so
+   * the answers are filtered here, page by page until a short page.
+   */
+  async findProject(name: string): Promise<NeonProject | undefined> {
+    let cursor: string | undefined;
+    for (;;) {
+      const query: Record<string, string> = { search: name, limit: String(PROJECTS_PAGE_LIMIT) };
+      if (cursor) query.cursor = cursor;
+      const page = await this.#request<{ projects: NeonProject[]; pagination?: { cursor?: string } }>(
+        "GET",
+        "/projects",
+        { query },
+      );
+      const found = page.projects.find((project) => project.name === name);
+      if (found) return found;
+      cursor = page.pagination?.cursor;
+      if (page.projects.length < PROJECTS_PAGE_LIMIT || !cursor) return undefined;
+    }
   }
 
   /** Deletes the project; one that is already gone (404) counts as deleted. */

@@ -56,6 +56,23 @@ export function signJobToken(
   });
 }
 
+/**
+ * The token for one request about a tenant's dedicated database (`create_database` or
+ * `drop_database`): it names the tenant as `sub` and `tenant_id`, and binds the body text.
+ */
+export function signDatabaseToken(
+  secret: string,
+  request: { kind: string; tenantId: string },
+  body: string,
+): Promise<string> {
+  return signRequestToken(secret, {
+    sub: request.tenantId,
+    kind: request.kind,
+    tenantId: request.tenantId,
+    body,
+  });
+}
+
 export function signPingToken(secret: string): Promise<string> {
   return signRequestToken(secret, { sub: PING_KIND, kind: PING_KIND, body: "" });
 }

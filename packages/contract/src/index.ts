@@ -4,6 +4,7 @@
  * bundle carries it. Only zod: nothing here may pull the Worker's database or HTTP stack into
  * the provisioner, or the other way round.
  */
+export * from "./databases";
 export * from "./jobs";
 export * from "./namespaces";
 export * from "./plans";

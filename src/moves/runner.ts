@@ -75,7 +75,7 @@ export async function runMove(
   provisioning: DatabaseProvisioning,
   opts: RunOptions = {},
 ): Promise<Disposition> {
-  const now = opts.now ?? clock.now;
+  const now = opts.now ?? (() => clock.now());
   const run: Run = {
     config,
     control: control.http,

@@ -699,7 +699,9 @@ describe("the webhook crons", () => {
       createdAgo: "1 hour",
       nextAttemptAgo: "1 minute",
     });
-    const { resent } = await reconcileWebhooks(http(), { now: Date.now(), batchSize: 1000 });
+    const resent = (await reconcileWebhooks(http(), { now: Date.now(), batchSize: 1000 })).resent.map(
+      (delivery) => delivery.id,
+    );
     expect(resent).toContain(lost);
     expect(resent).not.toContain(leased);
     expect(resent).not.toContain(fresh);

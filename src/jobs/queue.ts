@@ -8,9 +8,14 @@ export interface NotificationMessage {
   notificationId: string;
 }
 
-/** A webhook delivery to attempt. */
+/**
+ * A webhook delivery to attempt, in the database of its tenant's own rows: messages name the
+ * tenant so the sender can find a dedicated tenant's database; one without (sent before there
+ * were dedicated databases) is the control database's.
+ */
 export interface WebhookMessage {
   deliveryId: string;
+  tenantId?: string;
 }
 
 /**

@@ -34,6 +34,10 @@ export function deliveryRetrySeconds(attempt: number, random: () => number = Mat
   return Math.max(1, Math.round(base * (1 - 0.1 * random())));
 }
 
+/** What a queue message names of a delivery: the row, and its tenant (whose database holds it). */
+export const queuedDelivery = { id: webhookDeliveries.id, tenantId: webhookDeliveries.tenantId };
+export type QueuedDelivery = { id: string; tenantId: string };
+
 /** At most this many deliveries per sweep and per queue send (the queue's batch limit is 100). */
 const DISPATCH_BATCH = 100;
 
@@ -54,14 +58,13 @@ export async function dispatchPending(
   const where = tenantId === null ? sql`true` : sql`d.tenant_id = ${tenantId}`;
   const claimed = batch.add(claimUnqueued(batch.db, where, DISPATCH_BATCH));
   await batch.run();
-  const ids = claimed.value.map((row) => row.id);
-  await sendDeliveries(queue, ids);
-  return ids.length;
+  await sendDeliveries(queue, claimed.value);
+  return claimed.value.length;
 }
 
 /**
  * The statement that marks at most `limit` unqueued deliveries (`d` matching `where`) queued,
- * oldest first, answering their ids: the request's sweep, the job consumer's (all tenants,
+ * oldest first, answering them as `sendDeliveries` takes them: the request's sweep, the job consumer's (all tenants,
  * `dispatchPending(…, null)`) and the reconcile cron's.
  */
 export function claimUnqueued(db: Queryable, where: SQL, limit: number) {
@@ -75,7 +78,7 @@ export function claimUnqueued(db: Queryable, where: SQL, limit: number) {
         limit,
       ),
     )
-    .returning({ id: webhookDeliveries.id });
+    .returning(queuedDelivery);
 }
 
 /**
@@ -91,12 +94,16 @@ export function pickDeliveries(where: SQL, order: SQL, limit: number): SQL {
     order by ${order} limit ${limit} for update skip locked))`;
 }
 
-/** Sends committed deliveries to the webhooks queue; a failed send is left to the reconciler. */
-export function sendDeliveries(queue: WebhookQueue, ids: string[]): Promise<void> {
+/**
+ * Sends committed deliveries to the webhooks queue; a failed send is left to the reconciler.
+ * Every message names the tenant, whichever database the delivery is in: the sender finds
+ * the database from it, and a shared tenant's costs it no more than a cached lookup.
+ */
+export function sendDeliveries(queue: WebhookQueue, deliveries: readonly QueuedDelivery[]): Promise<void> {
   return sendMessages(
     queue,
-    ids.map((deliveryId) => ({ deliveryId })),
-    { delivery_ids: ids },
+    deliveries.map(({ id, tenantId }) => ({ deliveryId: id, tenantId })),
+    { delivery_ids: deliveries.map(({ id }) => id) },
   );
 }
 
@@ -200,7 +207,7 @@ export async function replayDelivery(
   await batch.run();
   const [row] = replayed.value;
   if (!row) throw noDelivery();
-  await sendDeliveries(queue, [row.id]);
+  await sendDeliveries(queue, [row]);
   return presentDelivery(row);
 }
 
@@ -229,6 +236,6 @@ export async function sendTestEvent(write: WriteContext, queue: WebhookQueue, en
   await batch.run();
   const [delivery] = written.value;
   if (!delivery) throw new Error("the test event wrote no delivery");
-  await sendDeliveries(queue, [delivery.id]);
+  await sendDeliveries(queue, [delivery]);
   return presentDelivery(delivery);
 }

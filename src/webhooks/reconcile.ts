@@ -8,22 +8,32 @@
  *   never send a row twice;
  * - once a day, delivered and dead deliveries older than DELIVERY_RETENTION_DAYS are deleted
  *   (the log keeps a month), at most `batchSize` a run.
+ *
+ * Both visit the control database and every dedicated one (databases/dedicated.ts), with a
+ * batch of their own in each.
  */
 import { sql } from "drizzle-orm";
+import { forEachTenantDatabase } from "../databases/dedicated";
 import type { DatabaseHandle, HttpDatabase } from "../db/client";
 import { webhookDeliveries } from "../db/schema";
 import { WriteBatch } from "../db/write-batch";
 import type { Bindings, Config } from "../env";
 import { STALE_AFTER_MS } from "../jobs/policy";
 import { clock, DAY_MS } from "../lib/clock";
-import { claimUnqueued, pickDeliveries, sendDeliveries } from "./deliveries";
+import {
+  claimUnqueued,
+  pickDeliveries,
+  type QueuedDelivery,
+  queuedDelivery,
+  sendDeliveries,
+} from "./deliveries";
 
 export const DELIVERY_RETENTION_DAYS = 30;
 
 export async function reconcileWebhooks(
   http: HttpDatabase,
   opts: { now: number; batchSize: number },
-): Promise<{ queued: string[]; resent: string[] }> {
+): Promise<{ queued: QueuedDelivery[]; resent: QueuedDelivery[] }> {
   const now = new Date(opts.now).toISOString();
   const overdueBefore = new Date(opts.now - STALE_AFTER_MS).toISOString();
   const batch = new WriteBatch(http, { system: true });
@@ -41,21 +51,29 @@ export async function reconcileWebhooks(
           opts.batchSize,
         ),
       )
-      .returning({ id: webhookDeliveries.id }),
+      .returning(queuedDelivery),
   );
   await batch.run();
-  return { queued: queued.value.map((row) => row.id), resent: resent.value.map((row) => row.id) };
+  return { queued: queued.value, resent: resent.value };
 }
 
 export const reconcileWebhooksTask = {
   name: "reconcile-webhooks",
   run: async ({ http }: DatabaseHandle, env: Bindings, config: Config): Promise<Record<string, unknown>> => {
-    const { queued, resent } = await reconcileWebhooks(http, {
-      now: clock.now(),
-      batchSize: config.RECONCILE_BATCH_SIZE,
+    const visit = await forEachTenantDatabase(config, http, "webhook reconcile", async (db) => {
+      const { queued, resent } = await reconcileWebhooks(db, {
+        now: clock.now(),
+        batchSize: config.RECONCILE_BATCH_SIZE,
+      });
+      await sendDeliveries(env.WEBHOOK_QUEUE, [...queued, ...resent]);
+      return { queued: queued.length, resent: resent.length };
     });
-    await sendDeliveries(env.WEBHOOK_QUEUE, [...queued, ...resent]);
-    return { queued: queued.length, resent: resent.length };
+    return {
+      queued: sum(visit.results, "queued"),
+      resent: sum(visit.results, "resent"),
+      dedicated_databases: visit.dedicated,
+      failed_databases: visit.failed,
+    };
   },
 };
 
@@ -81,10 +99,18 @@ export async function purgeOldDeliveries(http: HttpDatabase, opts: { now: number
 export const webhookRetentionTask = {
   name: "webhook-retention",
   run: async ({ http }: DatabaseHandle, _env: Bindings, config: Config): Promise<Record<string, unknown>> => {
-    const { deleted, batchFull } = await purgeOldDeliveries(http, {
-      now: clock.now(),
-      batchSize: config.USAGE_PURGE_BATCH_SIZE,
-    });
-    return { deleted, batch_full: batchFull };
+    const visit = await forEachTenantDatabase(config, http, "webhook retention", (db) =>
+      purgeOldDeliveries(db, { now: clock.now(), batchSize: config.USAGE_PURGE_BATCH_SIZE }),
+    );
+    return {
+      deleted: sum(visit.results, "deleted"),
+      batch_full: visit.results.some((result) => result.batchFull),
+      dedicated_databases: visit.dedicated,
+      failed_databases: visit.failed,
+    };
   },
 };
+
+function sum<K extends string>(results: Record<K, number>[], key: K): number {
+  return results.reduce((total, result) => total + result[key], 0);
+}

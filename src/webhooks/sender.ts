@@ -12,30 +12,37 @@
  *    schedule's delay (deliveries.ts), as a retry of this message; `dead` after the last
  *    attempt. The endpoint's failure streak moves with it, and an endpoint failing for
  *    FAILING_DISABLES_AFTER_MS is disabled and its tenant's admins are emailed, in the same
- *    statement.
+ *    statement (for a dedicated tenant, whose admins are in the control database, the emails
+ *    are written there right after).
+ *
+ * The delivery is in the database of its tenant's own rows: the message names the tenant,
+ * whose record (cached, as requests find it) says which; a tenant that is gone has nothing to
+ * send. The tenant's data key, which seals the endpoint's secret, is in the control database.
  *
  * Sending is at-least-once: a consumer that dies after the endpoint answered and before the
  * outcome is recorded sends again (the same `webhook-id`) once its lease has run out.
  */
-import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
+import { and, eq, isNotNull, isNull, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
+import { tenantDatabase } from "../databases/routing";
 import { type HttpDatabase, openHttp } from "../db/client";
 import { notifications, tenants, users, webhookDeliveries, webhookEndpoints } from "../db/schema";
 import { WriteBatch } from "../db/write-batch";
 import { type Bindings, type Config, loadConfig } from "../env";
 import { type Disposition, handleMessage } from "../jobs/delivery";
 import { clock, DAY_MS } from "../lib/clock";
-import { setLogLevel } from "../lib/log";
+import { log, setLogLevel } from "../lib/log";
 import { adminsOf } from "../notifications/admins";
 import { sendNotifications } from "../notifications/outbox";
 import { DecryptionError, decryptValue } from "../services/platform/crypto";
 import { tenantDataKey } from "../services/resources/credentials";
+import { findTenant } from "../services/tenancy/tenant-directory";
 import { deliveryRetrySeconds, MAX_DELIVERY_ATTEMPTS } from "./deliveries";
 import { secretOwner } from "./endpoints";
 import { webhookHeaders } from "./signature";
 import { checkWebhookUrl } from "./url-policy";
 
-const messageSchema = z.object({ deliveryId: z.uuid() });
+const messageSchema = z.object({ deliveryId: z.uuid(), tenantId: z.uuid().optional() });
 
 export const SEND_TIMEOUT_MS = 10_000;
 /** Longer than a send can take, so a live sender never loses its lease. */
@@ -63,22 +70,45 @@ export async function handleWebhookDeliveries(
       handleMessage(message, {
         what: "webhook delivery",
         schema: messageSchema,
-        fields: ({ deliveryId }) => ({ delivery_id: deliveryId }),
-        deliver: ({ deliveryId }) => deliver(http, env, config, deliveryId),
+        fields: ({ deliveryId, tenantId }) => ({
+          delivery_id: deliveryId,
+          ...(tenantId ? { tenant_id: tenantId } : {}),
+        }),
+        deliver: async ({ deliveryId, tenantId }) => {
+          const data = tenantId === undefined ? http : await deliveryDatabase(http, config, tenantId);
+          if (!data) return { settle: "ack", outcome: "tenant_gone" };
+          return deliver({ control: http, data }, env, config, deliveryId);
+        },
       }),
     ),
   );
 }
 
-async function deliver(http: HttpDatabase, env: Bindings, config: Config, id: string): Promise<Disposition> {
-  const claimed = await claim(http, id);
+/** The database of the tenant's own rows; undefined when the tenant no longer exists. */
+async function deliveryDatabase(
+  control: HttpDatabase,
+  config: Config,
+  tenantId: string,
+): Promise<HttpDatabase | undefined> {
+  const tenant = await findTenant(control, { id: tenantId });
+  return tenant ? tenantDatabase(config, control, tenant) : undefined;
+}
+
+/** The control database (the tenant's data key, its admins) and the one the delivery is in. */
+interface Databases {
+  control: HttpDatabase;
+  data: HttpDatabase;
+}
+
+async function deliver(dbs: Databases, env: Bindings, config: Config, id: string): Promise<Disposition> {
+  const claimed = await claim(dbs.data, id);
   if (!claimed) return { settle: "ack", outcome: "not_due_or_settled" };
   const { delivery, endpoint } = claimed;
   const attempt = delivery.attempts + 1;
 
   const refused = !endpoint.enabled ? "the endpoint is disabled" : refusedUrl(config, endpoint.url);
   if (refused) {
-    await record(http, env, delivery, {
+    await record(dbs, env, delivery, {
       attempt,
       status: "dead",
       error: refused,
@@ -88,17 +118,17 @@ async function deliver(http: HttpDatabase, env: Bindings, config: Config, id: st
     return { settle: "ack", outcome: "dead" };
   }
 
-  const sent = await post(http, config, delivery, endpoint);
+  const sent = await post(dbs.control, config, delivery, endpoint);
   if (sent.ok) {
-    await record(http, env, delivery, { attempt, status: "delivered", ...sent });
+    await record(dbs, env, delivery, { attempt, status: "delivered", ...sent });
     return { settle: "ack", outcome: "delivered" };
   }
   if (attempt >= MAX_DELIVERY_ATTEMPTS) {
-    await record(http, env, delivery, { attempt, status: "dead", ...sent });
+    await record(dbs, env, delivery, { attempt, status: "dead", ...sent });
     return { settle: "ack", outcome: "dead" };
   }
   const delaySeconds = deliveryRetrySeconds(attempt);
-  await record(http, env, delivery, { attempt, status: "failed", ...sent, delaySeconds });
+  await record(dbs, env, delivery, { attempt, status: "failed", ...sent, delaySeconds });
   return { settle: "retry", outcome: "failed", delaySeconds };
 }
 
@@ -219,19 +249,16 @@ interface Outcome extends Omit<Sent, "ok"> {
 
 /**
  * The outcome, the endpoint's failure streak and (when the streak has reached its limit) the
- * endpoint disabled with one email per tenant admin: one batch, one transaction.
+ * endpoint disabled with one email per tenant admin: one batch, one transaction. A dedicated
+ * tenant's admins are not in its database: the emails are a second batch, in the control
+ * database, which a failure of leaves the endpoint disabled without them (logged).
  */
-async function record(
-  http: HttpDatabase,
-  env: Bindings,
-  delivery: DeliveryRow,
-  outcome: Outcome,
-): Promise<void> {
+async function record(dbs: Databases, env: Bindings, delivery: DeliveryRow, outcome: Outcome): Promise<void> {
   const now = new Date(clock.now());
   const nextAttemptAt =
     outcome.delaySeconds === undefined ? now : new Date(now.getTime() + outcome.delaySeconds * 1000);
   const failingBefore = new Date(now.getTime() - FAILING_DISABLES_AFTER_MS).toISOString();
-  const batch = new WriteBatch(http, { system: true });
+  const batch = new WriteBatch(dbs.data, { system: true });
   batch.do(
     batch.db
       .update(webhookDeliveries)
@@ -263,27 +290,86 @@ async function record(
         ),
       ),
   );
-  const disabled = batch.add(
-    batch.db.execute<{ id: string }>(
-      sql`with disabled as (
-            update ${webhookEndpoints}
-            set enabled = false, disabled_reason = 'failing', updated_at = ${now.toISOString()}::timestamptz
-            where ${webhookEndpoints.id} = ${delivery.endpointId} and ${webhookEndpoints.enabled}
-              and ${webhookEndpoints.failingSince} < ${failingBefore}::timestamptz
-            returning id, tenant_id, url, failing_since)
-          insert into ${notifications} (id, tenant_id, channel, recipient, template, payload, next_attempt_at, created_at)
-          select gen_random_uuid(), d.tenant_id, 'email', ${users.email}, 'webhook_disabled',
-                 jsonb_build_object('tenant_name', ${tenants.name}, 'tenant_slug', ${tenants.slug},
-                   'endpoint_id', d.id, 'url', d.url,
-                   'failing_since', to_char(d.failing_since at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
-                 ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
-          from disabled d join ${tenants} on ${tenants.id} = d.tenant_id ${adminsOf(sql`d.tenant_id`)}
-          returning ${notifications.id}`,
-    ),
-  );
+  const disable = sql`update ${webhookEndpoints}
+    set enabled = false, disabled_reason = 'failing', updated_at = ${now.toISOString()}::timestamptz
+    where ${webhookEndpoints.id} = ${delivery.endpointId} and ${webhookEndpoints.enabled}
+      and ${webhookEndpoints.failingSince} < ${failingBefore}::timestamptz
+    returning id, tenant_id, url, failing_since`;
+  if (dbs.data === dbs.control) {
+    const emails = batch.add(
+      batch.db.execute<{ id: string }>(
+        sql`with disabled as (${disable}) ${emailAdmins(sql`disabled d`, now)}`,
+      ),
+    );
+    await batch.run();
+    await sendNotifications(
+      env.NOTIFY_QUEUE,
+      emails.value.rows.map((row) => row.id),
+    );
+    return;
+  }
+  const disabled = batch.add(batch.db.execute<DisabledEndpoint>(disable));
   await batch.run();
-  await sendNotifications(
-    env.NOTIFY_QUEUE,
-    disabled.value.rows.map((row) => row.id),
-  );
+  if (disabled.value.rows.length > 0) await emailAdminsInControl(dbs.control, env, disabled.value.rows, now);
+}
+
+/** What the disabling statement answers of the endpoint (`failing_since` as the driver reads it). */
+interface DisabledEndpoint extends Record<string, unknown> {
+  id: string;
+  tenant_id: string;
+  url: string;
+  failing_since: string | Date;
+}
+
+/**
+ * One `webhook_disabled` notification per admin of each endpoint's tenant, from `source`:
+ * rows `d` with the disabled endpoint's id, tenant_id, url and failing_since.
+ */
+function emailAdmins(source: SQL, now: Date): SQL {
+  return sql`insert into ${notifications} (id, tenant_id, channel, recipient, template, payload, next_attempt_at, created_at)
+    select gen_random_uuid(), d.tenant_id, 'email', ${users.email}, 'webhook_disabled',
+           jsonb_build_object('tenant_name', ${tenants.name}, 'tenant_slug', ${tenants.slug},
+             'endpoint_id', d.id, 'url', d.url,
+             'failing_since', to_char(d.failing_since at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
+           ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
+    from ${source} join ${tenants} on ${tenants.id} = d.tenant_id ${adminsOf(sql`d.tenant_id`)}
+    returning ${notifications.id}`;
+}
+
+/** The emails of endpoints a dedicated database disabled, written where the admins are. */
+async function emailAdminsInControl(
+  control: HttpDatabase,
+  env: Bindings,
+  disabled: DisabledEndpoint[],
+  now: Date,
+): Promise<void> {
+  const endpoints = disabled.map((row) => ({
+    id: row.id,
+    tenant_id: row.tenant_id,
+    url: row.url,
+    failing_since: new Date(row.failing_since).toISOString(),
+  }));
+  try {
+    const batch = new WriteBatch(control, { system: true });
+    const emails = batch.add(
+      batch.db.execute<{ id: string }>(
+        emailAdmins(
+          sql`jsonb_to_recordset(${JSON.stringify(endpoints)}::jsonb)
+                as d(id uuid, tenant_id uuid, url text, failing_since timestamptz)`,
+          now,
+        ),
+      ),
+    );
+    await batch.run();
+    await sendNotifications(
+      env.NOTIFY_QUEUE,
+      emails.value.rows.map((row) => row.id),
+    );
+  } catch (err) {
+    // The endpoint stays disabled (it says so, and why); only the email is lost.
+    log("error", "webhook endpoint disabled, but its email could not be written", {
+      endpoint_ids: endpoints.map((row) => row.id),
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
 }

@@ -14,7 +14,8 @@ import type * as routes from "./webhooks.routes";
  */
 function endpointsChanged<E extends TenantScoped>(c: Context<E>): void {
   forgetTenant(c.var.tenant);
-  c.var.webhooks.tenantChanged(c.var.tenant.id);
+  // In the tenant's own database: the sweep after the response would find this one taken.
+  c.var.webhooks.tenantChanged(c.var.tenant.id, c.var.data);
 }
 
 export const create: Handler<typeof routes.create> = async (c) => {

@@ -11,7 +11,8 @@ import { renderTenant, toYaml } from "./manifests";
 
 export const USAGE = `usage:
   tenantry-provisioner render <slug> [--plan ${PLANS.join("|")}] [--tenant-id <uuid>] [--suspended]
-  tenantry-provisioner serve   (env: PROVISIONER_SECRET, PORT, HOST, KUBECONFIG, PROVISIONER_MODE=live|dry-run, PROVISIONER_TIMEOUT_MS, METRICS_TOKEN)
+  tenantry-provisioner serve   (env: PROVISIONER_SECRET, PORT, HOST, KUBECONFIG, PROVISIONER_MODE=live|dry-run, PROVISIONER_TIMEOUT_MS, METRICS_TOKEN,
+                                DATABASE_PROVIDER=none|local|neon and its variables: see README)
 `;
 
 /** A placeholder owner for rendering without a real tenant; clearly not a generated id. */

@@ -45,11 +45,12 @@ describe("hostile input", () => {
     return bearer(home.admin.token);
   }
 
-  /** The operation's path with real objects of the home tenant (a fresh tenant to suspend). */
+  /** The operation's path with real objects of the home tenant (a fresh tenant to suspend or move). */
   async function pathFor(op: Operation, swap?: { param: string; value: string }): Promise<string> {
+    const fresh = op.path.endsWith("/suspend") || op.path.endsWith("/move");
     const objects: Record<string, string> = {
       ...objectIds(home),
-      tenants: op.path.endsWith("/suspend") ? (await createTenant(db.admin)).id : home.tenant.id,
+      tenants: fresh ? (await createTenant(db.admin, { plan: "enterprise" })).id : home.tenant.id,
     };
     return op.path.replace(/\/([^/{]+)\/\{([^}]+)\}/g, (_, collection: string, param: string) => {
       if (swap?.param === param) return `/${collection}/${encodeURIComponent(swap.value)}`;
@@ -63,6 +64,8 @@ describe("hostile input", () => {
   function validBody(op: Operation): Record<string, unknown> {
     const body = exampleBody(doc, op.body ?? {});
     if ("tenant" in body) body.tenant = home.tenant.slug;
+    // A fresh tenant is shared already: the move that can be made is to dedicated.
+    if (op.path.endsWith("/move")) body.isolation = "dedicated";
     return body;
   }
 

@@ -140,6 +140,15 @@ describe("tenant placement", () => {
     // Past the tenant cache's TTL, so every isolate has seen the tenant read-only first.
     expect(Date.parse(move.copy_after) - Date.now()).toBeGreaterThan(25_000);
 
+    // Without a region, a dedicated move keeps the tenant's region.
+    const other = await create({ plan: "enterprise" });
+    const kept = await api(
+      `/api/v1/tenants/${other.tenant.id}/move`,
+      jsonInit("POST", { isolation: "dedicated" }, sysHeaders),
+    );
+    expect(kept.status, await kept.clone().text()).toBe(202);
+    expect(await kept.json()).toMatchObject({ to: { isolation: "dedicated", region: "us-east" } });
+
     const again = await api(
       `/api/v1/tenants/${created.tenant.id}/move`,
       jsonInit("POST", { isolation: "dedicated", region: "eu-central" }, sysHeaders),

@@ -14,8 +14,8 @@ import {
   type Plan,
   provisioningJobs,
   type TenantStatus,
-  tenantMoves,
   tenantMemberships,
+  tenantMoves,
   tenants,
   users,
 } from "../../db/schema";
@@ -37,7 +37,14 @@ import { requireRow } from "../resources/tenant-resources";
 import { uniqueName } from "../resources/unique-names";
 import { type AuditContext, auditInsert } from "./audit";
 import type { CheckedChange } from "./ip-allowlist";
-import { checkPlacement, DEDICATED_PLANS, MOVE_SETTLE_MS, type MoveRow, presentMove, requestMove } from "./placement";
+import {
+  checkPlacement,
+  DEDICATED_PLANS,
+  MOVE_SETTLE_MS,
+  type MoveRow,
+  presentMove,
+  requestMove,
+} from "./placement";
 import { effectiveFeatures } from "./plans";
 import { forgetTenant, parseTenantKey, refreshTenant } from "./tenant-directory";
 
@@ -524,7 +531,11 @@ async function change(
       ),
     );
   // A moving tenant is read-only, lifecycle included: the move's switch must see it as it was.
-  guard(sql`${tenants.moveId} is not null`, "tenant_moving", sql`'This tenant is moving between databases; try again when the move has finished.'`);
+  guard(
+    sql`${tenants.moveId} is not null`,
+    "tenant_moving",
+    sql`'This tenant is moving between databases; try again when the move has finished.'`,
+  );
   build({
     refuseDeleted: () =>
       guard(sql`${tenants.status} = 'deleted'`, "tenant_not_found", sql`'No such tenant.'`),
@@ -583,17 +594,25 @@ export async function moveTenant(
     wanted.region === undefined
       ? wanted.isolation === "shared"
         ? sql`${config.CONTROL_REGION}::text`
-        : sql`${tenants.region}`
+        : sql`(select ${tenants.region} from ${tenants} where ${where})`
       : sql`${checkPlacement(config, "enterprise", { isolation: wanted.isolation, region: wanted.region }).region}::text`;
   const batch = new WriteBatch(http, { system: true });
   requireRow(batch, tenants, where, new Problem("tenant_not_found", "No such tenant."));
   const guard = (cond: SQL, code: ProblemCode, detail: string) =>
     batch.failWhen(sql`${where} and (${cond})`, { code, detail, from: sql`${tenants}` });
   guard(sql`${tenants.status} = 'deleted'`, "tenant_not_found", "No such tenant.");
-  guard(sql`${tenants.moveId} is not null`, "tenant_moving", "This tenant is already moving; wait for that move to finish.");
+  guard(
+    sql`${tenants.moveId} is not null`,
+    "tenant_moving",
+    "This tenant is already moving; wait for that move to finish.",
+  );
   if (wanted.isolation === "dedicated") {
     const plans = [...DEDICATED_PLANS].map((plan) => sql`${plan}`);
-    guard(sql`${tenants.plan} not in (${sql.join(plans, sql`, `)})`, "conflict", "A dedicated database needs the enterprise plan.");
+    guard(
+      sql`${tenants.plan} not in (${sql.join(plans, sql`, `)})`,
+      "conflict",
+      "A dedicated database needs the enterprise plan.",
+    );
   }
   guard(
     sql`${tenants.isolation} = ${wanted.isolation} and ${tenants.region} = ${region}`,

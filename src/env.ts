@@ -105,10 +105,19 @@ const configSchema = z
     REGIONS: z
       .string()
       .default(DEFAULT_REGIONS)
-      .transform((list) => [...new Set(list.split(",").map((name) => name.trim()).filter(Boolean))])
+      .transform((list) => [
+        ...new Set(
+          list
+            .split(",")
+            .map((name) => name.trim())
+            .filter(Boolean),
+        ),
+      ])
       .pipe(
         z
-          .array(z.string().regex(REGION_NAME, { error: "REGIONS holds lower-case names such as eu-central" }))
+          .array(
+            z.string().regex(REGION_NAME, { error: "REGIONS holds lower-case names such as eu-central" }),
+          )
           .min(1, { error: "REGIONS names at least one region" }),
       ),
     CONTROL_REGION: z.string().optional(),

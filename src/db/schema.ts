@@ -180,7 +180,10 @@ export const tenants = pgTable(
     check("tenants_ip_allowlist_applies_to_check", oneOf(t.ipAllowlistAppliesTo, IP_ALLOWLIST_SCOPES)),
     check("tenants_isolation_check", oneOf(t.isolation, ISOLATION_TIERS)),
     check("tenants_region_check", sql`${t.region} ~ '^[a-z0-9][a-z0-9-]{0,30}$'`),
-    check("tenants_dedicated_database_check", sql`(${t.isolation} = 'dedicated') = (${t.databaseId} is not null)`),
+    check(
+      "tenants_dedicated_database_check",
+      sql`(${t.isolation} = 'dedicated') = (${t.databaseId} is not null)`,
+    ),
     check("tenants_slug_check", sql`${t.slug} ~ '^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$'`),
     // Added NOT VALID (drizzle/0004): rows from before the rule are reported, not rejected.
     check(
@@ -452,7 +455,9 @@ export const tenantMoves = pgTable(
   },
   (t) => [
     index("tenant_moves_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
-    index("tenant_moves_open_idx").on(t.updatedAt).where(sql`${t.status} in ('pending', 'copying', 'switched', 'failed')`),
+    index("tenant_moves_open_idx")
+      .on(t.updatedAt)
+      .where(sql`${t.status} in ('pending', 'copying', 'switched', 'failed')`),
     check("tenant_moves_status_check", oneOf(t.status, MOVE_STATUSES)),
     check("tenant_moves_from_isolation_check", oneOf(t.fromIsolation, ISOLATION_TIERS)),
     check("tenant_moves_to_isolation_check", oneOf(t.toIsolation, ISOLATION_TIERS)),

@@ -10,8 +10,8 @@ import { eq, sql } from "drizzle-orm";
 import { type IsolationTier, type Plan, tenantMoves, tenants } from "../../db/schema";
 import type { WriteBatch } from "../../db/write-batch";
 import type { Config } from "../../env";
-import { AUTH_CACHE_TTL_MS } from "../../lib/ttl-cache";
 import { Problem } from "../../lib/problem";
+import { AUTH_CACHE_TTL_MS } from "../../lib/ttl-cache";
 
 export type MoveRow = typeof tenantMoves.$inferSelect;
 
@@ -30,25 +30,48 @@ export interface Placement {
 }
 
 /** The placement asked for, checked against the plan and REGIONS; a shared tenant's region is the control database's. */
-export function checkPlacement(config: Config, plan: Plan, wanted: { isolation: IsolationTier; region?: string | undefined }): Placement {
+export function checkPlacement(
+  config: Config,
+  plan: Plan,
+  wanted: { isolation: IsolationTier; region?: string | undefined },
+): Placement {
   if (wanted.isolation === "dedicated" && !DEDICATED_PLANS.has(plan)) {
     throw new Problem("validation_failed", "A dedicated database needs the enterprise plan.", {
       extensions: {
-        errors: [{ path: "isolation", message: "dedicated needs the enterprise plan", code: "invalid_value" }],
+        errors: [
+          { path: "isolation", message: "dedicated needs the enterprise plan", code: "invalid_value" },
+        ],
       },
     });
   }
-  const region = wanted.region ?? (wanted.isolation === "shared" ? config.CONTROL_REGION : config.CONTROL_REGION);
+  const region =
+    wanted.region ?? (wanted.isolation === "shared" ? config.CONTROL_REGION : config.CONTROL_REGION);
   if (!config.REGIONS.includes(region)) {
-    throw new Problem("validation_failed", `Unknown region "${region}"; this deployment has ${config.REGIONS.join(", ")}.`, {
-      extensions: { errors: [{ path: "region", message: `one of ${config.REGIONS.join(", ")}`, code: "invalid_value" }] },
-    });
+    throw new Problem(
+      "validation_failed",
+      `Unknown region "${region}"; this deployment has ${config.REGIONS.join(", ")}.`,
+      {
+        extensions: {
+          errors: [{ path: "region", message: `one of ${config.REGIONS.join(", ")}`, code: "invalid_value" }],
+        },
+      },
+    );
   }
   if (wanted.isolation === "shared" && region !== config.CONTROL_REGION) {
     throw new Problem(
       "validation_failed",
       `A shared tenant lives in the control database's region (${config.CONTROL_REGION}); choose dedicated for ${region}.`,
-      { extensions: { errors: [{ path: "region", message: `shared tenants are in ${config.CONTROL_REGION}`, code: "invalid_value" }] } },
+      {
+        extensions: {
+          errors: [
+            {
+              path: "region",
+              message: `shared tenants are in ${config.CONTROL_REGION}`,
+              code: "invalid_value",
+            },
+          ],
+        },
+      },
     );
   }
   return { isolation: wanted.isolation, region };
@@ -83,10 +106,13 @@ export function requestMove(
     createdAt: opts.now,
     updatedAt: opts.now,
   };
-  batch.failWhen(sql`exists (select 1 from ${tenants} where ${tenants.id} = ${tenant.id} and ${tenants.moveId} is not null)`, {
-    code: "tenant_moving",
-    detail: "This tenant is already moving; wait for that move to finish.",
-  });
+  batch.failWhen(
+    sql`exists (select 1 from ${tenants} where ${tenants.id} = ${tenant.id} and ${tenants.moveId} is not null)`,
+    {
+      code: "tenant_moving",
+      detail: "This tenant is already moving; wait for that move to finish.",
+    },
+  );
   batch.do(batch.db.insert(tenantMoves).values(move));
   batch.do(batch.db.update(tenants).set({ moveId: move.id }).where(eq(tenants.id, tenant.id)));
   return move;

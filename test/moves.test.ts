@@ -7,15 +7,19 @@
  * CREATE DATABASE in the run's Postgres, migrated with the repository's drizzle/ files, as the
  * provisioner's local provider does.
  */
+
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { Pool } from "@neondatabase/serverless";
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openDatabase, openHttp } from "../src/db/client";
 import { WriteBatch } from "../src/db/write-batch";
 import { loadConfig } from "../src/env";
+import worker from "../src/index";
 import { Problem } from "../src/lib/problem";
 import type { DatabaseProvisioning } from "../src/moves/provisioning";
+import { reconcileMoves } from "../src/moves/reconcile";
 import { runMove } from "../src/moves/runner";
 import { guardHome } from "../src/services/resources/tenant-resources";
 import { requestMove } from "../src/services/tenancy/placement";
@@ -142,7 +146,7 @@ describe("moving a tenant between isolation tiers", () => {
     });
     clearTenantCache();
     // Straight to the Worker: the OpenAPI document does not list tenant_moving for this 409 yet.
-    const res = await worker("/api/v1/clusters", {
+    const res = await fetchWorker("/api/v1/clusters", {
       ...jsonInit(
         "POST",
         { name: "during-move", api_server_url: "https://during.example.com:6443", region: "x" },
@@ -201,6 +205,48 @@ describe("moving a tenant between isolation tiers", () => {
   });
 });
 
+describe("the move's queue and reconciler", () => {
+  it("runs a {moveId} message from the provisioning queue: a move not yet due comes back at copy_after", async () => {
+    const sys = await systemAdminHeaders(db.admin);
+    const t = await populateTenant(sys, "mvq", { plan: "enterprise" });
+    const move = await request(t.tenant.id, { isolation: "dedicated", region: "eu-central" }, 60_000);
+    const batch = createMessageBatch("tenantry-provisioning", [
+      { id: `move-${move.id}`, timestamp: new Date(), attempts: 1, body: { moveId: move.id } },
+    ]);
+    const retry = vi.spyOn(batch.messages[0] as Message, "retry");
+    const ctx = createExecutionContext();
+    await worker.queue(batch as MessageBatch<{ moveId: string }>, env, ctx);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.retryMessages).toHaveLength(1);
+    const delay = retry.mock.calls[0]?.[0]?.delaySeconds ?? 0;
+    expect(delay).toBeGreaterThan(50);
+    expect(delay).toBeLessThanOrEqual(60);
+    await cancel(move.id, t.tenant.id);
+  });
+
+  it("resends a move whose message was lost, and touches it so the next run does not", async () => {
+    const sys = await systemAdminHeaders(db.admin);
+    const t = await populateTenant(sys, "mvr", { plan: "enterprise" });
+    const move = await request(t.tenant.id, { isolation: "dedicated", region: "eu-central" }, 0);
+    await db.admin.query("update tenant_moves set updated_at = now() - interval '10 minutes' where id = $1", [
+      move.id,
+    ]);
+    const first = await reconcileMoves(openHttp(config), { now: Date.now(), batchSize: 1000 });
+    expect(first.map((m) => m.id)).toContain(move.id);
+    const second = await reconcileMoves(openHttp(config), { now: Date.now(), batchSize: 1000 });
+    expect(second.map((m) => m.id)).not.toContain(move.id);
+    await cancel(move.id, t.tenant.id);
+  });
+});
+
+/** Ends a move a test left pending, so no other run picks it up. */
+async function cancel(moveId: string, tenantId: string): Promise<void> {
+  await db.admin.query("update tenant_moves set status = 'dead', last_error = 'test' where id = $1", [
+    moveId,
+  ]);
+  await db.admin.query("update tenants set move_id = null where id = $1", [tenantId]);
+}
+
 /** A plugin written through the write guard, as a request that believes `databaseId` is home would. */
 async function guardedWrite(http: ReturnType<typeof openHttp>, tenantId: string, databaseId: string | null) {
   const batch = new WriteBatch(http, { tenantId });
@@ -218,7 +264,7 @@ async function guardedWrite(http: ReturnType<typeof openHttp>, tenantId: string,
 
 const hostOf = (t: PopulatedTenant) => `${t.tenant.slug}.${env.BASE_DOMAIN}`;
 
-function worker(path: string, init: RequestInit & { host: string }): Promise<Response> {
+function fetchWorker(path: string, init: RequestInit & { host: string }): Promise<Response> {
   const { host, ...rest } = init;
   return exports.default.fetch(new Request(`http://${host}${path}`, rest));
 }

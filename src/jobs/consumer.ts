@@ -20,6 +20,8 @@ import { z } from "zod";
 import { type Database, openHttp, withSystem } from "../db/client";
 import type { Bindings, Config } from "../env";
 import { log } from "../lib/log";
+import { provisionerDatabases } from "../moves/provisioning";
+import { runMove } from "../moves/runner";
 import { effectiveQuotas, namespaceQuotas } from "../services/tenancy/plans";
 import { dispatchPending } from "../webhooks/deliveries";
 import { consumeBatch, type Disposition, handleMessage } from "./delivery";
@@ -39,6 +41,8 @@ import { type CallOutcome, isPermanent, postJob } from "./provisioner-client";
 import { purgeTenant } from "./purge";
 
 const messageSchema = z.object({ jobId: z.uuid() });
+/** A tenant move rides the same queue (src/moves/runner.ts). */
+const moveMessageSchema = z.object({ moveId: z.uuid() });
 
 const DRY_RUN_DEPROVISION_NOTE =
   "the provisioner runs in dry-run mode, so no namespace was deleted; the tenant is kept and " +
@@ -50,6 +54,21 @@ export function handleQueue(
   ctx: ExecutionContext,
 ): Promise<void> {
   return consumeBatch(batch, env, ctx, async (db, config, message) => {
+    if (isMoveMessage(message.body)) {
+      await handleMessage(message, {
+        what: "tenant move",
+        schema: moveMessageSchema,
+        fields: ({ moveId }) => ({ move_id: moveId }),
+        deliver: ({ moveId }) =>
+          runMove(
+            config,
+            { db, http: openHttp(config), close: async () => {} },
+            moveId,
+            provisionerDatabases(config),
+          ),
+      });
+      return;
+    }
     await handleMessage(message, {
       what: "provisioning job",
       schema: messageSchema,
@@ -143,6 +162,10 @@ async function deliver(db: Database, config: Config, jobId: string): Promise<Dis
     await recordOutcome(tx, job.id, { status: "succeeded", result });
     return { settle: "ack", outcome: call.answer.status };
   });
+}
+
+function isMoveMessage(body: unknown): boolean {
+  return typeof body === "object" && body !== null && "moveId" in body;
 }
 
 function requestTenant(tenant: JobTenant) {

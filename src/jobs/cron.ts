@@ -8,6 +8,7 @@ import { type DatabaseHandle, openDatabase } from "../db/client";
 import { type Bindings, type Config, loadConfig } from "../env";
 import { clock } from "../lib/clock";
 import { log, setLogLevel } from "../lib/log";
+import { reconcileMovesTask } from "../moves/reconcile";
 import { expiringKeysTask } from "../notifications/expiring-keys";
 import { reconcileNotificationsTask } from "../notifications/reconcile";
 import { reconcileWebhooksTask, webhookRetentionTask } from "../webhooks/reconcile";
@@ -36,6 +37,7 @@ const TASKS: Record<string, Task[]> = {
       },
     },
     reconcileNotificationsTask,
+    reconcileMovesTask,
     // After the jobs' reconcile: a job it marks dead is a `provisioning.dead` event to queue.
     reconcileWebhooksTask,
     {

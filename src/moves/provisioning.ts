@@ -5,6 +5,8 @@
  * crash answers the database the first one made.
  */
 import type { DatabaseProviderKind } from "../db/schema";
+import type { Config } from "../env";
+import { createTenantDatabase, dropTenantDatabase } from "../jobs/provisioner-client";
 
 export interface ProvisionedDatabase {
   provider: DatabaseProviderKind;
@@ -18,4 +20,22 @@ export interface ProvisionedDatabase {
 export interface DatabaseProvisioning {
   create(tenantId: string, region: string): Promise<ProvisionedDatabase>;
   drop(tenantId: string, ref: string): Promise<void>;
+}
+
+/** The provisioner's databases, as the runner needs them; a refusal or an outage throws with its reason. */
+export function provisionerDatabases(
+  config: Pick<Config, "PROVISIONER_URL" | "PROVISIONER_SECRET">,
+): DatabaseProvisioning {
+  return {
+    async create(tenantId, region) {
+      const outcome = await createTenantDatabase(config, { tenantId, region });
+      if (!outcome.ok) throw new Error(`creating the tenant's database failed: ${outcome.error}`);
+      const { provider, ref, region: placed, connection_string } = outcome.database;
+      return { provider, ref, region: placed, connectionString: connection_string };
+    },
+    async drop(tenantId, ref) {
+      const outcome = await dropTenantDatabase(config, { tenantId, ref });
+      if (!outcome.ok) throw new Error(`dropping the tenant's database ${ref} failed: ${outcome.error}`);
+    },
+  };
 }

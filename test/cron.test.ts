@@ -112,7 +112,21 @@ describe("scheduled work", () => {
         "insert into webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, payload) values (gen_random_uuid(), $1, $2, gen_random_uuid(), 'tenant.updated', '{}')",
         [t.id, endpoint],
       );
+      // A database it was once moved to, retired and waiting to be dropped: purge drops it.
+      const database = `tenantry_t_${t.id.replaceAll("-", "")}`;
+      await db.admin.query(`create database "${database}"`);
+      await q(
+        "insert into tenant_databases (tenant_id, provider, ref, region, connection_sealed, status) values ($1, 'local', $2, 'eu-central', 'v1.x.y', 'retired')",
+        [t.id, database],
+      );
+      await q(
+        "insert into tenant_moves (tenant_id, from_isolation, to_isolation, to_region, copy_after, status) values ($1, 'dedicated', 'shared', 'us-east', now(), 'succeeded')",
+        [t.id],
+      );
     }
+
+    const databaseExists = async (name: string) =>
+      (await db.admin.query("select 1 from pg_database where datname = $1", [name])).rows.length > 0;
 
     /** Rows per table that has a tenant_id column, found from the catalog so a new table is covered too. */
     async function rowsPerTable(tenantId: string): Promise<Record<string, number>> {
@@ -159,6 +173,8 @@ describe("scheduled work", () => {
       for (const [table, n] of Object.entries(after)) expect(n, table).toBe(0);
       expect(await kube.objects(ns(t))).toEqual([]);
       expect((await kube.requests(ns(t))).filter((r) => r.method === "DELETE")).toHaveLength(1);
+      const database = `tenantry_t_${t.id.replaceAll("-", "")}`;
+      expect(await databaseExists(database)).toBe(false);
 
       const { rows: audit } = await db.admin.query(
         "select tenant_id, actor_type, action, target_type, target_id, meta from audit_events where action = 'tenant.purged' and target_id = $1",
@@ -177,6 +193,7 @@ describe("scheduled work", () => {
             namespace: ns(t),
             deprovision_job_id: job?.id,
             provisioner_status: "gone",
+            databases_dropped: [database],
           }),
         },
       ]);

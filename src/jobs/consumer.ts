@@ -38,7 +38,7 @@ import {
 } from "./job-store";
 import { MAX_ATTEMPTS, retryDelaySeconds } from "./policy";
 import { type CallOutcome, isPermanent, postJob } from "./provisioner-client";
-import { purgeTenant } from "./purge";
+import { dropDatabases, purgeTenant } from "./purge";
 
 const messageSchema = z.object({ jobId: z.uuid() });
 /** A tenant move rides the same queue (src/moves/runner.ts). */
@@ -150,12 +150,15 @@ async function deliver(db: Database, config: Config, jobId: string): Promise<Dis
           false,
         );
       }
-      // The namespace is really gone. The job row goes with the tenant; the audit record
-      // keeps what happened.
+      // The namespace is really gone, and so must its databases be. The job row goes with
+      // the tenant; the audit record keeps what happened.
+      const dropped = await dropDatabases(tx, config, tenant.id);
+      if (!dropped.ok) return fail(dropped.error, false);
       await purgeTenant(tx, tenant, {
         jobId: job.id,
         namespace: call.answer.namespace,
         provisionerStatus: call.answer.status,
+        databasesDropped: dropped.dropped,
       });
       return { settle: "ack", outcome: "purged" };
     }

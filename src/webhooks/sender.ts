@@ -75,24 +75,37 @@ export async function handleWebhookDeliveries(
           ...(tenantId ? { tenant_id: tenantId } : {}),
         }),
         deliver: async ({ deliveryId, tenantId }) => {
-          const data = tenantId === undefined ? http : await deliveryDatabase(http, config, tenantId);
-          if (!data) return { settle: "ack", outcome: "tenant_gone" };
-          return deliver({ control: http, data }, env, config, deliveryId);
+          const home =
+            tenantId === undefined ? { data: http } : await deliveryDatabase(http, config, tenantId);
+          if (!home) return { settle: "ack", outcome: "tenant_gone" };
+          if ("moving" in home)
+            return { settle: "retry", outcome: "tenant_moving", delaySeconds: MOVING_RETRY_S };
+          return deliver({ control: http, data: home.data }, env, config, deliveryId);
         },
       }),
     ),
   );
 }
 
-/** The database of the tenant's own rows; undefined when the tenant no longer exists. */
+/**
+ * The database of the tenant's own rows; undefined when the tenant no longer exists. A moving
+ * tenant's deliveries wait: a lease or an outcome written while the rows are copied could be
+ * left behind. The record says "moving" within its TTL, before the move's copy begins
+ * (MOVE_SETTLE_MS); a delivery sent twice across a switch is what at-least-once allows.
+ */
 async function deliveryDatabase(
   control: HttpDatabase,
   config: Config,
   tenantId: string,
-): Promise<HttpDatabase | undefined> {
+): Promise<{ data: HttpDatabase } | { moving: true } | undefined> {
   const tenant = await findTenant(control, { id: tenantId });
-  return tenant ? tenantDatabase(config, control, tenant) : undefined;
+  if (!tenant) return undefined;
+  if (tenant.moveId !== null) return { moving: true };
+  return { data: await tenantDatabase(config, control, tenant) };
 }
+
+/** A move takes seconds to minutes: look again in a minute. */
+const MOVING_RETRY_S = 60;
 
 /** The control database (the tenant's data key, its admins) and the one the delivery is in. */
 interface Databases {

@@ -12,7 +12,7 @@ import { constantTimeEqual, randomBase62, sha256Hex, utf8 } from "../../lib/enco
 import { keyset, type PageQuery, toPage } from "../../lib/pagination";
 import { invalidToken, Problem } from "../../lib/problem";
 import { AUTH_CACHE_TTL_MS, TtlCache } from "../../lib/ttl-cache";
-import { auditResource, requireRow, tenantWrite, type WriteContext } from "../resources/tenant-resources";
+import { auditResource, identityWrite, requireRow, type WriteContext } from "../resources/tenant-resources";
 import { type AuditContext, auditInsert } from "../tenancy/audit";
 import type { PlanSubject } from "../tenancy/plans";
 import { guardCountQuota } from "../tenancy/quotas";
@@ -111,7 +111,7 @@ export async function addApiKey(batch: WriteBatch, audit: AuditContext, input: N
 
 /** `POST /api-keys`: one round trip (quota, row, audit and the Idempotency-Key's record). */
 export async function createApiKey(write: WriteContext, input: Omit<NewApiKeyInput, "tenant">) {
-  const batch = tenantWrite(write);
+  const batch = identityWrite(write);
   const created = await addApiKey(batch, write.audit, { ...input, tenant: write.tenant });
   await batch.run({ status: 201, body: created });
   return created;
@@ -141,7 +141,7 @@ const noSuchKey = () => new Problem("not_found", "No such API key.");
 /** Revokes a live key in one round trip; this isolate stops accepting it at once. */
 export async function revokeApiKey(write: WriteContext, id: string): Promise<void> {
   const tenantId = write.tenant.id;
-  const batch = tenantWrite(write);
+  const batch = identityWrite(write);
   requireRow(batch, apiKeys, liveKey(tenantId, id), noSuchKey());
   const revoked = batch.add(
     batch.db
@@ -165,7 +165,7 @@ export async function rotateApiKey(write: WriteContext, input: { id: string; gra
   const fresh = await generateKey(write.tenant.slug);
   const graceEnds =
     input.gracePeriodSeconds > 0 ? new Date(clock.now() + input.gracePeriodSeconds * 1000) : null;
-  const batch = tenantWrite(write);
+  const batch = identityWrite(write);
   requireRow(batch, apiKeys, liveKey(tenantId, input.id), noSuchKey());
   const before = batch.add(
     batch.db

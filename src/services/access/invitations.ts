@@ -15,7 +15,7 @@ import { hashPassword } from "../../lib/passwords";
 import { Problem } from "../../lib/problem";
 import { type InvitationPayload, invitationLink } from "../../notifications/invitation-email";
 import { type NotificationOutbox, notificationInsert } from "../../notifications/outbox";
-import { auditResource, requireRow, tenantWrite, type WriteContext } from "../resources/tenant-resources";
+import { auditResource, identityWrite, requireRow, type WriteContext } from "../resources/tenant-resources";
 import { uniqueName } from "../resources/unique-names";
 import { auditInsert } from "../tenancy/audit";
 import { guardCountQuota } from "../tenancy/quotas";
@@ -86,7 +86,7 @@ export async function createInvitation(
     revokedAt: null,
     createdAt: new Date(now),
   };
-  const batch = tenantWrite(write);
+  const batch = identityWrite(write);
   guardCountQuota(batch, write.tenant, "members");
   batch.failWhen(
     sql`exists (select 1 from ${tenantMemberships} join ${users} on ${users.id} = ${tenantMemberships.userId} where ${and(eq(tenantMemberships.tenantId, tenantId), eq(users.emailNormalized, normalizedEmail(email)))})`,
@@ -154,7 +154,7 @@ export async function listPendingInvitations(http: HttpDatabase, tenantId: strin
 /** Revokes a pending (not yet accepted or revoked) invitation, in one round trip. */
 export async function revokeInvitation(write: WriteContext, id: string): Promise<void> {
   const tenantId = write.tenant.id;
-  const batch = tenantWrite(write);
+  const batch = identityWrite(write);
   const where = and(
     eq(invitations.tenantId, tenantId),
     eq(invitations.id, id),

@@ -5,7 +5,7 @@ import { type Role, tenantMemberships, users } from "../../db/schema";
 import type { WriteBatch } from "../../db/write-batch";
 import { keyset, type PageQuery, toPage } from "../../lib/pagination";
 import { Problem } from "../../lib/problem";
-import { requireRow, tenantWrite, type WriteContext } from "../resources/tenant-resources";
+import { identityWrite, requireRow, type WriteContext } from "../resources/tenant-resources";
 import { auditInsert } from "../tenancy/audit";
 import { forgetUserAccess } from "./user-access";
 
@@ -54,7 +54,7 @@ export async function membersPage(http: HttpDatabase, tenantId: string, query: P
 /** Changes a member's role in one round trip; demoting the last admin is 409 `last_admin`. */
 export async function changeRole(write: WriteContext, userId: string, role: Role) {
   const tenantId = write.tenant.id;
-  const batch = tenantWrite(write);
+  const batch = identityWrite(write);
   guardMembership(batch, tenantId, userId, { keepsAdmin: role === "admin" });
   batch.do(batch.db.update(tenantMemberships).set({ role }).where(membership(tenantId, userId)));
   audit(batch, write, "member.role_changed", userId, { role });
@@ -69,7 +69,7 @@ export async function changeRole(write: WriteContext, userId: string, role: Role
 /** Removes a member in one round trip; removing the last admin is 409 `last_admin`. */
 export async function removeMember(write: WriteContext, userId: string): Promise<void> {
   const tenantId = write.tenant.id;
-  const batch = tenantWrite(write);
+  const batch = identityWrite(write);
   guardMembership(batch, tenantId, userId, { keepsAdmin: false });
   batch.do(batch.db.delete(tenantMemberships).where(membership(tenantId, userId)));
   audit(batch, write, "member.removed", userId);

@@ -90,7 +90,8 @@ async function createCredential(write: WriteContext, input: CredentialInput): Pr
 /**
  * The plaintext, for admins, in one round trip: the row, the tenant's wrapped data key and
  * the reveal's audit record travel in one batch (the record commits even if decryption then
- * fails: the attempt is what the audit trail must show).
+ * fails: the attempt is what the audit trail must show). A dedicated tenant's key is read
+ * apart, from the control database, unless this isolate holds it already.
  */
 export async function revealCredential(write: WriteContext, id: string) {
   const tenantId = write.tenant.id;
@@ -98,7 +99,8 @@ export async function revealCredential(write: WriteContext, id: string) {
   const where = rows.one(tenantId, id);
   requireRow(batch, credentials, where, rows.missing());
   const found = batch.add(batch.db.select().from(credentials).where(where));
-  const wrapped = batch.add(wrappedKeyQuery(batch.db, tenantId));
+  // The data key is in the control database: in this batch only when the tenant's rows are too.
+  const wrapped = write.data === write.http ? batch.add(wrappedKeyQuery(batch.db, tenantId)) : undefined;
   auditResource(
     batch,
     write,
@@ -112,7 +114,9 @@ export async function revealCredential(write: WriteContext, id: string) {
   recordCredentialReveal(write.config, tenantId);
   const [row] = found.value;
   if (!row) throw rows.missing();
-  const dataKey = await unwrapCached(write, tenantId, wrapped.value[0]);
+  const dataKey = wrapped
+    ? await unwrapCached(write, tenantId, wrapped.value[0])
+    : await tenantDataKey(write, tenantId, { create: false });
   const value = await decryptValue(dataKey, row, { tenantId, credentialId: row.id });
   return { id: row.id, name: row.name, kind: row.kind, value };
 }

@@ -43,7 +43,20 @@ export interface WriteContext {
  * Idempotency-Key first when it carries one.
  */
 export function tenantWrite(write: WriteContext): WriteBatch {
-  const batch = new WriteBatch(write.data, { tenantId: write.tenant.id });
+  return writeIn(write.data, write);
+}
+
+/**
+ * The batch of a write to the tenant's identity rows (members, invitations, API keys): in the
+ * control database, where authentication reads them, whichever database holds its own rows;
+ * its audit record and Idempotency-Key record go there too.
+ */
+export function identityWrite(write: WriteContext): WriteBatch {
+  return writeIn(write.http, write);
+}
+
+function writeIn(db: HttpDatabase, write: WriteContext): WriteBatch {
+  const batch = new WriteBatch(db, { tenantId: write.tenant.id });
   guardHome(batch, write.tenant);
   if (write.idempotency) claimInBatch(batch, write.idempotency);
   return batch;

@@ -3,6 +3,10 @@
  * members, pending and past invitations (no tokens), API keys (no hashes), clusters,
  * plugins, credentials (still encrypted) and audit events. Rows are read in keyset pages
  * and written as they come, so memory stays flat however large the tenant is.
+ *
+ * Identity rows (the tenant, members, invitations, API keys) are in the control database;
+ * resources in the database of the tenant's own rows; a dedicated tenant's audit trail is in
+ * both, and its pages are the two merged in keyset order.
  */
 import { and, eq } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
@@ -15,27 +19,43 @@ import { presentApiKey } from "../access/api-keys";
 import { presentInvitation } from "../access/invitations";
 import { membersPage } from "../access/members";
 import { auditResource, tenantWrite, type WriteContext } from "../resources/tenant-resources";
-import { presentAuditEvent } from "./audit-events";
+import { mergeByKey, presentAuditEvent } from "./audit-events";
 import { presentTenant } from "./tenants";
 
 const PAGE_SIZE = 500;
 
 type Row = Record<string, unknown> & { createdAt: Date; id: string };
 
+/** Which databases hold a section's rows: identity ones, the tenant's own, or both (audit). */
+type Home = "control" | "data" | "both";
+
 interface Section {
   type: string;
   table: PgTable & { tenantId: PgColumn; createdAt: PgColumn; id: PgColumn };
+  home: Home;
   present: (row: never) => unknown;
 }
 
 const SECTIONS: Section[] = [
-  { type: "invitation", table: invitations, present: presentInvitation },
-  { type: "api_key", table: apiKeys, present: presentApiKey },
-  { type: "cluster", table: clusters, present: presentRow },
-  { type: "plugin", table: plugins, present: presentRow },
-  { type: "credential", table: credentials, present: presentRow },
-  { type: "audit_event", table: auditEvents, present: presentAuditEvent },
+  { type: "invitation", table: invitations, home: "control", present: presentInvitation },
+  { type: "api_key", table: apiKeys, home: "control", present: presentApiKey },
+  { type: "cluster", table: clusters, home: "data", present: presentRow },
+  { type: "plugin", table: plugins, home: "data", present: presentRow },
+  { type: "credential", table: credentials, home: "data", present: presentRow },
+  { type: "audit_event", table: auditEvents, home: "both", present: presentAuditEvent },
 ];
+
+interface Databases {
+  http: HttpDatabase;
+  data: HttpDatabase;
+}
+
+/** The databases to read a section from: one, or two for a dedicated tenant's audit trail. */
+function databasesOf(dbs: Databases, home: Home): HttpDatabase[] {
+  if (home === "control") return [dbs.http];
+  if (home === "data" || dbs.data === dbs.http) return [dbs.data];
+  return [dbs.data, dbs.http];
+}
 
 /**
  * Records the export (one round trip, before any data leaves), then streams the tenant.
@@ -45,10 +65,11 @@ export async function exportTenant(write: WriteContext): Promise<ReadableStream<
   const batch = tenantWrite(write);
   auditResource(batch, write, "tenant", "exported", write.tenant.id, {});
   await batch.run();
-  return streamExport(write.http, write.config, write.tenant.id);
+  return streamExport(write, write.config, write.tenant.id);
 }
 
-function streamExport(http: HttpDatabase, config: Config, tenantId: string): ReadableStream<Uint8Array> {
+function streamExport(dbs: Databases, config: Config, tenantId: string): ReadableStream<Uint8Array> {
+  const { http } = dbs;
   const encoder = new TextEncoder();
   let counts: Record<string, number> = {};
   return new ReadableStream<Uint8Array>({
@@ -68,7 +89,8 @@ function streamExport(http: HttpDatabase, config: Config, tenantId: string): Rea
           for (const member of page.data) write("member", member);
           cursor = page.next_cursor ?? undefined;
         } while (cursor);
-        for (const section of SECTIONS) await exportSection(http, tenantId, section, write);
+        for (const section of SECTIONS)
+          await exportSection(databasesOf(dbs, section.home), tenantId, section, write);
         write("end", { counts });
         controller.close();
       } catch (err) {
@@ -84,8 +106,13 @@ function streamExport(http: HttpDatabase, config: Config, tenantId: string): Rea
   });
 }
 
+/**
+ * The section's rows in keyset order, a page at a time: each database's next page past the
+ * last row written, merged, and the first PAGE_SIZE of that written. While any database
+ * answered a full page there may be more.
+ */
 async function exportSection(
-  http: HttpDatabase,
+  databases: HttpDatabase[],
   tenantId: string,
   section: Section,
   write: (type: string, data: unknown) => void,
@@ -93,17 +120,23 @@ async function exportSection(
   let cursor: string | undefined;
   do {
     const page = keyset(section.table, { limit: PAGE_SIZE, cursor });
-    const rows = (await batchAsTenant(http, tenantId, (db) =>
-      db
-        .select()
-        .from(section.table)
-        .where(and(eq(section.table.tenantId, tenantId), page.after))
-        .orderBy(...page.orderBy)
-        .limit(PAGE_SIZE),
-    )) as Row[];
+    const pages = await Promise.all(
+      databases.map(
+        (http) =>
+          batchAsTenant(http, tenantId, (db) =>
+            db
+              .select()
+              .from(section.table)
+              .where(and(eq(section.table.tenantId, tenantId), page.after))
+              .orderBy(...page.orderBy)
+              .limit(PAGE_SIZE),
+          ) as Promise<Row[]>,
+      ),
+    );
+    const rows = pages.reduce<Row[]>((merged, rows) => mergeByKey(merged, rows), []).slice(0, PAGE_SIZE);
     for (const row of rows) write(section.type, section.present(row as never));
     const last = rows[rows.length - 1];
-    cursor = rows.length === PAGE_SIZE && last ? encodeCursor(last) : undefined;
+    cursor = pages.some((rows) => rows.length === PAGE_SIZE) && last ? encodeCursor(last) : undefined;
   } while (cursor);
 }
 

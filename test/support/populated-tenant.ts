@@ -4,10 +4,16 @@
  * member who accepted an invitation, a pending invitation, a cluster, a plugin, a
  * credential, and a webhook endpoint (on the run's receiver) with one delivery. `markers` lists every id and name of it that must never show up anywhere
  * another tenant can see, and `snapshot` reads all its rows for before/after comparisons.
+ *
+ * With `dedicated`, the tenant gets a database of its own (test/support/dedicated.ts) right
+ * after its creation, before anything of its own is written: its resources, webhooks and
+ * their audit records are made through the API into that database, while its identity rows
+ * (members, keys, invitations) stay in the control one, as for a tenant created dedicated.
  */
 import type { Pool } from "@neondatabase/serverless";
 import { expect } from "vitest";
 import { uniqueSlug } from "./db";
+import { type DedicatedDatabase, makeDedicated } from "./dedicated";
 import { api, bearer, createUser, jsonInit, type TestTenant, type TestUser, tokenFor } from "./fixtures";
 import { receiverUrl } from "./webhook-receiver";
 
@@ -26,6 +32,8 @@ export interface PopulatedTenant {
   /** A delivery of the webhook (its test event). */
   deliveryId: string;
   jobId: string;
+  /** A dedicated tenant's own database; none for a shared tenant. */
+  own?: DedicatedDatabase;
   /** Every id, name, email, prefix and secret of the tenant: none may leak to another tenant. */
   markers: string[];
 }
@@ -46,7 +54,7 @@ let ips = 0;
 export async function populateTenant(
   sys: Record<string, string>,
   label: string,
-  opts: { plan?: string } = {},
+  opts: { plan?: string; dedicated?: { admin: Pool; region?: string } } = {},
 ): Promise<PopulatedTenant> {
   const slug = uniqueSlug(label);
   const name = `${label} Corp ${slug}`;
@@ -66,6 +74,9 @@ export async function populateTenant(
     ),
   );
   const tenant = { id: made.tenant.id, slug, name };
+  const own = opts.dedicated
+    ? await makeDedicated(opts.dedicated.admin, tenant.id, { region: opts.dedicated.region })
+    : undefined;
   const adminUser = { id: made.admin.user_id, email: made.admin.email };
   const admin = { ...adminUser, token: await tokenFor(adminUser, tenant) };
   const asAdmin = (path: string, body: unknown) => api(path, jsonInit("POST", body, bearer(admin.token)));
@@ -164,6 +175,7 @@ export async function populateTenant(
     webhookId: webhook.id,
     deliveryId: delivery.id,
     jobId: made.provisioning_job.id,
+    own,
     markers: [
       tenant.id,
       slug,
@@ -198,7 +210,6 @@ export async function populateTenant(
   };
 }
 
-/** The markers of `victim` that appear in `text`. */
 /** The populated tenant's object id for each `/<collection>/{id}` of the API. */
 export function objectIds(t: PopulatedTenant): Record<string, string> {
   return {
@@ -214,6 +225,7 @@ export function objectIds(t: PopulatedTenant): Record<string, string> {
   };
 }
 
+/** The markers of `victim` that appear in `text`. */
 export function leaked(text: string, victim: { markers: string[] }): string[] {
   const lower = text.toLowerCase();
   return victim.markers.filter((marker) => lower.includes(marker.toLowerCase()));
@@ -247,17 +259,24 @@ const VOLATILE: Record<string, string[]> = {
   ],
 };
 
-/** Every row the tenant owns (read as the owner, past RLS), minus the volatile columns. */
-export async function snapshot(pool: Pool, tenantId: string): Promise<Record<string, unknown[]>> {
+/**
+ * Every row the tenant owns (read as the owner, past RLS), minus the volatile columns: in the
+ * control database, and for a dedicated tenant in its own database too (keys `<table>@own`).
+ */
+export async function snapshot(control: Pool, victim: PopulatedTenant): Promise<Record<string, unknown[]>> {
+  const databases: [string, Pool][] = [["", control]];
+  if (victim.own) databases.push(["@own", victim.own.admin]);
   const out: Record<string, unknown[]> = {};
-  for (const [table, volatile] of Object.entries(VOLATILE)) {
-    const key = table === "tenants" ? "id" : "tenant_id";
-    const drop = volatile.map((column) => ` - '${column}'`).join("");
-    const { rows } = await pool.query<{ row: unknown }>(
-      `select to_jsonb(t)${drop} as row from ${table} t where ${key} = $1 order by to_jsonb(t)::text`,
-      [tenantId],
-    );
-    out[table] = rows.map((r) => r.row);
+  for (const [suffix, pool] of databases) {
+    for (const [table, volatile] of Object.entries(VOLATILE)) {
+      const key = table === "tenants" ? "id" : "tenant_id";
+      const drop = volatile.map((column) => ` - '${column}'`).join("");
+      const { rows } = await pool.query<{ row: unknown }>(
+        `select to_jsonb(t)${drop} as row from ${table} t where ${key} = $1 order by to_jsonb(t)::text`,
+        [victim.tenant.id],
+      );
+      out[`${table}${suffix}`] = rows.map((r) => r.row);
+    }
   }
   return out;
 }

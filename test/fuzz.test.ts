@@ -13,8 +13,10 @@ import { leaked, type PopulatedTenant, populateTenant, systemAdminHeaders } from
  * Random request shapes against every route of the route table: any caller, any path
  * parameter, query, selector, content type and body (valid, mutated, random JSON, random
  * bytes). Whatever arrives, the answer is never a 5xx, every error is problem+json, and a
- * caller of one tenant never sees another tenant's ids or names. Fixed seed under
- * `npm test`; `npm run test:fuzz` runs a longer campaign with a random one.
+ * caller of one tenant never sees another tenant's ids or names. Three tenants: two shared
+ * (`home`, `other`) and a dedicated one (`ded`, its own rows in a database of its own), each
+ * a target of the others' ids and selectors, and callers of `home` and `ded`. Fixed seed
+ * under `npm test` (printed); `npm run test:fuzz` runs a longer campaign with a random one.
  */
 const PLAN = fuzzPlan("test/fuzz.test.ts", { runs: 1500, campaignRuns: 10_000, msPerRun: 10 });
 
@@ -26,15 +28,20 @@ describe("fuzz: random requests against every route", { timeout: PLAN.timeout },
   let sys: Record<string, string>;
   let home: PopulatedTenant;
   let other: PopulatedTenant;
+  let ded: PopulatedTenant;
 
   beforeAll(async () => {
     doc = await loadApi();
     sys = await systemAdminHeaders(db.admin);
     home = await populateTenant(sys, "fuzz");
     other = await populateTenant(sys, "fuzzother");
+    ded = await populateTenant(sys, "fuzzded", { dedicated: { admin: db.admin } });
   });
 
-  afterAll(() => db.end());
+  afterAll(async () => {
+    await ded.own?.drop();
+    await db.end();
+  });
 
   function callers(): Record<string, Record<string, string>> {
     return {
@@ -45,19 +52,29 @@ describe("fuzz: random requests against every route", { timeout: PLAN.timeout },
       viewerKey: { authorization: `Bearer ${home.viewerKey.key}` },
       system: sys,
       garbage: { authorization: "Bearer not-a-token" },
+      dedAdmin: bearer(ded.admin.token),
+      dedKey: { "x-api-key": ded.adminKey.key },
     };
   }
 
-  /** Values for a `{param}` after `/<collection>/`: real ids of both tenants, or anything at all. */
+  /** The tenant a caller belongs to (anonymous and garbage callers count as `home`'s). */
+  const tenantOf = (caller: string) => (caller.startsWith("ded") ? ded : home);
+  /** The tenants whose ids and names a caller must never see. */
+  const strangers = (caller: string) => [home, other, ded].filter((t) => t !== tenantOf(caller));
+
+  /** Values for a `{param}` after `/<collection>/`: real ids of every tenant, or anything at all. */
   function paramArb(collection: string): fc.Arbitrary<string> {
+    const tenants = [home, other, ded];
     const real: Record<string, string[]> = {
-      tenants: [home.tenant.id, home.tenant.slug, other.tenant.id, "default"],
-      members: [home.member.id, other.member.id],
-      "api-keys": [home.viewerKey.id, other.viewerKey.id],
-      invitations: [home.invitationId, other.invitationId],
-      clusters: [home.clusterId, other.clusterId],
-      plugins: [home.pluginId, other.pluginId],
-      credentials: [home.credentialId, other.credentialId],
+      tenants: [...tenants.map((t) => t.tenant.id), home.tenant.slug, ded.tenant.slug, "default"],
+      members: tenants.map((t) => t.member.id),
+      "api-keys": tenants.map((t) => t.viewerKey.id),
+      invitations: tenants.map((t) => t.invitationId),
+      clusters: tenants.map((t) => t.clusterId),
+      plugins: tenants.map((t) => t.pluginId),
+      credentials: tenants.map((t) => t.credentialId),
+      webhooks: tenants.map((t) => t.webhookId),
+      deliveries: tenants.map((t) => t.deliveryId),
     };
     return fc.oneof(
       fc.constantFrom(...(real[collection] ?? ["x"])),
@@ -100,11 +117,14 @@ describe("fuzz: random requests against every route", { timeout: PLAN.timeout },
    */
   async function headersOf(entry: RouteEntry, caller: string): Promise<Record<string, string>> {
     const revokes = entry.path === "/api/v1/auth/logout-all" || entry.path === "/api/v1/auth/password";
-    const role = ({ admin: "admin", member: "member" } as const)[caller as "admin" | "member"];
+    const role = ({ admin: "admin", member: "member", dedAdmin: "admin" } as const)[
+      caller as "admin" | "member" | "dedAdmin"
+    ];
     if (!revokes || (caller !== "system" && !role)) return { ...callers()[caller] };
     const user = await createUser(db.admin, { isSystemAdmin: caller === "system" });
-    if (role) await addMember(db.admin, home.tenant, user, role);
-    return bearer(await tokenFor(user, role ? home.tenant : null, { isSystemAdmin: caller === "system" }));
+    const tenant = role ? tenantOf(caller).tenant : null;
+    if (tenant && role) await addMember(db.admin, tenant, user, role);
+    return bearer(await tokenFor(user, tenant, { isSystemAdmin: caller === "system" }));
   }
 
   function requestArb() {
@@ -123,13 +143,22 @@ describe("fuzz: random requests against every route", { timeout: PLAN.timeout },
           { maxKeys: 3 },
         ),
         selector: fc.option(
-          fc.oneof(fc.constantFrom(home.tenant.slug, other.tenant.slug, other.tenant.id), printable(50)),
+          fc.oneof(
+            fc.constantFrom(
+              home.tenant.slug,
+              other.tenant.slug,
+              other.tenant.id,
+              ded.tenant.slug,
+              ded.tenant.id,
+            ),
+            printable(50),
+          ),
           { nil: undefined },
         ),
         // Path selection: `/t/{tenant}/api/…`, with a real tenant or garbage.
         pathTenant: fc.option(
           fc.oneof(
-            fc.constantFrom(home.tenant.slug, other.tenant.slug, other.tenant.id),
+            fc.constantFrom(home.tenant.slug, other.tenant.slug, other.tenant.id, ded.tenant.slug),
             printable(30).map(encodeURIComponent),
           ),
           { nil: undefined },
@@ -138,6 +167,7 @@ describe("fuzz: random requests against every route", { timeout: PLAN.timeout },
           "localhost",
           `${home.tenant.slug}.localhost`,
           `${other.tenant.slug}.localhost`,
+          `${ded.tenant.slug}.localhost`,
           "evil.com",
         ),
         contentType: fc.oneof(
@@ -152,6 +182,8 @@ describe("fuzz: random requests against every route", { timeout: PLAN.timeout },
   it(`never answers 5xx or a non-problem error, and never leaks across tenants (${PLAN.title})`, async () => {
     const statuses = new Map<number, number>();
     let runs = 0;
+    /** Successful answers to the dedicated tenant's callers: its own database was reached. */
+    let dedicatedOk = 0;
     await PLAN.assert(
       fc.asyncProperty(requestArb(), async (r) => {
         runs += 1;
@@ -171,6 +203,7 @@ describe("fuzz: random requests against every route", { timeout: PLAN.timeout },
         });
         const text = new TextDecoder().decode(await res.arrayBuffer());
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        if (tenantOf(r.caller) === ded && res.status < 300) dedicatedOk += 1;
         const label = `${r.entry.method} ${path}?${query} as ${r.caller}: ${res.status} ${text.slice(0, 300)}`;
         expect(res.status, label).toBeLessThan(500);
         expect(res.headers.get("x-request-id"), label).toBeTruthy();
@@ -180,15 +213,19 @@ describe("fuzz: random requests against every route", { timeout: PLAN.timeout },
           expect(typeof problem.code, label).toBe("string");
           expect(problem.status, label).toBe(res.status);
         }
-        if (r.caller !== "system") expect(leaked(text, other), label).toEqual([]);
+        if (r.caller !== "system") {
+          for (const stranger of strangers(r.caller)) expect(leaked(text, stranger), label).toEqual([]);
+        }
       }),
     );
     const summary = [...statuses.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`);
     console.info(
-      `fuzz (seed ${PLAN.seed}): ${runs} random requests over ${ROUTE_TABLE.length} routes; statuses ${summary.join(" ")}`,
+      `fuzz (seed ${PLAN.seed}): ${runs} random requests over ${ROUTE_TABLE.length} routes; statuses ${summary.join(" ")}; ` +
+        `${dedicatedOk} successful answers to the dedicated tenant's callers`,
     );
     if (PLAN.path) return;
     expect(runs).toBeGreaterThanOrEqual(PLAN.numRuns);
     expect([...statuses.keys()].some((s) => s < 300)).toBe(true);
+    expect(dedicatedOk).toBeGreaterThan(0);
   });
 });

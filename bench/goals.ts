@@ -1,10 +1,14 @@
 /**
  * Issue 18's goals, judged from one run: the idle pass (no simulated distance) and the far
- * pass (every Neon and Upstash round trip `rttMs` long). Each goal names its worst scenario,
- * so a miss says where to look; a goal whose pass did not run is "not measured", never met.
+ * pass (every Neon and Upstash round trip `rttMs` long); and issue 22's, a dedicated tenant
+ * as fast as a shared one. Each goal names its worst scenario, so a miss says where to look;
+ * a goal whose pass did not run is "not measured", never met.
  */
 import type { Row } from "./measure";
-import { round, signed } from "./stats";
+import { median, round, signed } from "./stats";
+
+/** Issue 22: a dedicated tenant's read and write p50 at most this multiple of a shared one's. */
+const DEDICATED_OVER_SHARED = 1.1;
 
 export interface Pass {
   rttMs: number;
@@ -35,6 +39,14 @@ interface Check {
   row: Row;
   value: number;
   limit: number;
+}
+
+/** A scenario measured for shared tenants and, right after, for dedicated ones. */
+export interface TierPair {
+  shared: Row;
+  dedicated: Row;
+  /** dedicated p50 ÷ shared p50. */
+  ratio: number;
 }
 
 export function judgeGoals(idle: Pass, far: Pass | null, scale: ScaleResult): Goal[] {
@@ -88,6 +100,11 @@ export function judgeGoals(idle: Pass, far: Pass | null, scale: ScaleResult): Go
       (r) => `write p50 at rtt ${r} − at rtt 0 ≤ 2.2 × ${r} (one Redis + one Postgres)`,
     ),
     distanceGoal(idle, far, "cold", 2.2, (r) => `cold read p50 at rtt ${r} − at rtt 0 ≤ 2.2 × ${r}`),
+    // Judged at the far pass, where a trip costs what it does in production; printed at rtt 0 too.
+    tierGoal(far, "read"),
+    tierGoal(far, "write"),
+    tierGoal(idle, "read"),
+    tierGoal(idle, "write"),
     {
       goal: `${scale.tenants_large}-tenant ÷ ${scale.tenants_small}-tenant read p50 ≤ 1.1`,
       measured: `${round(scale.large.p50 / Math.max(scale.small.p50, 0.01))} (${scale.large.p50} ÷ ${scale.small.p50} ms)`,
@@ -95,6 +112,35 @@ export function judgeGoals(idle: Pass, far: Pass | null, scale: ScaleResult): Go
     },
   ];
   return goals;
+}
+
+/** Each dedicated scenario of the pass with the shared one it repeats. */
+export function tierPairs(pass: Pass): TierPair[] {
+  return pass.rows.flatMap((dedicated) => {
+    const shared = pass.rows.find((r) => r.scenario === dedicated.twin);
+    return shared ? [{ shared, dedicated, ratio: dedicated.p50 / Math.max(shared.p50, 0.01) }] : [];
+  });
+}
+
+/**
+ * Dedicated ÷ shared p50 over every pair of a kind (reads: warm and cold), the worst named
+ * with its two p50s; the median ratio too, since the worst of many pairs leans on noise.
+ */
+function tierGoal(pass: Pass | null, kind: "read" | "write"): Goal {
+  const goal = `dedicated ÷ shared tenant ${kind} p50 ≤ ${DEDICATED_OVER_SHARED}${pass ? ` at rtt ${pass.rttMs} ms` : ""} (${kind === "read" ? "every auth mode, warm and cold" : "every write of the tenant's own rows"})`;
+  if (!pass) return { goal, measured: "not measured (no far pass: --rtt 0)", met: null };
+  const kinds: Row["kind"][] = kind === "read" ? ["read", "cold"] : ["write"];
+  const pairs = tierPairs(pass).filter((p) => kinds.includes(p.dedicated.kind));
+  const judged = worst(
+    goal,
+    pairs.map((p) => ({ row: p.dedicated, value: p.ratio, limit: DEDICATED_OVER_SHARED })),
+    (c) => {
+      const pair = pairs.find((p) => p.dedicated === c.row) as TierPair;
+      return `${round(c.value)} (${pair.shared.scenario}: ${pair.dedicated.p50} ÷ ${pair.shared.p50} ms)`;
+    },
+  );
+  if (pairs.length === 0) return judged;
+  return { ...judged, measured: `${judged.measured}; median ${round(median(pairs.map((p) => p.ratio)))}` };
 }
 
 /** The floor measured last before `row` (a pass measures it again before its writes). */

@@ -39,6 +39,8 @@ export interface MeasureOptions {
 export interface Row {
   scenario: string;
   kind: ScenarioKind;
+  /** For a dedicated tenant's scenario, the shared one it repeats; null otherwise. */
+  twin: string | null;
   requests: number;
   connections: number;
   rps: number;
@@ -105,6 +107,7 @@ export async function measureScenario(run: ScenarioRun, target: Target, opts: Me
   return {
     scenario: run.scenario.name,
     kind: run.scenario.kind,
+    twin: run.scenario.twin ?? null,
     requests: amount,
     connections,
     rps: Math.round(amount / measured.seconds),

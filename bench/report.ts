@@ -1,11 +1,11 @@
 /** bench/RESULTS.md and the console summary of one `npm run bench`. */
 import { type Capacity, fmt, type Inputs, PRICES } from "./capacity";
-import type { Goal, Pass, ScaleResult } from "./goals";
+import { type Goal, type Pass, type ScaleResult, tierPairs } from "./goals";
 import type { KeyProbes } from "./key-probes";
 import { type Row, WARMUP_SECONDS } from "./measure";
 import type { MicroResult } from "./micro";
 import { type PasswordHashReport, passwordHashingMarkdown, printPasswordHashing } from "./password-hash";
-import { signed } from "./stats";
+import { round, signed } from "./stats";
 
 export interface Report {
   date: string;
@@ -27,6 +27,9 @@ const CPU_NOTE =
 const TRIPS_NOTE =
   "Trips per request are the stand-ins' counters over all measured requests ÷ their number, background work included (metrics flushes, API key `last_used_at`, the queue consumer's work for tenant create). 'Own trips' are the fewest trips any of 9 one-at-a-time requests (sent right after the warm-up) made between being sent and their answer's headers arriving: what the client waits for, without background work, the queue consumer or the auth caches' 30 s expiry, which only add. Postgres trips are SQL-over-HTTP requests plus WebSocket message exchanges.";
 
+const TIERS_NOTE =
+  "Each scenario that reaches the tenant's own rows runs for shared tenants (rows in the control database) and right after for dedicated ones (each with a Postgres database of its own, its connection string sealed in the tenant record the Worker already loads), so the two meet the same load on the machine. Writes of identity rows (API keys, members, invitations, the tenant) go to the control database whatever the tier and run once. Locally every database is in the same Postgres, and the Neon HTTP stand-in keeps a pool per database, as production keeps a compute per Neon project.";
+
 export function renderMarkdown(report: Report): string {
   const [idle, far] = report.passes as [Pass, Pass | undefined];
   const cap = report.capacity;
@@ -47,6 +50,22 @@ export function renderMarkdown(report: Report): string {
     "| goal | measured | met |",
     "|---|---|---|",
     ...report.goals.map((g) => `| ${g.goal} | ${g.measured} | ${metText(g.met)} |`),
+    "",
+    "## Shared and dedicated tenants",
+    "",
+    TIERS_NOTE,
+    "",
+    far
+      ? `| scenario | p50 ms shared | p50 ms dedicated | ratio | p50 ms shared @${far.rttMs} | p50 ms dedicated @${far.rttMs} | ratio @${far.rttMs} | own Postgres trips shared / dedicated |`
+      : "| scenario | p50 ms shared | p50 ms dedicated | ratio | own Postgres trips shared / dedicated |",
+    far ? "|---|---:|---:|---:|---:|---:|---:|---:|" : "|---|---:|---:|---:|---:|",
+    ...tierRows(idle, far).map((t) =>
+      [
+        `| ${t.scenario} | ${t.shared} | ${t.dedicated} | ${t.ratio}`,
+        ...(far ? [`${t.farShared} | ${t.farDedicated} | ${t.farRatio}`] : []),
+        `${t.ownPg} |`,
+      ].join(" | "),
+    ),
     "",
     "## Latency",
     "",
@@ -133,6 +152,8 @@ export function printReport(report: Report): void {
       };
     }),
   );
+  console.log(`dedicated ÷ shared p50 at rtt 0${far ? ` and at rtt ${far.rttMs}` : ""}:`);
+  console.table(tierRows(idle, far));
   console.log("per request (rtt 0 pass):");
   console.table(idle.rows.map(perRequestRow));
   console.log(
@@ -172,6 +193,24 @@ export function printReport(report: Report): void {
     );
   }
   console.log(`total ${report.total_seconds} s; wrote bench/results.json, bench/RESULTS.md, bench/chart.svg`);
+}
+
+/** One line per shared/dedicated pair: p50s and ratio at each pass, own trips at rtt 0. */
+function tierRows(idle: Pass, far: Pass | undefined) {
+  const farPairs = far ? tierPairs(far) : [];
+  return tierPairs(idle).map(({ shared, dedicated, ratio }) => {
+    const there = farPairs.find((p) => p.shared.scenario === shared.scenario);
+    return {
+      scenario: shared.scenario,
+      shared: shared.p50,
+      dedicated: dedicated.p50,
+      ratio: round(ratio),
+      farShared: there?.shared.p50 ?? "–",
+      farDedicated: there?.dedicated.p50 ?? "–",
+      farRatio: there ? round(there.ratio) : "–",
+      ownPg: `${shared.pgTripsOnRequest ?? "–"} / ${dedicated.pgTripsOnRequest ?? "–"}`,
+    };
+  });
 }
 
 function perRequestRow(r: Row) {

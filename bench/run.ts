@@ -2,7 +2,9 @@
  * `npm run bench`: the whole stack on loopback (Postgres + Neon stand-ins, Redis + Upstash
  * adapter, the Worker over HTTP through Miniflare), measured with autocannon, bounded in time,
  * in two passes on two fresh stacks: one with no simulated distance, one with `--rtt <ms>`
- * (default 50; `--rtt 0` skips it) added to every Neon and Upstash round trip. First, before
+ * (default 50; `--rtt 0` skips it) added to every Neon and Upstash round trip. Tenant reads and
+ * writes of the tenant's own rows run for shared tenants and for dedicated ones (each with a
+ * database of its own, bench/seed-dedicated.ts). First, before
  * any stack starts, the cost of one password hash in workerd (bench/password-hash.ts).
  * Prints the goals with met / not met and the per-request inputs of the capacity estimate;
  * writes bench/results.json, bench/RESULTS.md and bench/chart.svg.
@@ -36,6 +38,7 @@ import {
   writeScenarios,
 } from "./scenarios";
 import { type Probe, seedTenants, seedWriteTargets, signAccessToken } from "./seed";
+import { seedDedicatedTenants } from "./seed-dedicated";
 import { round } from "./stats";
 
 const SECONDS = {
@@ -49,6 +52,13 @@ const SMALL = 100;
 const LARGE = Number(process.env.BENCH_LARGE_TENANTS ?? 10_000);
 const READERS = 20;
 const WRITERS = 10;
+/**
+ * Dedicated probe tenants, each with a database of its own (made and migrated per pass). As
+ * many writers as shared ones, so each tenant sees the same concurrency (row locks, quota
+ * counts); readers contend on nothing per tenant, so fewer do.
+ */
+const DEDICATED_READERS = Number(process.env.BENCH_DEDICATED_READERS ?? 5);
+const DEDICATED_WRITERS = WRITERS;
 /** Rows per writer tenant for each delete scenario: more than a fast delete makes in its warm-up and run. */
 const POOL_PER_WRITER = Number(process.env.BENCH_POOL ?? 600);
 const DEFAULT_FAR_RTT_MS = 50;
@@ -261,12 +271,26 @@ async function withStack<T>(rttMs: number, fn: (stack: Stack) => Promise<T>): Pr
     PROVISIONER_SECRET: provisionerSecret,
   };
   const servers: WorkerServer[] = [];
+  let dropDedicated = async () => {};
   try {
     const probes = await seedTenants(backends.adminDatabaseUrl, jwtSecret, SMALL, {
       probes: READERS + WRITERS,
     });
     const readers = probes.slice(0, READERS);
     const writers = await seedWriteTargets(backends.adminDatabaseUrl, probes.slice(READERS), POOL_PER_WRITER);
+    const dedicatedStart = Date.now();
+    const dedicated = await seedDedicatedTenants({
+      backends,
+      masterKey: bindings.MASTER_KEY,
+      jwtSecret,
+      readers: DEDICATED_READERS,
+      writers: DEDICATED_WRITERS,
+      poolSize: POOL_PER_WRITER,
+    });
+    dropDedicated = dedicated.drop;
+    console.log(
+      `  ${DEDICATED_READERS + DEDICATED_WRITERS} dedicated tenants, each in its own database: ${round((Date.now() - dedicatedStart) / 1000)} s`,
+    );
     const systemAdminJwt = await signAccessToken(jwtSecret, {
       sub: backends.seeded.userId,
       tenant_id: null,
@@ -290,12 +314,19 @@ async function withStack<T>(rttMs: number, fn: (stack: Stack) => Promise<T>): Pr
       backends,
       targets,
       postgresCpu: await postgresClock(),
-      inputs: { readers, writers, systemAdminJwt, runId },
+      inputs: {
+        readers,
+        writers,
+        dedicated: { readers: dedicated.readers, writers: dedicated.writers },
+        systemAdminJwt,
+        runId,
+      },
       jwtSecret,
     });
   } finally {
     for (const server of servers) await server.stop();
     await provisioner.stop();
+    await dropDedicated();
     await backends.stop();
   }
 }

@@ -3,6 +3,9 @@
  * auth mode (warm, and cold: every in-isolate cache emptied per request), and one write of
  * every resource kind. Requests rotate over the probe tenants, so caches and locks see
  * traffic spread over tenants as in production; a delete takes the next row of its pool.
+ * Every scenario that reaches the tenant's own rows runs twice, for shared tenants and right
+ * after for dedicated ones (their rows in databases of their own), so the two compare under
+ * the same load on the machine.
  */
 import type { Probe, WriteTarget } from "./seed";
 
@@ -26,19 +29,33 @@ export interface Scenario {
   budget?: number;
   /** The pause after each sequential request, when its background work takes longer than usual. */
   samplePauseMs?: number;
+  /** It reaches the tenant's own rows, so its tenant's database: it has a dedicated twin. */
+  ownRows?: boolean;
+  /** For a dedicated tenant's scenario, the shared one it repeats. */
+  twin?: string;
   /** Request `i` of the scenario (0, 1, 2, … over warm-up, measurement and samples). */
   request(i: number): RequestSpec;
 }
 
-export interface ScenarioInputs {
+/** The probe tenants of one isolation tier. */
+export interface TierInputs {
   readers: Probe[];
   writers: WriteTarget[];
+}
+
+export interface ScenarioInputs extends TierInputs {
+  dedicated: TierInputs;
   systemAdminJwt: string;
   /** Distinguishes this run's tenant slugs and emails from earlier runs on the same database. */
   runId: string;
 }
 
 const READ_PATH = "/api/v1/clusters?limit=20";
+/**
+ * The collections of the tenant's own rows (its database's); API keys, members, invitations and
+ * the tenant itself are identity rows, in the control database whatever the tier.
+ */
+const OWN_ROWS = ["/api/v1/clusters", "/api/v1/plugins", "/api/v1/credentials"];
 /** A row id no pool holds: a request past the end of its pool answers 404 and counts as an error. */
 const NO_ROW = "00000000-0000-4000-8000-000000000000";
 
@@ -51,13 +68,31 @@ export function floorScenario(name = "floor (1 Neon query + 1 Upstash EVAL)"): S
   return { name, kind: "floor", server: "floor", request: () => ({ method: "GET", path: "/", headers: {} }) };
 }
 
-export function readScenarios({ readers }: ScenarioInputs): Scenario[] {
+/** Tenant reads for shared tenants, each followed by its dedicated twin. */
+export function readScenarios(inputs: ScenarioInputs): Scenario[] {
+  return withDedicatedTwins(tenantReads(inputs), tenantReads(inputs.dedicated));
+}
+
+/** Writes for shared tenants, each one of the tenant's own rows followed by its dedicated twin. */
+export function writeScenarios(inputs: ScenarioInputs): Scenario[] {
+  return withDedicatedTwins(tenantWrites(inputs), tenantWrites({ ...inputs, ...inputs.dedicated }));
+}
+
+function withDedicatedTwins(shared: Scenario[], dedicated: Scenario[]): Scenario[] {
+  return shared.flatMap((scenario) => {
+    const twin = dedicated.find((d) => d.ownRows && d.name === scenario.name);
+    return twin ? [scenario, { ...twin, name: `${twin.name}, dedicated`, twin: scenario.name }] : [scenario];
+  });
+}
+
+function tenantReads({ readers }: TierInputs): Scenario[] {
   const probe = (i: number) => readers[i % readers.length] as Probe;
   const read = (name: string, kind: "read" | "cold", headers: (p: Probe) => Record<string, string>) => ({
     name,
     kind,
     server: kind === "cold" ? ("cold" as const) : ("api" as const),
     connections: kind === "cold" ? 1 : undefined,
+    ownRows: reachesOwnRows(READ_PATH),
     request: (i: number): RequestSpec => ({ method: "GET", path: READ_PATH, headers: headers(probe(i)) }),
   });
   const jwt = (p: Probe) => ({ authorization: `Bearer ${p.jwt}` });
@@ -78,7 +113,11 @@ export function readScenarios({ readers }: ScenarioInputs): Scenario[] {
   ];
 }
 
-export function writeScenarios({ writers, systemAdminJwt, runId }: ScenarioInputs): Scenario[] {
+function tenantWrites({
+  writers,
+  systemAdminJwt,
+  runId,
+}: TierInputs & Pick<ScenarioInputs, "systemAdminJwt" | "runId">): Scenario[] {
   const writer = (i: number) => writers[i % writers.length] as WriteTarget;
   const asAdmin = (
     w: WriteTarget,
@@ -99,12 +138,14 @@ export function writeScenarios({ writers, systemAdminJwt, runId }: ScenarioInput
     name,
     kind: "write",
     server: "api",
+    ownRows: reachesOwnRows(path),
     request: (i) => asAdmin(writer(i), "POST", path, body(i)),
   });
   const remove = (name: string, kind: keyof WriteTarget["pools"], path: string): Scenario => ({
     name,
     kind: "write",
     server: "api",
+    ownRows: reachesOwnRows(path),
     budget: poolBudget(kind),
     request: (i) => {
       const { w, id } = poolRow(kind, i);
@@ -115,6 +156,7 @@ export function writeScenarios({ writers, systemAdminJwt, runId }: ScenarioInput
     name,
     kind: "write",
     server: "api",
+    ownRows: reachesOwnRows(path(writer(0))),
     request: (i) => asAdmin(writer(i), "PATCH", path(writer(i)), body(i)),
   });
   return [
@@ -194,6 +236,11 @@ export function tenantCreateScenario({ systemAdminJwt, runId }: ScenarioInputs):
         admin_email: `owner-${i}@new-${runId}.bench.example`,
       }),
   };
+}
+
+function reachesOwnRows(path: string): boolean {
+  const collection = path.split(/[/?]/).slice(0, 4).join("/");
+  return OWN_ROWS.includes(collection);
 }
 
 function send(

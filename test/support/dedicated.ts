@@ -26,6 +26,8 @@ export interface DedicatedDatabase {
   /** The database's name in the run's Postgres. */
   ref: string;
   region: string;
+  /** The runtime role's connection string to it (RLS applies), as the Worker opens it. */
+  runtimeUrl: string;
   /** The owner's connection to it (bypasses RLS), for assertions. */
   admin: Pool;
   /** Closes `admin` and drops the database. */
@@ -53,11 +55,8 @@ export async function makeDedicated(
   }
 
   const databaseId = crypto.randomUUID();
-  const sealed = await sealConnection(
-    env.MASTER_KEY,
-    { tenantId, databaseId },
-    withDatabase(env.DATABASE_URL, ref),
-  );
+  const runtimeUrl = withDatabase(env.DATABASE_URL, ref);
+  const sealed = await sealConnection(env.MASTER_KEY, { tenantId, databaseId }, runtimeUrl);
   const { rows } = await admin.query<{ slug: string; name: string; plan: string; status: string }>(
     "select slug, name, plan, status from tenants where id = $1",
     [tenantId],
@@ -83,6 +82,7 @@ export async function makeDedicated(
     databaseId,
     ref,
     region,
+    runtimeUrl,
     admin: own,
     drop: async () => {
       await own.end();

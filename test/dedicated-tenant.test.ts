@@ -152,11 +152,17 @@ describe("a dedicated tenant's webhooks", () => {
     expect(body.type).toBe("cluster.created");
     expect(body.data.target.id).toBe(cluster.id);
 
-    const delivered = await own.admin.query<{ status: string }>(
-      "select status from webhook_deliveries where id = $1",
-      [request.headers["webhook-id"]],
-    );
-    expect(delivered.rows[0]?.status).toBe("delivered");
+    // The sender records the outcome after the receiver has answered: wait for it.
+    const status = async () =>
+      (
+        await own.admin.query<{ status: string }>("select status from webhook_deliveries where id = $1", [
+          request.headers["webhook-id"],
+        ])
+      ).rows[0]?.status;
+    const deadline = Date.now() + 10_000;
+    while ((await status()) !== "delivered" && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(await status()).toBe("delivered");
     expect(await count(db.admin, "webhook_deliveries", dedicated.tenant.id)).toBe(0);
     expect(await count(db.admin, "webhook_endpoints", dedicated.tenant.id)).toBe(0);
   });

@@ -40,8 +40,11 @@ export const jsonBody = () =>
  * from here).
  */
 export function readsJsonBody(method: string, path: string): boolean {
-  return METHODS_WITH_BODY.has(method.toUpperCase()) && path.startsWith(API_PREFIX);
+  return METHODS_WITH_BODY.has(method.toUpperCase()) && path.startsWith(API_PREFIX) && !STREAMED.test(path);
 }
+
+/** Routes that stream a larger body of their own (an import's NDJSON): they limit and parse it themselves. */
+const STREAMED = /^\/api\/v1\/tenants\/[^/]+\/import$/;
 
 /**
  * An empty (or absent) body, whatever its content type, goes on as a JSON `{}`: a route

@@ -388,6 +388,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/v1/tenants/{id}/import": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Restore a tenant from its export (NDJSON, streamed, up to 100 MiB): into the same tenant id after a purge, or into another tenant that holds nothing but what its creation made */
+    post: operations["importTenant"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/v1/invitations/accept": {
     parameters: {
       query?: never;
@@ -1250,6 +1267,24 @@ export interface components {
     TenantDailyUsagePage: {
       data: components["schemas"]["TenantDailyUsage"][];
       next_cursor: string | null;
+    };
+    ImportReport: {
+      /** Format: uuid */
+      tenant_id: string;
+      /** Format: uuid */
+      source_tenant_id: string;
+      /**
+       * @description `restore`: the same tenant, ids kept; `copy`: another tenant, new ids, secrets re-encrypted
+       * @enum {string}
+       */
+      mode: "restore" | "copy";
+      imported: {
+        [key: string]: number;
+      };
+      skipped: {
+        [key: string]: number;
+      };
+      duration_ms: number;
     };
     AcceptedInvitation: {
       /** Format: uuid */
@@ -4209,7 +4244,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description One JSON object per line: `{"type": "tenant"|"member"|"invitation"|"api_key"|"cluster"|"plugin"|"credential"|"audit_event"|"end", "data": {…}}`. No tokens, no key hashes; credentials stay encrypted. */
+      /** @description One JSON object per line: `{"type": "tenant"|"sealed"|"member"|"invitation"|"api_key"|"cluster"|"plugin"|"credential"|"webhook_endpoint"|"audit_event"|"end", "data": {…}}`. No tokens, no key hashes in clear; credentials stay encrypted. `sealed` (second) carries what a restore needs — API key hashes, the data key wrapped under MASTER_KEY, webhook secrets — sealed so that only this deployment can open it (`POST /tenants/{id}/import`). */
       200: {
         headers: {
           [name: string]: unknown;
@@ -4247,6 +4282,124 @@ export interface operations {
       };
       /** @description Problem `tenant_not_found` */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `dependency_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  importTenant: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Tenant uuid or slug */
+        id: string;
+      };
+      cookie?: never;
+    };
+    /** @description The export of `GET /tenants/{id}/export`, as it was downloaded: its sealed line opens only in the deployment that made it */
+    requestBody: {
+      content: {
+        "application/x-ndjson": string;
+      };
+    };
+    responses: {
+      /** @description Imported; what was and was not */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ImportReport"];
+        };
+      };
+      /** @description Problem `validation_failed` or `malformed_json` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `unauthenticated` or `invalid_token` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `password_change_required` or `forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `tenant_not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `conflict`, `slug_taken` or `tenant_moving` */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem `unsupported_media_type` */
+      415: {
         headers: {
           [name: string]: unknown;
         };

@@ -19,4 +19,5 @@ export const tenantsRouter = createRouter()
   .openapi(usageRoutes.usage, usageHandlers.usage)
   .openapi(usageRoutes.daily, usageHandlers.daily)
   .openapi(usageRoutes.dailyAll, usageHandlers.dailyAll)
-  .openapi(exportRoutes.exportTenant, exportHandlers.exportTenant);
+  .openapi(exportRoutes.exportTenant, exportHandlers.exportTenant)
+  .openapi(exportRoutes.importTenant, exportHandlers.importTenant);

@@ -1,7 +1,8 @@
 /**
- * Tenant export as NDJSON: one `{"type", "data"}` object per line — the tenant, then its
- * members, pending and past invitations (no tokens), API keys (no hashes), clusters,
- * plugins, credentials (still encrypted) and audit events. Rows are read in keyset pages
+ * Tenant export as NDJSON: one `{"type", "data"}` object per line — the tenant, the sealed
+ * restore bundle (restore-bundle.ts: what a restore needs and only this deployment may read),
+ * then its members, pending and past invitations (no tokens), API keys (no hashes), clusters,
+ * plugins, credentials (still encrypted), webhook endpoints (no secrets) and audit events. Rows are read in keyset pages
  * and written as they come, so memory stays flat however large the tenant is.
  *
  * Identity rows (the tenant, members, invitations, API keys) are in the control database;
@@ -10,16 +11,28 @@
  */
 import { and, eq } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
-import { batchAsTenant, type HttpDatabase } from "../../db/client";
-import { apiKeys, auditEvents, clusters, credentials, invitations, plugins, tenants } from "../../db/schema";
+import { batchAsTenant, type HttpDatabase, readAsTenant } from "../../db/client";
+import {
+  apiKeys,
+  auditEvents,
+  clusters,
+  credentials,
+  invitations,
+  plugins,
+  tenantKeys,
+  tenants,
+  webhookEndpoints,
+} from "../../db/schema";
 import type { Config } from "../../env";
 import { log } from "../../lib/log";
 import { encodeCursor, keyset } from "../../lib/pagination";
+import { presentEndpoint } from "../../webhooks/endpoints";
 import { presentApiKey } from "../access/api-keys";
 import { presentInvitation } from "../access/invitations";
 import { membersPage } from "../access/members";
 import { auditResource, tenantWrite, type WriteContext } from "../resources/tenant-resources";
 import { mergeByKey, presentAuditEvent } from "./audit-events";
+import { BUNDLE_VERSION, type RestoreBundle, sealBundle } from "./restore-bundle";
 import { presentTenant } from "./tenants";
 
 const PAGE_SIZE = 500;
@@ -42,6 +55,7 @@ const SECTIONS: Section[] = [
   { type: "cluster", table: clusters, home: "data", present: presentRow },
   { type: "plugin", table: plugins, home: "data", present: presentRow },
   { type: "credential", table: credentials, home: "data", present: presentRow },
+  { type: "webhook_endpoint", table: webhookEndpoints, home: "data", present: presentEndpoint },
   { type: "audit_event", table: auditEvents, home: "both", present: presentAuditEvent },
 ];
 
@@ -83,6 +97,7 @@ function streamExport(dbs: Databases, config: Config, tenantId: string): Readabl
           db.select().from(tenants).where(eq(tenants.id, tenantId)),
         );
         if (tenant) write("tenant", presentTenant(tenant, config.RETENTION_DAYS));
+        write("sealed", { sealed: await sealBundle(config.MASTER_KEY, await restoreBundle(dbs, tenantId)) });
         let cursor: string | undefined;
         do {
           const page = await membersPage(http, tenantId, { limit: PAGE_SIZE, cursor });
@@ -148,4 +163,65 @@ function presentRow(row: Record<string, unknown>): Record<string, unknown> {
       value instanceof Date ? value.toISOString() : value,
     ]),
   );
+}
+
+/**
+ * What a restore needs that the readable lines leave out (restore-bundle.ts): the wrapped data
+ * key and the API key hashes from the control database, the webhook endpoints with their
+ * encrypted secrets from the tenant's own. A tenant has at most its quotas of each.
+ */
+async function restoreBundle(dbs: Databases, tenantId: string): Promise<RestoreBundle> {
+  const [[identity, key], endpoints] = await Promise.all([
+    readAsTenant(dbs.http, tenantId, (db) => [
+      db.select().from(apiKeys).where(eq(apiKeys.tenantId, tenantId)).orderBy(apiKeys.createdAt, apiKeys.id),
+      db.select().from(tenantKeys).where(eq(tenantKeys.tenantId, tenantId)),
+    ]),
+    batchAsTenant(dbs.data, tenantId, (db) =>
+      db
+        .select()
+        .from(webhookEndpoints)
+        .where(eq(webhookEndpoints.tenantId, tenantId))
+        .orderBy(webhookEndpoints.createdAt, webhookEndpoints.id),
+    ),
+  ]);
+  const iso = (value: Date | null) => value?.toISOString() ?? null;
+  const tenantKey = key[0];
+  return {
+    v: BUNDLE_VERSION,
+    tenant_id: tenantId,
+    tenant_key: tenantKey
+      ? { wrapped_key: tenantKey.wrappedKey, wrap_iv: tenantKey.wrapIv, master_key_id: tenantKey.masterKeyId }
+      : null,
+    api_keys: identity.map((row) => ({
+      id: row.id,
+      name: row.name,
+      role: row.role,
+      prefix: row.prefix,
+      key_hash: row.keyHash,
+      previous_key_hash: row.previousKeyHash,
+      previous_expires_at: iso(row.previousExpiresAt),
+      rate_limit_per_hour: row.rateLimitPerHour,
+      created_by: row.createdBy,
+      last_used_at: iso(row.lastUsedAt),
+      expires_at: iso(row.expiresAt),
+      revoked_at: iso(row.revokedAt),
+      created_at: row.createdAt.toISOString(),
+    })),
+    webhook_endpoints: endpoints.map((row) => ({
+      id: row.id,
+      url: row.url,
+      description: row.description,
+      events: row.events,
+      enabled: row.enabled,
+      secret_ciphertext: row.secretCiphertext,
+      secret_iv: row.secretIv,
+      previous_secret_ciphertext: row.previousSecretCiphertext,
+      previous_secret_iv: row.previousSecretIv,
+      previous_secret_expires_at: iso(row.previousSecretExpiresAt),
+      failing_since: iso(row.failingSince),
+      disabled_reason: row.disabledReason,
+      created_at: row.createdAt.toISOString(),
+      updated_at: row.updatedAt.toISOString(),
+    })),
+  };
 }

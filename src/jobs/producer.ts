@@ -80,8 +80,8 @@ export interface Outbox {
 }
 
 export interface JobOutbox extends Outbox {
-  /** A committed tenant move goes to the same queue, to run once its `copy_after` has passed. */
-  sendMoveAfterCommit(move: { id: string; copyAfter: Date }): void;
+  /** A committed tenant move goes to the same queue; its runner waits for its `copy_after`. */
+  sendMoveAfterCommit(move: { id: string }): void;
 }
 
 /** Committed rows are sent off the response path, by `send`. */
@@ -101,14 +101,14 @@ export function jobOutbox(queue: ProvisionQueue, background: Background): JobOut
   };
 }
 
-/** Sends a committed move, delayed until it may copy; a lost send is left to the reconciler. */
-export async function sendMove(queue: ProvisionQueue, move: { id: string; copyAfter: Date }): Promise<void> {
-  const delaySeconds = Math.max(0, Math.ceil((move.copyAfter.getTime() - clock.now()) / 1000));
+/**
+ * Sends a committed move at once; a move not yet due answers "retry in N s" itself (its runner
+ * waits for `copy_after`). A send delayed at the producer was lost by the local queue broker,
+ * and a retry's delay is what both it and Cloudflare honour. A lost send is left to the reconciler.
+ */
+export async function sendMove(queue: ProvisionQueue, move: { id: string }): Promise<void> {
   try {
-    await queue.send(
-      { moveId: move.id },
-      { contentType: "json", ...(delaySeconds > 0 ? { delaySeconds } : {}) },
-    );
+    await queue.send({ moveId: move.id }, { contentType: "json" });
   } catch (err) {
     log("warn", "queue send failed; the reconciler will retry", {
       move_id: move.id,

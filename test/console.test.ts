@@ -319,6 +319,8 @@ describe("admin console", () => {
       const html = await res.text();
       expect(html).toContain(tenantAdmin.email);
       expect(html).toMatch(/API budget this hour: [\d,]+ of 1,000 calls left/);
+      // Where its rows live (issue 22): a shared tenant is in the control database's region.
+      expect(html).toContain("shared database in us-east");
       expect(html).not.toContain("/actions/suspend");
     });
 

@@ -55,13 +55,19 @@ export const TenantDetailPage: FC<TenantDetailProps> = ({
             {tenant.name} <Badge value={tenant.status} />
           </h1>
           <p class="sub">
-            <code>{tenant.slug}</code> · {tenant.plan} plan · created <Time iso={tenant.created_at} />
+            <code>{tenant.slug}</code> · {tenant.plan} plan · {tenant.isolation} database in {tenant.region} ·
+            created <Time iso={tenant.created_at} />
           </p>
         </div>
         {isSystemAdmin && <LifecycleActions tenant={tenant} />}
       </div>
       <Notice text={notice} />
       {problem && <ProblemAlert problem={problem} />}
+      {tenant.move_id && (
+        <div class="alert warn" role="status">
+          <strong>Moving</strong> between databases: read-only until the move has finished.
+        </div>
+      )}
       {tenant.status === "suspended" && (
         <div class="alert warn" role="status">
           <strong>Suspended</strong> since <Time iso={tenant.suspended_at} />

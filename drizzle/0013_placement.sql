@@ -41,16 +41,37 @@ CREATE TABLE "tenant_moves" (
 );
 --> statement-breakpoint
 ALTER TABLE "tenant_moves" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
+CREATE TABLE "webhook_relay" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"tenant_id" uuid NOT NULL,
+	"event_type" text NOT NULL,
+	"data" jsonb NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+ALTER TABLE "webhook_relay" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
+CREATE TABLE "webhook_relayed" (
+	"id" uuid PRIMARY KEY NOT NULL,
+	"tenant_id" uuid NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+ALTER TABLE "webhook_relayed" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
 ALTER TABLE "tenants" ADD COLUMN "isolation" text DEFAULT 'shared' NOT NULL;--> statement-breakpoint
 ALTER TABLE "tenants" ADD COLUMN "region" text DEFAULT 'us-east' NOT NULL;--> statement-breakpoint
 ALTER TABLE "tenants" ADD COLUMN "database_id" uuid;--> statement-breakpoint
 ALTER TABLE "tenants" ADD COLUMN "move_id" uuid;--> statement-breakpoint
+ALTER TABLE "tenants" ADD COLUMN "has_webhooks" boolean DEFAULT false NOT NULL;--> statement-breakpoint
 ALTER TABLE "tenant_databases" ADD CONSTRAINT "tenant_databases_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "tenant_moves" ADD CONSTRAINT "tenant_moves_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "webhook_relay" ADD CONSTRAINT "webhook_relay_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "webhook_relayed" ADD CONSTRAINT "webhook_relayed_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "tenant_databases_tenant_idx" ON "tenant_databases" USING btree ("tenant_id","created_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "tenant_databases_ref_key" ON "tenant_databases" USING btree ("provider","ref") WHERE "tenant_databases"."status" <> 'dropped';--> statement-breakpoint
 CREATE INDEX "tenant_moves_tenant_created_idx" ON "tenant_moves" USING btree ("tenant_id","created_at","id");--> statement-breakpoint
 CREATE INDEX "tenant_moves_open_idx" ON "tenant_moves" USING btree ("updated_at") WHERE "tenant_moves"."status" in ('pending', 'copying', 'switched', 'failed');--> statement-breakpoint
+CREATE INDEX "webhook_relay_tenant_created_idx" ON "webhook_relay" USING btree ("tenant_id","created_at");--> statement-breakpoint
+CREATE INDEX "webhook_relayed_created_idx" ON "webhook_relayed" USING btree ("created_at");--> statement-breakpoint
 ALTER TABLE "tenants" ADD CONSTRAINT "tenants_isolation_check" CHECK ("tenants"."isolation" in ('shared', 'dedicated'));--> statement-breakpoint
 ALTER TABLE "tenants" ADD CONSTRAINT "tenants_region_check" CHECK ("tenants"."region" ~ '^[a-z0-9][a-z0-9-]{0,30}$');--> statement-breakpoint
 ALTER TABLE "tenants" ADD CONSTRAINT "tenants_dedicated_database_check" CHECK (("tenants"."isolation" = 'dedicated') = ("tenants"."database_id" is not null));--> statement-breakpoint
@@ -58,6 +79,10 @@ CREATE POLICY "tenant_databases_tenant_isolation" ON "tenant_databases" AS PERMI
 CREATE POLICY "tenant_databases_system_scope" ON "tenant_databases" AS PERMISSIVE FOR ALL TO "tenantry_app" USING ((select current_setting('app.scope', true)) = 'system') WITH CHECK ((select current_setting('app.scope', true)) = 'system');--> statement-breakpoint
 CREATE POLICY "tenant_moves_tenant_isolation" ON "tenant_moves" AS PERMISSIVE FOR ALL TO "tenantry_app" USING ("tenant_moves"."tenant_id" = (select nullif(current_setting('app.tenant_id', true), ''))::uuid) WITH CHECK ("tenant_moves"."tenant_id" = (select nullif(current_setting('app.tenant_id', true), ''))::uuid);--> statement-breakpoint
 CREATE POLICY "tenant_moves_system_scope" ON "tenant_moves" AS PERMISSIVE FOR ALL TO "tenantry_app" USING ((select current_setting('app.scope', true)) = 'system') WITH CHECK ((select current_setting('app.scope', true)) = 'system');--> statement-breakpoint
+CREATE POLICY "webhook_relay_tenant_isolation" ON "webhook_relay" AS PERMISSIVE FOR ALL TO "tenantry_app" USING ("webhook_relay"."tenant_id" = (select nullif(current_setting('app.tenant_id', true), ''))::uuid) WITH CHECK ("webhook_relay"."tenant_id" = (select nullif(current_setting('app.tenant_id', true), ''))::uuid);--> statement-breakpoint
+CREATE POLICY "webhook_relay_system_scope" ON "webhook_relay" AS PERMISSIVE FOR ALL TO "tenantry_app" USING ((select current_setting('app.scope', true)) = 'system') WITH CHECK ((select current_setting('app.scope', true)) = 'system');--> statement-breakpoint
+CREATE POLICY "webhook_relayed_tenant_isolation" ON "webhook_relayed" AS PERMISSIVE FOR ALL TO "tenantry_app" USING ("webhook_relayed"."tenant_id" = (select nullif(current_setting('app.tenant_id', true), ''))::uuid) WITH CHECK ("webhook_relayed"."tenant_id" = (select nullif(current_setting('app.tenant_id', true), ''))::uuid);--> statement-breakpoint
+CREATE POLICY "webhook_relayed_system_scope" ON "webhook_relayed" AS PERMISSIVE FOR ALL TO "tenantry_app" USING ((select current_setting('app.scope', true)) = 'system') WITH CHECK ((select current_setting('app.scope', true)) = 'system');--> statement-breakpoint
 ALTER TABLE "tenant_databases" FORCE ROW LEVEL SECURITY;--> statement-breakpoint
 ALTER TABLE "tenant_moves" FORCE ROW LEVEL SECURITY;--> statement-breakpoint
 GRANT SELECT, INSERT, UPDATE ON tenant_databases TO tenantry_app;--> statement-breakpoint
@@ -126,7 +151,8 @@ $$;--> statement-breakpoint
 REVOKE ALL ON FUNCTION tenantry_clear_moved_rows(uuid, text, uuid[]) FROM PUBLIC;--> statement-breakpoint
 GRANT EXECUTE ON FUNCTION tenantry_clear_moved_rows(uuid, text, uuid[]) TO tenantry_app;--> statement-breakpoint
 -- Rows a move or a restore writes were events when they first happened: the audit trigger
--- emits no webhook events while `app.copying` is on for the transaction.
+-- emits no webhook events while `app.copying` is on for the transaction. A dedicated tenant's
+-- records in the control database emit (for the relay) when its flag says it has endpoints.
 CREATE OR REPLACE FUNCTION tenantry_audit_webhook_events()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -136,7 +162,15 @@ DECLARE
 BEGIN
   IF NEW.tenant_id IS NULL
     OR coalesce(current_setting('app.copying', true), '') = 'on'
-    OR NOT EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.tenant_id = NEW.tenant_id AND e.enabled) THEN
+    OR NOT (
+      EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.tenant_id = NEW.tenant_id AND e.enabled)
+      -- A dedicated tenant's endpoints are in its own database: in the control one its flag
+      -- says, and tenantry_emit_webhook_event keeps the event for the relay.
+      OR EXISTS (
+        SELECT 1 FROM tenants t JOIN tenant_databases d ON d.id = t.database_id AND d.tenant_id = t.id
+        WHERE t.id = NEW.tenant_id AND t.has_webhooks
+      )
+    ) THEN
     RETURN NULL;
   END IF;
   PERFORM tenantry_emit_webhook_event(NEW.tenant_id, 'audit.event', jsonb_build_object(
@@ -165,3 +199,72 @@ BEGIN
   RETURN NULL;
 END
 $$;
+--> statement-breakpoint
+ALTER TABLE "webhook_relay" FORCE ROW LEVEL SECURITY;--> statement-breakpoint
+ALTER TABLE "webhook_relayed" FORCE ROW LEVEL SECURITY;--> statement-breakpoint
+GRANT SELECT, INSERT, DELETE ON webhook_relay TO tenantry_app;--> statement-breakpoint
+GRANT SELECT, INSERT, DELETE ON webhook_relayed TO tenantry_app;--> statement-breakpoint
+-- A dedicated tenant's endpoints live in its own database, so an event that happens in the
+-- control database (an identity change, a lifecycle change, a provisioning outcome) is kept
+-- in webhook_relay for src/webhooks/relay.ts to emit there. Only the control database has
+-- tenant_databases rows, so in a dedicated database (and for shared tenants) this emits as
+-- before. A dedicated tenant without an enabled endpoint (`has_webhooks`) has nothing to
+-- relay. A test event or a replay names its endpoint and is always emitted where it is.
+CREATE OR REPLACE FUNCTION tenantry_emit_webhook_event(
+  tenant uuid, event_type text, data jsonb, only_endpoint uuid DEFAULT NULL, delivery uuid DEFAULT NULL
+)
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+DECLARE
+  event_id uuid := gen_random_uuid();
+  at timestamptz := date_trunc('milliseconds', clock_timestamp());
+  written integer;
+BEGIN
+  IF only_endpoint IS NULL AND EXISTS (
+    SELECT 1 FROM tenants t JOIN tenant_databases d ON d.id = t.database_id AND d.tenant_id = t.id
+    WHERE t.id = tenant
+  ) THEN
+    INSERT INTO webhook_relay (id, tenant_id, event_type, data, created_at)
+    SELECT event_id, tenant, event_type, data, at
+    FROM tenants t WHERE t.id = tenant AND t.has_webhooks;
+    RETURN 0;
+  END IF;
+  INSERT INTO webhook_deliveries
+    (id, tenant_id, endpoint_id, event_id, event_type, payload, next_attempt_at, created_at, queued_at)
+  SELECT coalesce(delivery, gen_random_uuid()), tenant, e.id, event_id, event_type,
+    jsonb_build_object(
+      'id', event_id,
+      'type', event_type,
+      'created_at', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+      'tenant_id', tenant,
+      'data', data
+    ),
+    at, at, CASE WHEN delivery IS NULL THEN NULL ELSE at END
+  FROM webhook_endpoints e
+  WHERE e.tenant_id = tenant
+    AND CASE WHEN only_endpoint IS NULL
+      THEN e.enabled AND tenantry_webhook_matches(e.events, event_type)
+      ELSE e.id = only_endpoint END;
+  GET DIAGNOSTICS written = ROW_COUNT;
+  RETURN written;
+END
+$$;--> statement-breakpoint
+-- Emits a relayed event in the tenant's own database, once per relay id however often the
+-- relay runs: the deliveries it writes, or 0 when it was emitted before.
+CREATE OR REPLACE FUNCTION tenantry_relay_webhook_event(relay uuid, tenant uuid, event_type text, data jsonb)
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+BEGIN
+  INSERT INTO webhook_relayed (id, tenant_id) VALUES (relay, tenant) ON CONFLICT (id) DO NOTHING;
+  IF NOT FOUND THEN
+    RETURN 0;
+  END IF;
+  RETURN tenantry_emit_webhook_event(tenant, event_type, data);
+END
+$$;--> statement-breakpoint
+REVOKE ALL ON FUNCTION tenantry_relay_webhook_event(uuid, uuid, text, jsonb) FROM PUBLIC;--> statement-breakpoint
+GRANT EXECUTE ON FUNCTION tenantry_relay_webhook_event(uuid, uuid, text, jsonb) TO tenantry_app;

@@ -45,7 +45,8 @@ async function tenantDatabaseUrl(ownerUrl: string, tenant: string): Promise<stri
     );
     const row = rows[0];
     if (!row) throw new Error(`${tenant} is not a dedicated tenant (its rows are in the control database)`);
-    if (row.provider !== "local") throw new Error(`${tenant}'s database is a ${row.provider} one: connect to it there`);
+    if (row.provider !== "local")
+      throw new Error(`${tenant}'s database is a ${row.provider} one: connect to it there`);
     return withDatabase(ownerUrl, row.ref);
   } finally {
     await client.end();
@@ -53,7 +54,10 @@ async function tenantDatabaseUrl(ownerUrl: string, tenant: string): Promise<stri
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ options: { tenant: { type: "string" } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    options: { tenant: { type: "string" } },
+    allowPositionals: true,
+  });
   const sql = positionals.join(" ").trim();
   if (!sql) throw new Error('usage: npm run db:sql -- [--tenant <slug|uuid>] "<sql>"');
   const { values: vars } = resolveVars(["MIGRATION_DATABASE_URL"]);

@@ -112,6 +112,10 @@ describe("scheduled work", () => {
         "insert into webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, payload) values (gen_random_uuid(), $1, $2, gen_random_uuid(), 'tenant.updated', '{}')",
         [t.id, endpoint],
       );
+      await q("insert into webhook_relay (tenant_id, event_type, data) values ($1, 'tenant.updated', '{}')", [
+        t.id,
+      ]);
+      await q("insert into webhook_relayed (id, tenant_id) values (gen_random_uuid(), $1)", [t.id]);
       // A database it was once moved to, retired and waiting to be dropped: purge drops it.
       const database = `tenantry_t_${t.id.replaceAll("-", "")}`;
       await db.admin.query(`create database "${database}"`);

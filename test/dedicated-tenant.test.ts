@@ -281,3 +281,76 @@ describe("a dedicated tenant's audit trail, split between two databases", () => 
     expect(JSON.stringify(lines)).not.toContain(secretValue);
   });
 });
+
+describe("a dedicated tenant's events of the control database (the relay)", () => {
+  it("identity and lifecycle events reach its endpoint, each once, and leave nothing waiting", async () => {
+    const name = uniqueHookName();
+    await ok(
+      post(dedicated, "/api/v1/webhooks", { url: receiverUrl(name), events: ["api_key.*", "tenant.*"] }),
+      201,
+    );
+    const flag = await db.admin.query<{ has_webhooks: boolean }>(
+      "select has_webhooks from tenants where id = $1",
+      [dedicated.tenant.id],
+    );
+    expect(flag.rows[0]?.has_webhooks).toBe(true);
+    // An identity write: its audit record (and event) is in the control database.
+    const key = await ok<{ id: string }>(
+      post(dedicated, "/api/v1/api-keys", { name: "relayed", role: "viewer" }),
+      201,
+    );
+    // A lifecycle change by a system admin.
+    const sys = await systemAdminHeaders(db.admin);
+    const patched = await api(
+      `/api/v1/tenants/${dedicated.tenant.id}`,
+      jsonInit("PATCH", { settings: { relayed: true } }, sys),
+    );
+    expect(patched.status, await patched.clone().text()).toBe(200);
+    const requests = await waitForRequests(name, 2);
+    const types = requests.map(
+      (r) => JSON.parse(r.body) as { type: string; data: { target?: { id?: string } } },
+    );
+    expect(types.map((t) => t.type).sort()).toEqual(["api_key.created", "tenant.updated"]);
+    expect(types.find((t) => t.type === "api_key.created")?.data.target?.id).toBe(key.id);
+    // Emitted in its own database; nothing left waiting in the control one.
+    expect(await count(db.admin, "webhook_relay", dedicated.tenant.id)).toBe(0);
+    expect(await count(db.admin, "webhook_deliveries", dedicated.tenant.id)).toBe(0);
+    // A relay repeated (the cron) emits nothing twice.
+    const config = loadConfig(env);
+    const handle = openDatabase(config);
+    try {
+      await reconcileWebhooksTask.run(handle, env as unknown as Bindings, config);
+    } finally {
+      await handle.close();
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await waitForRequests(name, 2)).toHaveLength(2);
+    const { rows } = await own.admin.query<{ n: number }>(
+      "select count(*)::int as n from webhook_deliveries where tenant_id = $1 and event_type in ('api_key.created', 'tenant.updated') and endpoint_id in (select id from webhook_endpoints where url = $2)",
+      [dedicated.tenant.id, receiverUrl(name)],
+    );
+    expect(rows[0]?.n).toBe(2);
+  });
+
+  it("an event left waiting (no request swept it) is relayed by the reconcile cron", async () => {
+    const name = uniqueHookName();
+    await ok(post(dedicated, "/api/v1/webhooks", { url: receiverUrl(name), events: ["member.*"] }), 201);
+    // As the cron finds it: written in the control database, and no request swept it.
+    await db.admin.query(
+      `select tenantry_emit_webhook_event($1::uuid, 'member.added', '{"by": "test"}'::jsonb)`,
+      [dedicated.tenant.id],
+    );
+    expect(await count(db.admin, "webhook_relay", dedicated.tenant.id)).toBe(1);
+    const config = loadConfig(env);
+    const handle = openDatabase(config);
+    try {
+      const summary = await reconcileWebhooksTask.run(handle, env as unknown as Bindings, config);
+      expect(summary.relayed_tenants).toBeGreaterThanOrEqual(1);
+    } finally {
+      await handle.close();
+    }
+    const [request] = await waitForRequests(name, 1);
+    expect((JSON.parse(request?.body ?? "{}") as { type: string }).type).toBe("member.added");
+    expect(await count(db.admin, "webhook_relay", dedicated.tenant.id)).toBe(0);
+  });
+});

@@ -164,6 +164,11 @@ export const tenants = pgTable(
     databaseId: uuid("database_id"),
     /** The move under way (`tenant_moves`): while set, the tenant is read-only. */
     moveId: uuid("move_id"),
+    /**
+     * A dedicated tenant's endpoints are in its own database: whether it has an enabled one is
+     * kept here, for the tenant record (its writes sweep only then) and for the webhook relay.
+     */
+    hasWebhooks: boolean("has_webhooks").notNull().default(false),
     deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date", precision: 3 }),
     ...timestamps,
   },
@@ -643,6 +648,44 @@ export const webhookDeliveries = pgTable(
     index("webhook_deliveries_tenant_type_idx").on(t.tenantId, t.eventType, t.createdAt),
     check("webhook_deliveries_status_check", oneOf(t.status, WEBHOOK_DELIVERY_STATUSES)),
     ...tenantPolicies("webhook_deliveries", t.tenantId, { system: true }),
+  ],
+);
+
+/**
+ * Webhook events of a dedicated tenant that happened in the control database (its identity
+ * changes, lifecycle and provisioning): `tenantry_emit_webhook_event` writes them here, since
+ * its endpoints live in its own database, and `src/webhooks/relay.ts` moves them there.
+ */
+export const webhookRelay = pgTable(
+  "webhook_relay",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    eventType: text("event_type").notNull(),
+    data: jsonb("data").$type<Record<string, unknown>>().notNull(),
+    createdAt: timestamps.createdAt,
+  },
+  (t) => [
+    index("webhook_relay_tenant_created_idx").on(t.tenantId, t.createdAt),
+    ...tenantPolicies("webhook_relay", t.tenantId, { system: true }),
+  ],
+);
+
+/** In the database that emitted them: the relayed events, so a relay repeated emits once. */
+export const webhookRelayed = pgTable(
+  "webhook_relayed",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    createdAt: timestamps.createdAt,
+  },
+  (t) => [
+    index("webhook_relayed_created_idx").on(t.createdAt),
+    ...tenantPolicies("webhook_relayed", t.tenantId, { system: true }),
   ],
 );
 

@@ -16,14 +16,18 @@
  * Messages of a batch are handled one after another: it keeps one tenant's jobs in order
  * and never needs more than two pooled connections.
  */
+
+import { eq } from "drizzle-orm";
 import { z } from "zod";
-import { type Database, openHttp, withSystem } from "../db/client";
+import { batchAsSystem, type Database, type HttpDatabase, openHttp, withSystem } from "../db/client";
+import { provisioningJobs } from "../db/schema";
 import type { Bindings, Config } from "../env";
 import { log } from "../lib/log";
 import { provisionerDatabases } from "../moves/provisioning";
 import { runMove } from "../moves/runner";
 import { effectiveQuotas, namespaceQuotas } from "../services/tenancy/plans";
 import { dispatchPending } from "../webhooks/deliveries";
+import { relayAndDispatch } from "../webhooks/relay";
 import { consumeBatch, type Disposition, handleMessage } from "./delivery";
 import { planJob } from "./job-plan";
 import {
@@ -76,8 +80,19 @@ export function handleQueue(
       deliver: ({ jobId }) => deliver(db, config, jobId),
     });
     // A recorded outcome is a `provisioning.*` webhook event (migration 0012's trigger): send it
-    // now. If that fails, the reconcile cron sends it.
-    await dispatchPending(openHttp(config), env.WEBHOOK_QUEUE, null).catch((err: unknown) =>
+    // now, through a dedicated tenant's own database (relay.ts). If that fails, the reconcile
+    // cron sends it.
+    const http = openHttp(config);
+    const tenantId = await jobTenantOf(http, message.body);
+    if (tenantId) {
+      await relayAndDispatch(config, http, env.WEBHOOK_QUEUE, tenantId, { dedicatedOnly: true }).catch(
+        (err: unknown) =>
+          log("warn", "webhook relay after a job failed; the reconciler will relay", {
+            error: err instanceof Error ? err.message : String(err),
+          }),
+      );
+    }
+    await dispatchPending(http, env.WEBHOOK_QUEUE, null).catch((err: unknown) =>
       log("warn", "webhook dispatch after a job failed; the reconciler will send", {
         error: err instanceof Error ? err.message : String(err),
       }),
@@ -165,6 +180,19 @@ async function deliver(db: Database, config: Config, jobId: string): Promise<Dis
     await recordOutcome(tx, job.id, { status: "succeeded", result });
     return { settle: "ack", outcome: call.answer.status };
   });
+}
+
+/** The tenant of a job message's job (null when it is gone or the message is unreadable). */
+async function jobTenantOf(http: HttpDatabase, body: unknown): Promise<string | null> {
+  const parsed = messageSchema.safeParse(body);
+  if (!parsed.success) return null;
+  const [row] = await batchAsSystem(http, (db) =>
+    db
+      .select({ tenantId: provisioningJobs.tenantId })
+      .from(provisioningJobs)
+      .where(eq(provisioningJobs.id, parsed.data.jobId)),
+  ).catch(() => []);
+  return row?.tenantId ?? null;
 }
 
 function isMoveMessage(body: unknown): boolean {

@@ -22,6 +22,6 @@ export const requestContext = () =>
     c.set("background", background);
     c.set("jobs", jobOutbox(c.env.PROVISION_QUEUE, background));
     c.set("notifications", notificationOutbox(c.env.NOTIFY_QUEUE, background));
-    c.set("webhooks", webhookDispatch(c.var.http, c.env.WEBHOOK_QUEUE, background));
+    c.set("webhooks", webhookDispatch(c.var.http, c.env.WEBHOOK_QUEUE, background, config));
     await next();
   });

@@ -5,7 +5,7 @@
  */
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import { type HttpDatabase, readAsSystem } from "../db/client";
-import { type IsolationTier, tenantDatabases, tenantMoves, tenants } from "../db/schema";
+import { type IsolationTier, tenantDatabases, tenantMoves, tenants, webhookEndpoints } from "../db/schema";
 import { WriteBatch } from "../db/write-batch";
 import { auditInsert } from "../services/tenancy/audit";
 import type { MoveRow } from "../services/tenancy/placement";
@@ -150,6 +150,12 @@ export async function switchTenant(
         region: home.region,
         databaseId: home.databaseId,
         moveId: null,
+        // Into a dedicated database from the control one, whose endpoints are still here until
+        // the clean-up: the flag a dedicated tenant's record reads (tenant-directory.ts).
+        hasWebhooks:
+          move.fromIsolation === "shared"
+            ? sql`exists (select 1 from ${webhookEndpoints} e where e.tenant_id = ${move.tenantId} and e.enabled)`
+            : sql`${tenants.hasWebhooks}`,
         updatedAt: now,
       })
       .where(and(eq(tenants.id, move.tenantId), eq(tenants.moveId, move.id))),

@@ -7,9 +7,11 @@
  */
 import { sql } from "drizzle-orm";
 import type { HttpDatabase } from "../db/client";
+import type { Config } from "../env";
 import type { WebhookQueue } from "../jobs/queue";
 import type { Background } from "../lib/after-response";
 import { dispatchPending } from "./deliveries";
+import { relayAndDispatch, relayEvents } from "./relay";
 
 export interface WebhookDispatch {
   /**
@@ -25,13 +27,19 @@ export function webhookDispatch(
   http: HttpDatabase,
   queue: WebhookQueue,
   background: Background,
+  config: Config,
 ): WebhookDispatch {
   const swept = new Set<string>();
   return {
-    tenantChanged(tenantId, db = http) {
+    tenantChanged(tenantId, db) {
       if (swept.has(tenantId)) return;
       swept.add(tenantId);
-      background(() => dispatchPending(db, queue, tenantId));
+      background(async () => {
+        // A dedicated tenant's events of the control database (relay.ts) go to its own first.
+        if (db === undefined) await relayAndDispatch(config, http, queue, tenantId, { dedicatedOnly: true });
+        else if (db !== http) await relayEvents(http, db, tenantId);
+        await dispatchPending(db ?? http, queue, tenantId);
+      });
     },
     quotaExceeded(tenantId, facts, db = http) {
       swept.add(tenantId);

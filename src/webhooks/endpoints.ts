@@ -7,7 +7,8 @@
  */
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import { batchAsTenant, type HttpDatabase } from "../db/client";
-import { webhookEndpoints } from "../db/schema";
+import { tenants, webhookEndpoints } from "../db/schema";
+import { WriteBatch } from "../db/write-batch";
 import { clock } from "../lib/clock";
 import { keyset, type PageQuery, toPage } from "../lib/pagination";
 import { Problem } from "../lib/problem";
@@ -204,4 +205,31 @@ export async function rotateSecret(write: WriteContext, id: string) {
 
 function urlOf(where: SQL | undefined): SQL {
   return sql`(select ${webhookEndpoints.url} from ${webhookEndpoints} where ${where})`;
+}
+
+/**
+ * A dedicated tenant's endpoints are in its own database; the control database keeps whether
+ * it has an enabled one (`tenants.has_webhooks`), which its tenant record reads and the relay
+ * of its control-database events checks. After a change to its endpoints: set it as it now is.
+ */
+export async function syncWebhookFlag(
+  control: HttpDatabase,
+  data: HttpDatabase,
+  tenantId: string,
+): Promise<void> {
+  const [row] = await batchAsTenant(data, tenantId, (db) =>
+    db
+      .select({
+        enabled: sql<boolean>`exists (select 1 from ${webhookEndpoints} e where e.tenant_id = ${tenantId} and e.enabled)`,
+      })
+      .from(sql`(select 1) as one`),
+  );
+  const batch = new WriteBatch(control, { tenantId });
+  batch.do(
+    batch.db
+      .update(tenants)
+      .set({ hasWebhooks: row?.enabled === true })
+      .where(eq(tenants.id, tenantId)),
+  );
+  await batch.run();
 }

@@ -27,6 +27,7 @@ import {
   queuedDelivery,
   sendDeliveries,
 } from "./deliveries";
+import { relayAll } from "./relay";
 
 export const DELIVERY_RETENTION_DAYS = 30;
 
@@ -60,6 +61,8 @@ export async function reconcileWebhooks(
 export const reconcileWebhooksTask = {
   name: "reconcile-webhooks",
   run: async ({ http }: DatabaseHandle, env: Bindings, config: Config): Promise<Record<string, unknown>> => {
+    // First, dedicated tenants' events of the control database (relay.ts) into their own.
+    const relayed = await relayAll(config, http, env.WEBHOOK_QUEUE, config.RECONCILE_BATCH_SIZE);
     const visit = await forEachTenantDatabase(config, http, "webhook reconcile", async (db) => {
       const { queued, resent } = await reconcileWebhooks(db, {
         now: clock.now(),
@@ -73,6 +76,8 @@ export const reconcileWebhooksTask = {
       resent: sum(visit.results, "resent"),
       dedicated_databases: visit.dedicated,
       failed_databases: visit.failed,
+      relayed_tenants: relayed.tenants,
+      failed_relays: relayed.failed,
     };
   },
 };

@@ -22,7 +22,7 @@ const require = createRequire(import.meta.url);
 const TSX = require.resolve("tsx/cli");
 const MIGRATE = join(ROOT, "dev", "migrate.ts");
 const ADMIN_CREATE = join(ROOT, "scripts", "admin-create.ts");
-const TENANT_TABLES = 17;
+const TENANT_TABLES = 19;
 
 const { WebAssembly: wasmRuntime } = globalThis as unknown as {
   WebAssembly: { Module: new (bytes: Uint8Array) => object };

@@ -33,6 +33,8 @@ const EXPECTED_TABLES = [
   "users",
   "webhook_deliveries",
   "webhook_endpoints",
+  "webhook_relay",
+  "webhook_relayed",
 ];
 
 describe("migrations", () => {

@@ -12,7 +12,9 @@ import type * as routes from "./webhooks.routes";
  * tenant record, so this isolate reloads it, and the change's own events (its audit record's)
  * are sent now rather than by the reconcile cron.
  */
-function endpointsChanged<E extends TenantScoped>(c: Context<E>): void {
+async function endpointsChanged<E extends TenantScoped>(c: Context<E>): Promise<void> {
+  // A dedicated tenant's flag in the control database follows (one more trip, for it only).
+  if (c.var.data !== c.var.http) await endpoints.syncWebhookFlag(c.var.http, c.var.data, c.var.tenant.id);
   forgetTenant(c.var.tenant);
   // In the tenant's own database: the sweep after the response would find this one taken.
   c.var.webhooks.tenantChanged(c.var.tenant.id, c.var.data);
@@ -20,7 +22,7 @@ function endpointsChanged<E extends TenantScoped>(c: Context<E>): void {
 
 export const create: Handler<typeof routes.create> = async (c) => {
   const created = await endpoints.createEndpoint(writeContextOf(c), c.req.valid("json"));
-  endpointsChanged(c);
+  await endpointsChanged(c);
   // The signing secret is in this answer only: keep it out of every cache.
   c.header("Cache-Control", "no-store");
   return c.json(created, 201);
@@ -38,13 +40,13 @@ export const patch: Handler<typeof routes.patch> = async (c) => {
     c.req.valid("param").id,
     c.req.valid("json"),
   );
-  endpointsChanged(c);
+  await endpointsChanged(c);
   return c.json(updated, 200);
 };
 
 export const remove: Handler<typeof routes.remove> = async (c) => {
   await endpoints.deleteEndpoint(writeContextOf(c), c.req.valid("param").id);
-  endpointsChanged(c);
+  await endpointsChanged(c);
   return c.body(null, 204);
 };
 

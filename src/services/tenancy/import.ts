@@ -40,7 +40,7 @@ import type { Config } from "../../env";
 import { enqueueJob, type JobOutbox } from "../../jobs/producer";
 import { clock } from "../../lib/clock";
 import { Problem } from "../../lib/problem";
-import { secretOwner } from "../../webhooks/endpoints";
+import { secretOwner, syncWebhookFlag } from "../../webhooks/endpoints";
 import {
   DecryptionError,
   decryptValue,
@@ -211,6 +211,8 @@ export async function importTenant(
           await work(own as Tx);
         });
       });
+      // A dedicated target's endpoints are in its own database: the control database's flag follows.
+      if (data) await syncWebhookFlag(control.http, data.http, target);
       // After both commits: the restored tenant's namespace comes back like any new tenant's.
       if (mode === "restore") {
         const job = await withSystem(control.db, (tx) => enqueueJob(tx, target, "provision"));

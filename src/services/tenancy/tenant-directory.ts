@@ -88,8 +88,8 @@ export function tenantQuery(db: Queryable, key: TenantKey) {
       ipAllowlistAppliesTo: tenants.ipAllowlistAppliesTo,
       // Qualified by hand: in a one-table select drizzle writes `tenants.id` as a bare "id",
       // which inside the subquery would be the endpoint's own id. A dedicated tenant's endpoints
-      // live in its own database, which this trip does not reach: assume it has some.
-      hasWebhooks: sql<boolean>`(${tenants}.database_id is not null or exists (select 1 from ${webhookEndpoints} e where e.tenant_id = ${tenants}.id and e.enabled))`,
+      // live in its own database, which this trip does not reach: its flag says.
+      hasWebhooks: sql<boolean>`(case when ${tenants}.database_id is null then exists (select 1 from ${webhookEndpoints} e where e.tenant_id = ${tenants}.id and e.enabled) else ${tenants}.has_webhooks end)`,
       isolation: tenants.isolation,
       region: tenants.region,
       databaseId: tenants.databaseId,

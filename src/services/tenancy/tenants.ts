@@ -132,6 +132,7 @@ export async function createTenant(
     region: config.CONTROL_REGION,
     databaseId: null,
     moveId: null,
+    hasWebhooks: false,
     deletedAt: null,
     createdAt: now,
     updatedAt: now,

@@ -13,8 +13,9 @@ import {
   type DropDatabaseResponse,
   dropDatabaseRequestSchema,
 } from "@tenantry/contract";
-import { Hono, type MiddlewareHandler } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import type { RequestIdVariables } from "hono/request-id";
+import type { z } from "zod";
 import { NeonApiError, NeonOperationsError } from "../../../src/databases/neon-api";
 import { admitRequest } from "../admission";
 import { type RequestClaims, TokenError } from "../auth";
@@ -85,18 +86,22 @@ export function databaseRoutes(deps: DatabaseRouteDeps): Hono<{ Variables: Reque
     }
   };
 
-  app.post("/", deps.limitBody, async (c) => {
-    const req = await deps.authenticate(() =>
+  /** The request's body, admitted only with a token issued for exactly it, its tenant and `kind`. */
+  const admit = <S extends z.ZodType<{ tenant_id: string }>>(c: Context, schema: S, kind: string) =>
+    deps.authenticate(() =>
       admitRequest({
         authorization: c.req.header("authorization"),
         readBody: () => c.req.arrayBuffer(),
         key: deps.key,
         replayCache: deps.replayCache,
-        schema: createDatabaseRequestSchema,
+        schema,
         noun: "the database request",
-        matches: issuedFor(CREATE_DATABASE_KIND),
+        matches: issuedFor(kind),
       }),
     );
+
+  app.post("/", deps.limitBody, async (c) => {
+    const req = await admit(c, createDatabaseRequestSchema, CREATE_DATABASE_KIND);
     const databases = configured();
     const fields = {
       request_id: c.get("requestId"),
@@ -120,17 +125,7 @@ export function databaseRoutes(deps: DatabaseRouteDeps): Hono<{ Variables: Reque
   });
 
   app.delete("/:ref", deps.limitBody, async (c) => {
-    const req = await deps.authenticate(() =>
-      admitRequest({
-        authorization: c.req.header("authorization"),
-        readBody: () => c.req.arrayBuffer(),
-        key: deps.key,
-        replayCache: deps.replayCache,
-        schema: dropDatabaseRequestSchema,
-        noun: "the database request",
-        matches: issuedFor(DROP_DATABASE_KIND),
-      }),
-    );
+    const req = await admit(c, dropDatabaseRequestSchema, DROP_DATABASE_KIND);
     if (req.ref !== c.req.param("ref")) {
       throw new Problem("validation_failed", "the ref in the path and the ref in the body differ", [
         { path: "ref", message: "must equal the ref in the path", code: "custom" },

@@ -46,7 +46,9 @@ import {
   decryptValue,
   encryptValue,
   importMasterKey,
+  type SealedValue,
   unwrapDataKey,
+  type ValueOwner,
   type WebCryptoKey,
 } from "../platform/crypto";
 import { tenantDataKey } from "../resources/credentials";
@@ -373,15 +375,15 @@ class ImportRun {
   }
 
   async webhookEndpoints(bundle: RestoreBundle): Promise<void> {
-    const { mode, source, target, keys } = this.opts;
+    const { mode, source, target } = this.opts;
     for (const endpoint of bundle.webhook_endpoints) {
       const id = mode === "restore" ? endpoint.id : crypto.randomUUID();
-      let secret = { ciphertext: endpoint.secret_ciphertext, iv: endpoint.secret_iv };
-      if (mode === "copy") {
-        if (!keys.source || !keys.target) throw invalid(2, "The export's webhook secrets have no data key.");
-        const plain = await decryptValue(keys.source, secret, secretOwner(source, endpoint.id));
-        secret = await encryptValue(keys.target, plain, secretOwner(target, id));
-      }
+      const secret = await this.reencrypt(
+        { ciphertext: endpoint.secret_ciphertext, iv: endpoint.secret_iv },
+        secretOwner(source, endpoint.id),
+        secretOwner(target, id),
+        { line: 2, what: "A webhook endpoint's secret" },
+      );
       await this.own.insert(webhookEndpoints).values({
         id,
         tenantId: target,
@@ -452,7 +454,7 @@ class ImportRun {
 
   /** One line as the row to insert (for the target), or undefined when it is skipped. */
   private async row(type: string, data: Record<string, unknown>, number: number) {
-    const { mode, source, target, keys } = this.opts;
+    const { mode, source, target } = this.opts;
     const id = (original: string) => (mode === "restore" ? original : crypto.randomUUID());
     switch (type) {
       case "member": {
@@ -460,73 +462,59 @@ class ImportRun {
         return { userId: member.user_id, role: member.role };
       }
       case "cluster": {
-        const c = parse(clusterSchema, data, number);
-        return {
-          id: id(c.id),
-          tenantId: target,
-          name: c.name,
-          apiServerUrl: c.api_server_url,
-          region: c.region,
-          labels: c.labels,
-          createdAt: c.created_at,
-          updatedAt: c.updated_at,
-        };
+        const cluster = parse(clusterSchema, data, number);
+        return { ...camelKeys(cluster), id: id(cluster.id), tenantId: target };
       }
       case "plugin": {
-        const p = parse(pluginSchema, data, number);
-        return {
-          id: id(p.id),
-          tenantId: target,
-          name: p.name,
-          version: p.version,
-          config: p.config,
-          createdAt: p.created_at,
-          updatedAt: p.updated_at,
-        };
+        const plugin = parse(pluginSchema, data, number);
+        return { ...camelKeys(plugin), id: id(plugin.id), tenantId: target };
       }
       case "credential": {
-        const c = parse(credentialSchema, data, number);
-        const newId = id(c.id);
-        let sealed = { ciphertext: c.ciphertext, iv: c.iv };
-        if (mode === "copy") {
-          if (!keys.source || !keys.target)
-            throw invalid(number, "The export's credentials have no data key.");
-          try {
-            const plain = await decryptValue(keys.source, sealed, { tenantId: source, credentialId: c.id });
-            sealed = await encryptValue(keys.target, plain, { tenantId: target, credentialId: newId });
-          } catch (err) {
-            if (err instanceof DecryptionError)
-              throw invalid(number, "A credential does not decrypt with the exported data key.");
-            throw err;
-          }
-        }
-        return {
-          id: newId,
-          tenantId: target,
-          name: c.name,
-          kind: c.kind,
-          ...sealed,
-          createdAt: c.created_at,
-        };
+        const credential = parse(credentialSchema, data, number);
+        const newId = id(credential.id);
+        const sealed = await this.reencrypt(
+          { ciphertext: credential.ciphertext, iv: credential.iv },
+          { tenantId: source, credentialId: credential.id },
+          { tenantId: target, credentialId: newId },
+          { line: number, what: "A credential" },
+        );
+        return { ...camelKeys(credential), ...sealed, id: newId, tenantId: target };
       }
       case "audit_event": {
-        const a = parse(auditSchema, data, number);
+        const event = parse(auditSchema, data, number);
         return {
-          id: id(a.id),
+          ...camelKeys(event),
+          id: id(event.id),
           tenantId: target,
-          actorType: a.actor_type,
-          actorId: a.actor_id,
-          action: a.action,
-          targetType: a.target_type,
-          targetId: a.target_id,
-          requestId: a.request_id,
-          ip: a.ip,
-          meta: mode === "copy" ? { ...a.meta, imported_from: source } : a.meta,
-          createdAt: a.created_at,
+          meta: mode === "copy" ? { ...event.meta, imported_from: source } : event.meta,
         };
       }
       default:
         throw invalid(number, `Unknown line type "${type}".`);
+    }
+  }
+
+  /**
+   * A copy decrypts a value with the exported tenant's key and encrypts it again under the
+   * target's, bound to its new owner; a restore keeps it as it was (same tenant, same id).
+   */
+  private async reencrypt(
+    sealed: SealedValue,
+    from: ValueOwner,
+    to: ValueOwner,
+    where: { line: number; what: string },
+  ): Promise<SealedValue> {
+    const { mode, keys } = this.opts;
+    if (mode === "restore") return sealed;
+    if (!keys.source || !keys.target)
+      throw invalid(where.line, `${where.what} has no data key in the export.`);
+    try {
+      return await encryptValue(keys.target, await decryptValue(keys.source, sealed, from), to);
+    } catch (err) {
+      if (err instanceof DecryptionError) {
+        throw invalid(where.line, `${where.what} does not decrypt with the exported data key.`);
+      }
+      throw err;
     }
   }
 
@@ -675,6 +663,16 @@ async function dedicatedDatabase(config: Config, control: Database, tenantId: st
   if (!row) throw new Error(`tenant ${tenantId} points at database ${databaseId}, which has no row`);
   const connection = await openConnection(config.MASTER_KEY, { tenantId, databaseId }, row.connection_sealed);
   return openDatabase(config, connection);
+}
+
+/** A parsed line's fields under the schema's (camel-case) names. */
+function camelKeys<T extends Record<string, unknown>>(row: T): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(row).map(([key, value]) => [
+      key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()),
+      value,
+    ]),
+  );
 }
 
 function dateOrNull(value: string | null): Date | null {

@@ -12,7 +12,8 @@ import { MAX_ATTEMPTS, retryDelaySeconds } from "./policy";
 /** What became of one delivery, and so of its message. */
 export type Disposition =
   | { settle: "ack"; outcome: string }
-  | { settle: "retry"; outcome: string; delaySeconds: number }
+  /** `planned`: a wait the handler asked for (not yet due), not a failure: logged as info. */
+  | { settle: "retry"; outcome: string; delaySeconds: number; planned?: boolean }
   | { settle: "dead"; outcome: string };
 
 /** Runs `handle` for each message of the batch in turn, with the batch's configuration and database. */
@@ -71,7 +72,9 @@ export async function handleMessage<Body>(
       error: err instanceof Error ? err.message : String(err),
     });
   }
-  log(disposition.settle === "ack" ? "info" : "warn", handling.what, {
+  const quiet =
+    disposition.settle === "ack" || (disposition.settle === "retry" && disposition.planned === true);
+  log(quiet ? "info" : "warn", handling.what, {
     ...fields,
     outcome: disposition.outcome,
     message_attempts: message.attempts,

@@ -240,8 +240,16 @@ async function withMoveLock<T>(db: Database, moveId: string, fn: () => Promise<T
   });
 }
 
+/** Waits the runner plans (not yet due, settling, another runner busy) are not failures. */
+const PLANNED = new Set(["waiting", "settling", "busy", "waiting_for_drop"]);
+
 function retryIn(outcome: string, ms: number): Disposition {
-  return { settle: "retry", outcome, delaySeconds: Math.max(1, Math.ceil(ms / 1000)) };
+  return {
+    settle: "retry",
+    outcome,
+    delaySeconds: Math.max(1, Math.ceil(ms / 1000)),
+    ...(PLANNED.has(outcome) ? { planned: true } : {}),
+  };
 }
 
 /** Errors are stored and logged: never with a connection string's credentials in them. */

@@ -152,7 +152,7 @@ REVOKE ALL ON FUNCTION tenantry_clear_moved_rows(uuid, text, uuid[]) FROM PUBLIC
 GRANT EXECUTE ON FUNCTION tenantry_clear_moved_rows(uuid, text, uuid[]) TO tenantry_app;--> statement-breakpoint
 -- Rows a move or a restore writes were events when they first happened: the audit trigger
 -- emits no webhook events while `app.copying` is on for the transaction. A dedicated tenant's
--- records in the control database emit (for the relay) when its flag says it has endpoints.
+-- records in the control database emit for the relay.
 CREATE OR REPLACE FUNCTION tenantry_audit_webhook_events()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -164,11 +164,11 @@ BEGIN
     OR coalesce(current_setting('app.copying', true), '') = 'on'
     OR NOT (
       EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.tenant_id = NEW.tenant_id AND e.enabled)
-      -- A dedicated tenant's endpoints are in its own database: in the control one its flag
-      -- says, and tenantry_emit_webhook_event keeps the event for the relay.
+      -- A dedicated tenant's endpoints are in its own database: in the control one the event
+      -- is kept for the relay (tenantry_emit_webhook_event), which emits it there.
       OR EXISTS (
         SELECT 1 FROM tenants t JOIN tenant_databases d ON d.id = t.database_id AND d.tenant_id = t.id
-        WHERE t.id = NEW.tenant_id AND t.has_webhooks
+        WHERE t.id = NEW.tenant_id
       )
     ) THEN
     RETURN NULL;
@@ -208,8 +208,10 @@ GRANT SELECT, INSERT, DELETE ON webhook_relayed TO tenantry_app;--> statement-br
 -- control database (an identity change, a lifecycle change, a provisioning outcome) is kept
 -- in webhook_relay for src/webhooks/relay.ts to emit there. Only the control database has
 -- tenant_databases rows, so in a dedicated database (and for shared tenants) this emits as
--- before. A dedicated tenant without an enabled endpoint (`has_webhooks`) has nothing to
--- relay. A test event or a replay names its endpoint and is always emitted where it is.
+-- before. Whether the tenant has an enabled endpoint is for its own database to say, so the
+-- event is kept whatever the control database's `has_webhooks` flag says (that flag only
+-- spares its requests a sweep): a stale flag delays an event until the cron, never loses it.
+-- A test event or a replay names its endpoint and is always emitted where it is.
 CREATE OR REPLACE FUNCTION tenantry_emit_webhook_event(
   tenant uuid, event_type text, data jsonb, only_endpoint uuid DEFAULT NULL, delivery uuid DEFAULT NULL
 )
@@ -227,8 +229,7 @@ BEGIN
     WHERE t.id = tenant
   ) THEN
     INSERT INTO webhook_relay (id, tenant_id, event_type, data, created_at)
-    SELECT event_id, tenant, event_type, data, at
-    FROM tenants t WHERE t.id = tenant AND t.has_webhooks;
+    VALUES (event_id, tenant, event_type, data, at);
     RETURN 0;
   END IF;
   INSERT INTO webhook_deliveries

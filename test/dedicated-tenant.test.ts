@@ -9,6 +9,7 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/db/client";
 import { type Bindings, loadConfig } from "../src/env";
+import { clearTenantCache } from "../src/services/tenancy/tenant-directory";
 import { reconcileWebhooksTask } from "../src/webhooks/reconcile";
 import { pools } from "./support/db";
 import { type DedicatedDatabase, makeDedicated } from "./support/dedicated";
@@ -352,5 +353,36 @@ describe("a dedicated tenant's events of the control database (the relay)", () =
     const [request] = await waitForRequests(name, 1);
     expect((JSON.parse(request?.body ?? "{}") as { type: string }).type).toBe("member.added");
     expect(await count(db.admin, "webhook_relay", dedicated.tenant.id)).toBe(0);
+  });
+
+  it("a stale flag (has_webhooks false) delays an event until the cron, never loses it", async () => {
+    const name = uniqueHookName();
+    await ok(post(dedicated, "/api/v1/webhooks", { url: receiverUrl(name), events: ["api_key.*"] }), 201);
+    // As if two endpoint changes had raced: the control database thinks it has none.
+    await db.admin.query("update tenants set has_webhooks = false where id = $1", [dedicated.tenant.id]);
+    clearTenantCache();
+    const key = await ok<{ id: string }>(
+      post(dedicated, "/api/v1/api-keys", { name: "stale", role: "viewer" }),
+      201,
+    );
+    // No sweep relayed it (the record said no endpoints), but it is kept.
+    await new Promise((r) => setTimeout(r, 300));
+    const { rows } = await db.admin.query<{ event_type: string }>(
+      "select event_type from webhook_relay where tenant_id = $1",
+      [dedicated.tenant.id],
+    );
+    expect(rows.map((r) => r.event_type)).toContain("api_key.created");
+    const config = loadConfig(env);
+    const handle = openDatabase(config);
+    try {
+      await reconcileWebhooksTask.run(handle, env as unknown as Bindings, config);
+    } finally {
+      await handle.close();
+    }
+    const [request] = await waitForRequests(name, 1);
+    const event = JSON.parse(request?.body ?? "{}") as { type: string; data: { target?: { id?: string } } };
+    expect(event.type).toBe("api_key.created");
+    expect(event.data.target?.id).toBe(key.id);
+    await db.admin.query("update tenants set has_webhooks = true where id = $1", [dedicated.tenant.id]);
   });
 });

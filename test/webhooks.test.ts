@@ -667,8 +667,15 @@ describe("the webhook crons", () => {
       await insertDelivery(f.tenant.id, endpoint.id, { status: "delivered", createdAgo: "29 days" }),
       await insertDelivery(f.tenant.id, endpoint.id, { status: "failed", createdAgo: "40 days" }),
     ];
+    // The relay's records of what it emitted go after 30 days as well; a fresh one stays.
+    const relayedOld = crypto.randomUUID();
+    const relayedNew = crypto.randomUUID();
+    await db.admin.query(
+      "insert into webhook_relayed (id, tenant_id, created_at) values ($1, $3, now() - interval '31 days'), ($2, $3, now())",
+      [relayedOld, relayedNew, f.tenant.id],
+    );
     // Other files' old deliveries may be purged too; a batch of one takes exactly one row.
-    expect(await purgeOldDeliveries(http(), { now: Date.now(), batchSize: 1 })).toEqual({
+    expect(await purgeOldDeliveries(http(), { now: Date.now(), batchSize: 1 })).toMatchObject({
       deleted: 1,
       batchFull: true,
     });
@@ -678,6 +685,11 @@ describe("the webhook crons", () => {
       [[...old, ...kept]],
     );
     expect(rows.map((r) => r.id).sort()).toEqual([...kept].sort());
+    const relayed = await db.admin.query<{ id: string }>(
+      "select id from webhook_relayed where id = any($1)",
+      [[relayedOld, relayedNew]],
+    );
+    expect(relayed.rows.map((r) => r.id)).toEqual([relayedNew]);
   });
 
   it("reconcile resends a delivery overdue by 2 minutes whose lease ran out, never a leased or a fresh one", async () => {

@@ -15,7 +15,7 @@
 import { sql } from "drizzle-orm";
 import { forEachTenantDatabase } from "../databases/dedicated";
 import type { DatabaseHandle, HttpDatabase } from "../db/client";
-import { webhookDeliveries } from "../db/schema";
+import { webhookDeliveries, webhookRelayed } from "../db/schema";
 import { WriteBatch } from "../db/write-batch";
 import type { Bindings, Config } from "../env";
 import { STALE_AFTER_MS } from "../jobs/policy";
@@ -97,8 +97,22 @@ export async function purgeOldDeliveries(http: HttpDatabase, opts: { now: number
       )
       .returning({ id: webhookDeliveries.id }),
   );
+  // The relay's record of what it emitted (relay.ts) guards against a repeat within seconds;
+  // a month of it is plenty.
+  const relayed = batch.add(
+    batch.db.execute<{ id: string }>(
+      sql`delete from ${webhookRelayed} where id in (
+            select id from ${webhookRelayed} where created_at < ${before}::timestamptz
+            order by created_at limit ${opts.batchSize}
+          ) returning id`,
+    ),
+  );
   await batch.run();
-  return { deleted: deleted.value.length, batchFull: deleted.value.length === opts.batchSize };
+  return {
+    deleted: deleted.value.length,
+    relayed: relayed.value.rows.length,
+    batchFull: deleted.value.length === opts.batchSize || relayed.value.rows.length === opts.batchSize,
+  };
 }
 
 export const webhookRetentionTask = {
@@ -109,6 +123,7 @@ export const webhookRetentionTask = {
     );
     return {
       deleted: sum(visit.results, "deleted"),
+      relay_records_deleted: sum(visit.results, "relayed"),
       batch_full: visit.results.some((result) => result.batchFull),
       dedicated_databases: visit.dedicated,
       failed_databases: visit.failed,

@@ -6,6 +6,7 @@
  */
 import { type HttpDatabase, openHttp } from "../db/client";
 import type { Config } from "../env";
+import { findTenant } from "../services/tenancy/tenant-directory";
 import { openConnection } from "./sealed-connection";
 
 /** What routing needs of a tenant record (`ResolvedTenant` has it). */
@@ -47,4 +48,23 @@ export function tenantDatabase(
     opened.set(key, db);
   }
   return db;
+}
+
+/** Where a tenant's own rows are now, for work off the request path that knows only its id. */
+export type HomeLookup =
+  | { state: "gone" }
+  /** Its rows are being copied: work that writes them waits (src/moves/). */
+  | { state: "moving" }
+  | { state: "home"; dedicated: boolean; data: HttpDatabase };
+
+/** The tenant's home by id, from this isolate's cached tenant record (30 s at most behind). */
+export async function homeOf(config: Config, control: HttpDatabase, tenantId: string): Promise<HomeLookup> {
+  const tenant = await findTenant(control, { id: tenantId });
+  if (!tenant) return { state: "gone" };
+  if (tenant.moveId !== null) return { state: "moving" };
+  return {
+    state: "home",
+    dedicated: tenant.databaseId !== null,
+    data: await tenantDatabase(config, control, tenant),
+  };
 }

@@ -17,10 +17,8 @@
  * and never needs more than two pooled connections.
  */
 
-import { eq } from "drizzle-orm";
 import { z } from "zod";
-import { batchAsSystem, type Database, type HttpDatabase, openHttp, withSystem } from "../db/client";
-import { provisioningJobs } from "../db/schema";
+import { type Database, openHttp, withSystem } from "../db/client";
 import type { Bindings, Config } from "../env";
 import { log } from "../lib/log";
 import { provisionerDatabases } from "../moves/provisioning";
@@ -73,17 +71,21 @@ export function handleQueue(
       });
       return;
     }
+    /** The tenant of the job this delivery claimed, if it claimed one. */
+    let tenantId: string | undefined;
     await handleMessage(message, {
       what: "provisioning job",
       schema: messageSchema,
       fields: ({ jobId }) => ({ job_id: jobId }),
-      deliver: ({ jobId }) => deliver(db, config, jobId),
+      deliver: ({ jobId }) =>
+        deliver(db, config, jobId, (claimed) => {
+          tenantId = claimed;
+        }),
     });
     // A recorded outcome is a `provisioning.*` webhook event (migration 0012's trigger): send it
     // now, through a dedicated tenant's own database (relay.ts). If that fails, the reconcile
     // cron sends it.
     const http = openHttp(config);
-    const tenantId = await jobTenantOf(http, message.body);
     if (tenantId) {
       await relayAndDispatch(config, http, env.WEBHOOK_QUEUE, tenantId, { dedicatedOnly: true }).catch(
         (err: unknown) =>
@@ -100,9 +102,15 @@ export function handleQueue(
   });
 }
 
-async function deliver(db: Database, config: Config, jobId: string): Promise<Disposition> {
+async function deliver(
+  db: Database,
+  config: Config,
+  jobId: string,
+  claimed: (tenantId: string) => void,
+): Promise<Disposition> {
   const job = await withSystem(db, (tx) => claimJob(tx, jobId));
   if (!job) return { settle: "ack", outcome: "already_finished" };
+  claimed(job.tenantId);
 
   return withSystem(db, async (tx): Promise<Disposition> => {
     await lockTenantJobs(tx, job.tenantId);
@@ -180,19 +188,6 @@ async function deliver(db: Database, config: Config, jobId: string): Promise<Dis
     await recordOutcome(tx, job.id, { status: "succeeded", result });
     return { settle: "ack", outcome: call.answer.status };
   });
-}
-
-/** The tenant of a job message's job (null when it is gone or the message is unreadable). */
-async function jobTenantOf(http: HttpDatabase, body: unknown): Promise<string | null> {
-  const parsed = messageSchema.safeParse(body);
-  if (!parsed.success) return null;
-  const [row] = await batchAsSystem(http, (db) =>
-    db
-      .select({ tenantId: provisioningJobs.tenantId })
-      .from(provisioningJobs)
-      .where(eq(provisioningJobs.id, parsed.data.jobId)),
-  ).catch(() => []);
-  return row?.tenantId ?? null;
 }
 
 function isMoveMessage(body: unknown): boolean {

@@ -8,14 +8,13 @@
  * steps is repeated and emits nothing twice.
  */
 import { asc, eq, inArray, sql } from "drizzle-orm";
-import { tenantDatabase } from "../databases/routing";
+import { homeOf } from "../databases/routing";
 import { batchAsTenant, type HttpDatabase, readAsSystem } from "../db/client";
 import { webhookRelay } from "../db/schema";
 import { WriteBatch } from "../db/write-batch";
 import type { Config } from "../env";
 import type { WebhookQueue } from "../jobs/queue";
 import { log } from "../lib/log";
-import { findTenant } from "../services/tenancy/tenant-directory";
 import { dispatchPending } from "./deliveries";
 
 const errorMessage = (err: unknown) =>
@@ -75,14 +74,14 @@ export async function relayAndDispatch(
   tenantId: string,
   opts: { dedicatedOnly?: boolean } = {},
 ): Promise<void> {
-  const tenant = await findTenant(control, { id: tenantId });
+  const home = await homeOf(config, control, tenantId);
   // Gone: its events went with it. Moving: the next run relays into wherever it lands.
-  if (!tenant || tenant.moveId !== null) return;
-  if (opts.dedicatedOnly && tenant.databaseId === null) return;
+  if (home.state !== "home") return;
+  if (opts.dedicatedOnly && !home.dedicated) return;
   // A shared tenant has events waiting only if it was dedicated when they happened: they are
   // emitted in the control database, its home now.
-  const data = await tenantDatabase(config, control, tenant);
-  if ((await relayEvents(control, data, tenantId)) > 0) await dispatchPending(data, queue, tenantId);
+  if ((await relayEvents(control, home.data, tenantId)) > 0)
+    await dispatchPending(home.data, queue, tenantId);
 }
 
 /** The reconcile cron's part: every tenant with events waiting (at most `limit` tenants a run). */

@@ -24,7 +24,7 @@
  */
 import { and, eq, isNotNull, isNull, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
-import { tenantDatabase } from "../databases/routing";
+import { homeOf } from "../databases/routing";
 import { type HttpDatabase, openHttp } from "../db/client";
 import { notifications, tenants, users, webhookDeliveries, webhookEndpoints } from "../db/schema";
 import { WriteBatch } from "../db/write-batch";
@@ -36,7 +36,6 @@ import { adminsOf } from "../notifications/admins";
 import { sendNotifications } from "../notifications/outbox";
 import { DecryptionError, decryptValue } from "../services/platform/crypto";
 import { tenantDataKey } from "../services/resources/credentials";
-import { findTenant } from "../services/tenancy/tenant-directory";
 import { deliveryRetrySeconds, MAX_DELIVERY_ATTEMPTS } from "./deliveries";
 import { secretOwner } from "./endpoints";
 import { webhookHeaders } from "./signature";
@@ -75,33 +74,20 @@ export async function handleWebhookDeliveries(
           ...(tenantId ? { tenant_id: tenantId } : {}),
         }),
         deliver: async ({ deliveryId, tenantId }) => {
-          const home =
-            tenantId === undefined ? { data: http } : await deliveryDatabase(http, config, tenantId);
-          if (!home) return { settle: "ack", outcome: "tenant_gone" };
-          if ("moving" in home)
+          if (tenantId === undefined) return deliver({ control: http, data: http }, env, config, deliveryId);
+          // A moving tenant's deliveries wait: a lease or an outcome written while the rows are
+          // copied could be left behind. The record says "moving" within its TTL, before the
+          // move's copy begins (MOVE_SETTLE_MS); a delivery sent twice across a switch is what
+          // at-least-once allows.
+          const home = await homeOf(config, http, tenantId);
+          if (home.state === "gone") return { settle: "ack", outcome: "tenant_gone" };
+          if (home.state === "moving")
             return { settle: "retry", outcome: "tenant_moving", delaySeconds: MOVING_RETRY_S };
           return deliver({ control: http, data: home.data }, env, config, deliveryId);
         },
       }),
     ),
   );
-}
-
-/**
- * The database of the tenant's own rows; undefined when the tenant no longer exists. A moving
- * tenant's deliveries wait: a lease or an outcome written while the rows are copied could be
- * left behind. The record says "moving" within its TTL, before the move's copy begins
- * (MOVE_SETTLE_MS); a delivery sent twice across a switch is what at-least-once allows.
- */
-async function deliveryDatabase(
-  control: HttpDatabase,
-  config: Config,
-  tenantId: string,
-): Promise<{ data: HttpDatabase } | { moving: true } | undefined> {
-  const tenant = await findTenant(control, { id: tenantId });
-  if (!tenant) return undefined;
-  if (tenant.moveId !== null) return { moving: true };
-  return { data: await tenantDatabase(config, control, tenant) };
 }
 
 /** A move takes seconds to minutes: look again in a minute. */

@@ -106,13 +106,6 @@ export function jobOutbox(queue: ProvisionQueue, background: Background): JobOut
  * waits for `copy_after`). A send delayed at the producer was lost by the local queue broker,
  * and a retry's delay is what both it and Cloudflare honour. A lost send is left to the reconciler.
  */
-export async function sendMove(queue: ProvisionQueue, move: { id: string }): Promise<void> {
-  try {
-    await queue.send({ moveId: move.id }, { contentType: "json" });
-  } catch (err) {
-    log("warn", "queue send failed; the reconciler will retry", {
-      move_id: move.id,
-      error: err instanceof Error ? err.message : String(err),
-    });
-  }
+export function sendMove(queue: ProvisionQueue, move: { id: string }): Promise<void> {
+  return sendMessages(queue, [{ moveId: move.id }], { move_ids: [move.id] });
 }

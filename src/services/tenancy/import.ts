@@ -23,7 +23,14 @@ import { count, eq, sql } from "drizzle-orm";
 import type { AnyPgColumn, AnyPgTable } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import { openConnection } from "../../databases/sealed-connection";
-import { type Database, openDatabase, openHttp, type Tx, tenantSetting, withSystem } from "../../db/client";
+import {
+  type Database,
+  type HttpDatabase,
+  openDatabase,
+  type Tx,
+  tenantSetting,
+  withSystem,
+} from "../../db/client";
 import {
   apiKeys,
   auditEvents,
@@ -54,7 +61,7 @@ import {
 import { tenantDataKey } from "../resources/credentials";
 import { type AuditContext, recordAudit } from "./audit";
 import { openBundle, type RestoreBundle } from "./restore-bundle";
-import { forgetTenant, UUID } from "./tenant-directory";
+import { forgetTenant } from "./tenant-directory";
 
 /** What a Worker request may carry (the platform's body cap on most plans). */
 export const MAX_IMPORT_BYTES = 100 * 1024 * 1024;
@@ -136,15 +143,17 @@ const endSchema = z.object({ counts: z.record(z.string(), z.number().int().nonne
 /** Lines that are read but not restored: shown for people, or carried by the sealed bundle. */
 const NOT_RESTORED = new Set(["invitation", "api_key", "webhook_endpoint"]);
 
+/**
+ * `targetId` is a uuid and `body` is not empty: the route checks both first (an unknown tenant
+ * before anything about the body, as on every route).
+ */
 export async function importTenant(
   ctx: ImportContext,
   targetId: string,
-  body: ReadableStream<Uint8Array> | null,
+  body: ReadableStream<Uint8Array>,
 ): Promise<ImportReport> {
   const started = clock.now();
-  if (!UUID.test(targetId)) throw new Problem("tenant_not_found", "No such tenant.");
   const target = targetId.toLowerCase();
-  if (!body) throw invalid(0, "The body is empty: send the export's NDJSON.");
   const lines = readLines(body)[Symbol.asyncIterator]();
 
   const first = await nextLine(lines);
@@ -198,7 +207,7 @@ export async function importTenant(
         skipped: {},
         duration_ms: 0,
       };
-      const keys = await keysFor(ctx.config, mode, bundle, source.id, target);
+      const keys = await keysFor(ctx.config, control.http, mode, bundle, source.id, target);
       await withSystem(control.db, async (ctl) => {
         const work = async (own: Tx) => {
           const run = new ImportRun(ctl, own, { mode, source: source.id, target, keys, report });
@@ -250,6 +259,7 @@ interface Keys {
 
 async function keysFor(
   config: Config,
+  control: HttpDatabase,
   mode: ImportReport["mode"],
   bundle: RestoreBundle,
   sourceId: string,
@@ -257,15 +267,10 @@ async function keysFor(
 ): Promise<Keys> {
   if (mode === "restore" || !bundle.tenant_key) return {};
   const master = await importMasterKey(config.MASTER_KEY);
-  const wrapped = {
-    wrappedKey: bundle.tenant_key.wrapped_key,
-    wrapIv: bundle.tenant_key.wrap_iv,
-    masterKeyId: bundle.tenant_key.master_key_id,
-  };
   try {
     return {
-      source: await unwrapDataKey(master, wrapped, sourceId),
-      target: await tenantDataKey({ http: openHttp(config), config }, targetId, { create: true }),
+      source: await unwrapDataKey(master, wrappedKeyOf(bundle.tenant_key), sourceId),
+      target: await tenantDataKey({ http: control, config }, targetId, { create: true }),
     };
   } catch (err) {
     if (err instanceof DecryptionError) {
@@ -321,31 +326,27 @@ class ImportRun {
     });
     await this.control.execute(tenantSetting(source.id));
     if (bundle.tenant_key) {
-      await this.control.insert(tenantKeys).values({
-        tenantId: source.id,
-        wrappedKey: bundle.tenant_key.wrapped_key,
-        wrapIv: bundle.tenant_key.wrap_iv,
-        masterKeyId: bundle.tenant_key.master_key_id,
-      });
+      await this.control
+        .insert(tenantKeys)
+        .values({ tenantId: source.id, ...wrappedKeyOf(bundle.tenant_key) });
     }
-    for (const key of bundle.api_keys) {
-      await this.control.insert(apiKeys).values({
-        id: key.id,
-        tenantId: source.id,
-        name: key.name,
-        role: key.role,
-        prefix: key.prefix,
-        keyHash: key.key_hash,
-        previousKeyHash: key.previous_key_hash,
-        previousExpiresAt: dateOrNull(key.previous_expires_at),
-        rateLimitPerHour: key.rate_limit_per_hour,
-        createdBy: null,
-        lastUsedAt: dateOrNull(key.last_used_at),
-        expiresAt: dateOrNull(key.expires_at),
-        revokedAt: dateOrNull(key.revoked_at),
-        createdAt: new Date(key.created_at),
-      });
-    }
+    const keys = bundle.api_keys.map((key) => ({
+      id: key.id,
+      tenantId: source.id,
+      name: key.name,
+      role: key.role,
+      prefix: key.prefix,
+      keyHash: key.key_hash,
+      previousKeyHash: key.previous_key_hash,
+      previousExpiresAt: dateOrNull(key.previous_expires_at),
+      rateLimitPerHour: key.rate_limit_per_hour,
+      createdBy: null,
+      lastUsedAt: dateOrNull(key.last_used_at),
+      expiresAt: dateOrNull(key.expires_at),
+      revokedAt: dateOrNull(key.revoked_at),
+      createdAt: new Date(key.created_at),
+    }));
+    if (keys.length > 0) await this.control.insert(apiKeys).values(keys);
     this.count("imported", "tenant");
     this.count("imported", "api_key", bundle.api_keys.length);
   }
@@ -376,6 +377,7 @@ class ImportRun {
 
   async webhookEndpoints(bundle: RestoreBundle): Promise<void> {
     const { mode, source, target } = this.opts;
+    const rows: Array<typeof webhookEndpoints.$inferInsert> = [];
     for (const endpoint of bundle.webhook_endpoints) {
       const id = mode === "restore" ? endpoint.id : crypto.randomUUID();
       const secret = await this.reencrypt(
@@ -384,7 +386,7 @@ class ImportRun {
         secretOwner(target, id),
         { line: 2, what: "A webhook endpoint's secret" },
       );
-      await this.own.insert(webhookEndpoints).values({
+      rows.push({
         id,
         tenantId: target,
         url: endpoint.url,
@@ -403,7 +405,8 @@ class ImportRun {
         updatedAt: new Date(endpoint.updated_at),
       });
     }
-    this.count("imported", "webhook_endpoint", bundle.webhook_endpoints.length);
+    if (rows.length > 0) await this.own.insert(webhookEndpoints).values(rows);
+    this.count("imported", "webhook_endpoint", rows.length);
   }
 
   /** Every line after the sealed one, in chunks, checked against the `end` line's counts. */
@@ -673,6 +676,11 @@ function camelKeys<T extends Record<string, unknown>>(row: T): Record<string, un
       value,
     ]),
   );
+}
+
+/** The bundle's data key as `tenant_keys` holds it (still wrapped under MASTER_KEY). */
+function wrappedKeyOf(key: NonNullable<RestoreBundle["tenant_key"]>) {
+  return { wrappedKey: key.wrapped_key, wrapIv: key.wrap_iv, masterKeyId: key.master_key_id };
 }
 
 function dateOrNull(value: string | null): Date | null {

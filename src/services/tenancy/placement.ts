@@ -29,67 +29,60 @@ export interface Placement {
   region: string;
 }
 
-/** The placement asked for, checked against the plan and REGIONS; a shared tenant's region is the control database's. */
+/** The placement asked for, checked against the plan and REGIONS (`checkRegion`). */
 export function checkPlacement(
   config: Config,
   plan: Plan,
   wanted: { isolation: IsolationTier; region?: string | undefined },
 ): Placement {
   if (wanted.isolation === "dedicated" && !DEDICATED_PLANS.has(plan)) {
-    throw new Problem("validation_failed", "A dedicated database needs the enterprise plan.", {
-      extensions: {
-        errors: [
-          { path: "isolation", message: "dedicated needs the enterprise plan", code: "invalid_value" },
-        ],
-      },
-    });
-  }
-  const region =
-    wanted.region ?? (wanted.isolation === "shared" ? config.CONTROL_REGION : config.CONTROL_REGION);
-  if (!config.REGIONS.includes(region)) {
-    throw new Problem(
-      "validation_failed",
-      `Unknown region "${region}"; this deployment has ${config.REGIONS.join(", ")}.`,
-      {
-        extensions: {
-          errors: [{ path: "region", message: `one of ${config.REGIONS.join(", ")}`, code: "invalid_value" }],
-        },
-      },
+    throw invalidField(
+      "isolation",
+      "dedicated needs the enterprise plan",
+      "A dedicated database needs the enterprise plan.",
     );
   }
-  if (wanted.isolation === "shared" && region !== config.CONTROL_REGION) {
-    throw new Problem(
-      "validation_failed",
-      `A shared tenant lives in the control database's region (${config.CONTROL_REGION}); choose dedicated for ${region}.`,
-      {
-        extensions: {
-          errors: [
-            {
-              path: "region",
-              message: `shared tenants are in ${config.CONTROL_REGION}`,
-              code: "invalid_value",
-            },
-          ],
-        },
-      },
-    );
-  }
-  return { isolation: wanted.isolation, region };
+  return { isolation: wanted.isolation, region: checkRegion(config, wanted.isolation, wanted.region) };
 }
 
 /**
- * Adds the move to `batch` (system scope, the tenant row already written or locked): the move
- * row, and the tenant's `move_id`, guarded so a tenant has one move at a time. The caller sends
- * `{moveId}` to the provisioning queue after commit.
+ * The region a tenant of `isolation` may have: one of REGIONS, and for a shared tenant the
+ * control database's (the default when none is asked for).
  */
-export function requestMove(
-  batch: WriteBatch,
+export function checkRegion(config: Config, isolation: IsolationTier, wanted: string | undefined): string {
+  const region = wanted ?? config.CONTROL_REGION;
+  if (!config.REGIONS.includes(region)) {
+    throw invalidField(
+      "region",
+      `one of ${config.REGIONS.join(", ")}`,
+      `Unknown region "${region}"; this deployment has ${config.REGIONS.join(", ")}.`,
+    );
+  }
+  if (isolation === "shared" && region !== config.CONTROL_REGION) {
+    throw invalidField(
+      "region",
+      `shared tenants are in ${config.CONTROL_REGION}`,
+      `A shared tenant lives in the control database's region (${config.CONTROL_REGION}); choose dedicated for ${region}.`,
+    );
+  }
+  return region;
+}
+
+function invalidField(path: string, message: string, detail: string): Problem {
+  return new Problem("validation_failed", detail, {
+    extensions: { errors: [{ path, message, code: "invalid_value" }] },
+  });
+}
+
+/** A new move's row, pending until `now + settleMs`. */
+export function newMove(
+  id: string,
   tenant: { id: string; isolation: IsolationTier; databaseId: string | null },
   target: Placement,
   opts: { now: Date; settleMs: number },
 ): MoveRow {
-  const move: MoveRow = {
-    id: crypto.randomUUID(),
+  return {
+    id,
     tenantId: tenant.id,
     fromIsolation: tenant.isolation,
     fromDatabaseId: tenant.databaseId,
@@ -106,6 +99,20 @@ export function requestMove(
     createdAt: opts.now,
     updatedAt: opts.now,
   };
+}
+
+/**
+ * Adds the move to `batch` (system scope, the tenant row already written or locked): the move
+ * row, and the tenant's `move_id`, guarded so a tenant has one move at a time. The caller sends
+ * `{moveId}` to the provisioning queue after commit.
+ */
+export function requestMove(
+  batch: WriteBatch,
+  tenant: { id: string; isolation: IsolationTier; databaseId: string | null },
+  target: Placement,
+  opts: { now: Date; settleMs: number },
+): MoveRow {
+  const move = newMove(crypto.randomUUID(), tenant, target, opts);
   batch.failWhen(
     sql`exists (select 1 from ${tenants} where ${tenants.id} = ${tenant.id} and ${tenants.moveId} is not null)`,
     {

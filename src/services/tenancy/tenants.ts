@@ -39,9 +39,10 @@ import { type AuditContext, auditInsert } from "./audit";
 import type { CheckedChange } from "./ip-allowlist";
 import {
   checkPlacement,
+  checkRegion,
   DEDICATED_PLANS,
   MOVE_SETTLE_MS,
-  type MoveRow,
+  newMove,
   presentMove,
   requestMove,
 } from "./placement";
@@ -590,13 +591,14 @@ export async function moveTenant(
   const key = parseTenantKey(idOrSlug);
   if (!key) throw new Problem("tenant_not_found", "No such tenant.");
   const where = "id" in key ? eq(tenants.id, key.id) : eq(tenants.slug, key.slug);
-  // The plan is checked in the batch, against the locked row; REGIONS here.
+  // The plan is checked in the batch, against the locked row; REGIONS here. A dedicated move
+  // that names no region keeps the tenant's.
+  const keepsRegion = wanted.region === undefined && wanted.isolation === "dedicated";
+  const named = keepsRegion ? undefined : checkRegion(config, wanted.isolation, wanted.region);
   const region =
-    wanted.region === undefined
-      ? wanted.isolation === "shared"
-        ? sql`${config.CONTROL_REGION}::text`
-        : sql`(select ${tenants.region} from ${tenants} where ${where})`
-      : sql`${checkPlacement(config, "enterprise", { isolation: wanted.isolation, region: wanted.region }).region}::text`;
+    named === undefined
+      ? sql`(select ${tenants.region} from ${tenants} where ${where})`
+      : sql`${named}::text`;
   const batch = new WriteBatch(http, { system: true });
   requireRow(batch, tenants, where, new Problem("tenant_not_found", "No such tenant."));
   const guard = (cond: SQL, code: ProblemCode, detail: string) =>
@@ -649,24 +651,12 @@ export async function moveTenant(
   if (!row || inserted.value.rows.length === 0) throw new Error("a tenant move wrote no row");
   forgetTenant(row);
   // The update left isolation, region and database as they were: the move's "from".
-  const move: MoveRow = {
-    id: moveId,
-    tenantId: row.id,
-    fromIsolation: row.isolation,
-    fromDatabaseId: row.databaseId,
-    toIsolation: wanted.isolation,
-    toRegion: wanted.region ?? (wanted.isolation === "shared" ? config.CONTROL_REGION : row.region),
-    toDatabaseId: null,
-    status: "pending",
-    attempts: 0,
-    lastError: null,
-    report: null,
-    copyAfter: new Date(now.getTime() + MOVE_SETTLE_MS),
-    switchedAt: null,
-    completedAt: null,
-    createdAt: now,
-    updatedAt: now,
-  };
+  const move = newMove(
+    moveId,
+    row,
+    { isolation: wanted.isolation, region: named ?? row.region },
+    { now, settleMs: MOVE_SETTLE_MS },
+  );
   jobs.sendMoveAfterCommit(move);
   return presentMove(move);
 }

@@ -40,6 +40,17 @@ async function ok<T>(res: Promise<Response>, status: number): Promise<T> {
   return (await response.json()) as T;
 }
 
+/** The five-minute cron's webhook task, as the scheduler runs it: its summary. */
+async function runReconcile(): Promise<Record<string, unknown>> {
+  const config = loadConfig(env);
+  const handle = openDatabase(config);
+  try {
+    return await reconcileWebhooksTask.run(handle, env as unknown as Bindings, config);
+  } finally {
+    await handle.close();
+  }
+}
+
 async function count(pool: { query: DedicatedDatabase["admin"]["query"] }, table: string, tenantId: string) {
   const { rows } = await pool.query<{ n: number }>(
     `select count(*)::int as n from ${table} where tenant_id = $1`,
@@ -182,14 +193,7 @@ describe("a dedicated tenant's webhooks", () => {
     // A delivery with a chosen id is written as queued (the test sends it itself elsewhere):
     // this one is to be found by the cron.
     await own.admin.query("update webhook_deliveries set queued_at = null where id = $1", [deliveryId]);
-    const config = loadConfig(env);
-    const handle = openDatabase(config);
-    try {
-      const summary = await reconcileWebhooksTask.run(handle, env as unknown as Bindings, config);
-      expect(summary.dedicated_databases).toBeGreaterThanOrEqual(1);
-    } finally {
-      await handle.close();
-    }
+    expect((await runReconcile()).dedicated_databases).toBeGreaterThanOrEqual(1);
     const [request] = await waitForRequests(name, 1);
     expect(request?.headers["webhook-id"]).toBe(deliveryId);
   });
@@ -317,13 +321,7 @@ describe("a dedicated tenant's events of the control database (the relay)", () =
     expect(await count(db.admin, "webhook_relay", dedicated.tenant.id)).toBe(0);
     expect(await count(db.admin, "webhook_deliveries", dedicated.tenant.id)).toBe(0);
     // A relay repeated (the cron) emits nothing twice.
-    const config = loadConfig(env);
-    const handle = openDatabase(config);
-    try {
-      await reconcileWebhooksTask.run(handle, env as unknown as Bindings, config);
-    } finally {
-      await handle.close();
-    }
+    await runReconcile();
     await new Promise((r) => setTimeout(r, 500));
     expect(await waitForRequests(name, 2)).toHaveLength(2);
     const { rows } = await own.admin.query<{ n: number }>(
@@ -342,14 +340,7 @@ describe("a dedicated tenant's events of the control database (the relay)", () =
       [dedicated.tenant.id],
     );
     expect(await count(db.admin, "webhook_relay", dedicated.tenant.id)).toBe(1);
-    const config = loadConfig(env);
-    const handle = openDatabase(config);
-    try {
-      const summary = await reconcileWebhooksTask.run(handle, env as unknown as Bindings, config);
-      expect(summary.relayed_tenants).toBeGreaterThanOrEqual(1);
-    } finally {
-      await handle.close();
-    }
+    expect((await runReconcile()).relayed_tenants).toBeGreaterThanOrEqual(1);
     const [request] = await waitForRequests(name, 1);
     expect((JSON.parse(request?.body ?? "{}") as { type: string }).type).toBe("member.added");
     expect(await count(db.admin, "webhook_relay", dedicated.tenant.id)).toBe(0);
@@ -372,13 +363,7 @@ describe("a dedicated tenant's events of the control database (the relay)", () =
       [dedicated.tenant.id],
     );
     expect(rows.map((r) => r.event_type)).toContain("api_key.created");
-    const config = loadConfig(env);
-    const handle = openDatabase(config);
-    try {
-      await reconcileWebhooksTask.run(handle, env as unknown as Bindings, config);
-    } finally {
-      await handle.close();
-    }
+    await runReconcile();
     const [request] = await waitForRequests(name, 1);
     const event = JSON.parse(request?.body ?? "{}") as { type: string; data: { target?: { id?: string } } };
     expect(event.type).toBe("api_key.created");
